@@ -1,0 +1,39 @@
+"""The command line: verbs run end to end, bad input gives one clear line and exit status 2."""
+
+import json
+
+from pamkit.cli import main
+
+
+def test_train_then_eval_on_digits(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--suite", "digits", "--arch", "lenet5", "--tasks", "odd", "--epochs", "2",
+                 "--limit", "300", "--out", str(out)]) == 0
+    assert "Trained 1 networks on digits" in capsys.readouterr().out
+    summary = json.loads((out / "run.json").read_text())
+    assert list(summary["tasks"]) == ["odd"]
+    assert summary["suite"]["tasks"][0]["name"] == "odd" and summary["versions"]["torch"].startswith("2.13")
+    assert main(["eval", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["odd"]["score"] == summary["tasks"]["odd"]["metrics"]["test"]
+
+
+def test_bad_input_is_one_clear_line(tmp_path, capsys):
+    assert main(["train", "--suite", "nope", "--arch", "lenet5", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pamkit: error: unknown suite 'nope'") and "Traceback" not in err
+    assert main(["train", "--suite", "digits", "--arch", "alexnet", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown architecture 'alexnet'" in capsys.readouterr().err
+    assert main(["train", "--suite", "digits", "--arch", "lenet5", "--size", "8", "--out", str(tmp_path / "x")]) == 2
+    assert "resize the data with --size" in capsys.readouterr().err
+    assert main(["train", "--suite", "digits", "--arch", "lenet5", "--arch-arg", "width", "--out",
+                 str(tmp_path / "x")]) == 2
+    assert "is not KEY=VALUE" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_info_verbs(capsys):
+    assert main(["suites"]) == 0 and "fashion-paper" in capsys.readouterr().out
+    assert main(["suites", "fashion4"]) == 0 and "long-sleeve" in capsys.readouterr().out
+    assert main(["archs"]) == 0 and "mobilenet_v2" in capsys.readouterr().out
+    assert main(["datasets"]) == 0 and "digits" in capsys.readouterr().out

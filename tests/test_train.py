@@ -1,0 +1,114 @@
+"""Training, evaluation, safe checkpoints and their refusals."""
+
+import json
+import pickle
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from pamkit.errors import CheckpointError, PamkitError
+from pamkit.tasks import get_suite
+from pamkit.train import TrainConfig, evaluate, load_run, load_single_task, train_suite
+
+
+def test_digits_training_reaches_sane_accuracy(digits_run, digits_data):
+    _, trained = digits_run
+    scores = {t.record.task.name: t.record.metrics["test"] for t in trained}
+    assert scores["digit"] >= 0.9, scores
+    assert scores["odd"] >= 0.9 and scores["high"] >= 0.9, scores
+    for item in trained:  # the recorded score is the real score of the saved network
+        assert evaluate(item.net, item.record.task, digits_data.test) == pytest.approx(item.record.metrics["test"])
+
+
+def test_checkpoint_round_trip(digits_run, digits_data):
+    out, trained = digits_run
+    loaded = load_run(out)
+    assert [t.record.task.name for t in loaded] == ["digit", "odd", "high"]
+    x = digits_data.test.images[:32]
+    for original, again in zip(trained, loaded):
+        assert torch.equal(original.net(x), again.net(x))
+        assert again.record.task == original.record.task
+        assert again.record.input_spec == digits_data.input_spec
+        assert again.record.provenance["seed"] == original.record.provenance["seed"]
+    sidecar = json.loads((out / "odd.json").read_text())
+    assert sidecar["versions"]["torch"].startswith("2.13") and sidecar["arch"] == "lenet5"
+
+
+def test_same_seed_same_network(digits_data, tmp_path):
+    suite = get_suite("digits").select(["odd"])
+    config = TrainConfig(epochs=2)
+    first = train_suite(suite, "lenet5", digits_data, tmp_path / "a", config)[0]
+    second = train_suite(suite, "lenet5", digits_data, tmp_path / "b", config)[0]
+    for (name, p), q in zip(first.net.state_dict().items(), second.net.state_dict().values()):
+        assert torch.equal(p, q), name
+    other = train_suite(suite, "lenet5", digits_data, tmp_path / "c", TrainConfig(epochs=2, seed=1))[0]
+    assert not torch.equal(first.net.head.weight, other.net.head.weight)
+
+
+def _copy(out, tmp_path):
+    target = tmp_path / "copy"
+    shutil.copytree(out, target)
+    return target
+
+
+def test_pickle_files_are_refused(tmp_path, digits_run):
+    _, trained = digits_run
+    path = tmp_path / "model.pt"
+    torch.save(trained[0].net.state_dict(), path)
+    with pytest.raises(CheckpointError, match="refuses to load: unpickling can execute arbitrary code"):
+        load_single_task(path)
+    disguised = tmp_path / "model.safetensors"  # a pickle under a safe name is still refused
+    disguised.write_bytes(pickle.dumps({"a": 1}))
+    (tmp_path / "model.json").write_text(json.dumps({"format": "pamkit"}))
+    with pytest.raises(CheckpointError, match="pickle"):
+        load_single_task(disguised)
+
+
+def test_tampered_weights_are_refused(tmp_path, digits_run):
+    run = _copy(digits_run[0], tmp_path)
+    save_file({"head.weight": torch.zeros(1, 84)}, run / "odd.safetensors")
+    with pytest.raises(CheckpointError, match="does not match the checksum"):
+        load_single_task(run / "odd.json")
+
+
+def test_mismatched_sidecar_is_refused(tmp_path, digits_run):
+    run = _copy(digits_run[0], tmp_path)
+    sidecar = json.loads((run / "odd.json").read_text())
+    sidecar["arch"] = "vgg"
+    (run / "odd.json").write_text(json.dumps(sidecar))
+    with pytest.raises(CheckpointError, match="do not fit the sidecar's architecture vgg"):
+        load_single_task(run / "odd.json")
+    sidecar.update(arch="lenet5", task=json.loads((run / "digit.json").read_text())["task"])
+    (run / "odd.json").write_text(json.dumps(sidecar))
+    with pytest.raises(CheckpointError, match="with 10 outputs"):
+        load_single_task(run / "odd.json")
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda s: "{not json", "not valid JSON"),
+    (lambda s: json.dumps({**s, "format_version": 99}), "format version 99"),
+    (lambda s: json.dumps({**s, "kind": "multitask"}), "not a 'single-task'"),
+    (lambda s: json.dumps({k: v for k, v in s.items() if k != "task"}), "lacks 'task'"),
+])
+def test_corrupt_sidecars_are_refused(tmp_path, digits_run, damage, message):
+    run = _copy(digits_run[0], tmp_path)
+    sidecar = json.loads((run / "odd.json").read_text())
+    (run / "odd.json").write_text(damage(sidecar))
+    with pytest.raises(CheckpointError, match=message):
+        load_single_task(run / "odd.json")
+
+
+def test_missing_files_are_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_single_task(tmp_path / "nothing.json")
+    with pytest.raises(CheckpointError, match="not a pamkit run directory"):
+        load_run(tmp_path)
+
+
+def test_bad_training_settings():
+    with pytest.raises(PamkitError, match="epochs=0 must be at least 1"):
+        TrainConfig(epochs=0)
+    with pytest.raises(PamkitError, match="learning rate"):
+        TrainConfig(lr=0)

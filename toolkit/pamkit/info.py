@@ -1,0 +1,55 @@
+"""Verbs that describe what pamkit offers: ``pamkit suites``, ``pamkit archs``, ``pamkit datasets``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(verbs: argparse._SubParsersAction) -> None:
+    """Add ``suites``, ``archs`` and ``datasets``."""
+    suites = verbs.add_parser("suites", help="list the built-in task suites, or print one as YAML",
+                              description="Without NAME: list the built-in suites. With NAME: print its YAML, "
+                                          "a template for your own suite file (pass it to --suite).")
+    suites.add_argument("name", nargs="?", help="suite to print")
+    suites.set_defaults(run=run_suites)
+    verbs.add_parser("archs", help="list the architectures", description="List the architectures and their "
+                     "options (set them with --arch-arg KEY=VALUE).").set_defaults(run=run_archs)
+    verbs.add_parser("datasets", help="list the datasets and where each is found",
+                     description="List the datasets and where pamkit finds each, or how to install it."
+                     ).set_defaults(run=run_datasets)
+
+
+def run_suites(args: argparse.Namespace) -> int:
+    from .tasks import builtin_suite_names, builtin_suite_text, get_suite
+
+    if args.name:
+        print(builtin_suite_text(args.name), end="")
+        return 0
+    for name in builtin_suite_names():
+        suite = get_suite(name)
+        tasks = ", ".join(f"{t.name} ({t.kind}, {t.num_outputs} out)" for t in suite.tasks)
+        print(f"{name:<14} {suite.dataset:<14} {suite.description}\n{'':<29} tasks: {tasks}")
+    return 0
+
+
+def run_archs(args: argparse.Namespace) -> int:
+    from .models import ARCHITECTURES
+
+    for spec in ARCHITECTURES.values():
+        options = ", ".join(f"{k}={v!r}" for k, v in spec.defaults.items()) or "none"
+        print(f"{spec.name:<13} {spec.description}\n{'':<14}min input {spec.min_size} px; options: {options}")
+    return 0
+
+
+def run_datasets(args: argparse.Namespace) -> int:
+    from .data import dataset_info, dataset_names, locate_idx_files
+    from .errors import DataError
+
+    for name in dataset_names():
+        info = dataset_info(name)
+        try:
+            where = "bundled with scikit-learn" if name == "digits" else locate_idx_files(name, download=False).source
+        except DataError as exc:
+            where = f"NOT FOUND. {exc}"
+        print(f"{name:<14} {len(info.class_names)} classes, {info.native_size} px: {where}")
+    return 0

@@ -1,0 +1,14 @@
+"""Backbone architectures and single-task networks (same architecture per task) for the merger to trace."""
+
+from pamkit.models.registry import ARCHITECTURES, ArchSpec, arch_names, build_backbone, get_arch
+from pamkit.models.single_task import SingleTaskNet, build_single_task
+
+__all__ = [
+    "ARCHITECTURES",
+    "ArchSpec",
+    "SingleTaskNet",
+    "arch_names",
+    "build_backbone",
+    "build_single_task",
+    "get_arch",
+]

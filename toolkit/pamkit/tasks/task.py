@@ -1,0 +1,147 @@
+"""A task: a name, a kind, and how its targets derive from the dataset's class labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import TaskError
+
+KINDS = ("multiclass", "binary", "multilabel")
+ENCODINGS = {"multiclass": ("index",), "binary": ("pm1", "01"), "multilabel": ("pm1", "01")}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One prediction task over a dataset's images.
+
+    ``outputs`` maps each output to the dataset classes that turn it on: for ``multiclass``
+    the outputs are the target classes (each dataset class in exactly one); for ``binary``
+    there is one output, on for its classes; for ``multilabel`` each output is an attribute.
+    ``encoding`` says how binary targets are written: ``pm1`` (±1, tanh + squared error, as
+    in the PAM paper) or ``01`` (0/1, binary cross-entropy).
+    """
+
+    name: str
+    kind: str
+    outputs: tuple[tuple[str, tuple[int, ...]], ...]
+    num_classes: int
+    encoding: str = "index"
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def num_outputs(self) -> int:
+        """Width of the task's head."""
+        return len(self.outputs)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The name of each head output (class names, the positive label, or attribute names)."""
+        return tuple(name for name, _ in self.outputs)
+
+    def target_table(self) -> torch.Tensor:
+        """Per dataset class, the task's target: int class index, or a row of ±1 / 0-1 values."""
+        if self.kind == "multiclass":
+            table = torch.empty(self.num_classes, dtype=torch.long)
+            for index, (_, classes) in enumerate(self.outputs):
+                table[list(classes)] = index
+            return table
+        on = torch.zeros(self.num_classes, self.num_outputs)
+        for index, (_, classes) in enumerate(self.outputs):
+            on[list(classes), index] = 1.0
+        return on * 2 - 1 if self.encoding == "pm1" else on
+
+    def targets(self, labels: torch.Tensor) -> torch.Tensor:
+        """The task's targets for a batch of dataset class labels."""
+        return self.target_table()[labels]
+
+    def discrete_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Integer label columns [N, k]: the class for multiclass, one 0/1 column per attribute otherwise."""
+        targets = self.targets(labels)
+        if self.kind == "multiclass":
+            return targets[:, None]
+        return (targets > 0).long()
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Training loss of raw head outputs against this task's targets (mean over the batch)."""
+        if self.kind == "multiclass":
+            return F.cross_entropy(outputs, targets)
+        if self.encoding == "pm1":
+            return F.mse_loss(torch.tanh(outputs), targets)
+        return F.binary_cross_entropy_with_logits(outputs, targets)
+
+    def predict(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Hard predictions in the same encoding as the targets."""
+        if self.kind == "multiclass":
+            return outputs.argmax(dim=1)
+        on = outputs > 0
+        return on.float() * 2 - 1 if self.encoding == "pm1" else on.float()
+
+    def correct(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Per-sample score in [0, 1]: 1/0 for multiclass, the fraction of agreeing attributes otherwise."""
+        agree = self.predict(outputs) == targets
+        return agree.float() if self.kind == "multiclass" else agree.float().mean(dim=1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description from which ``from_dict`` rebuilds the same task."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "encoding": self.encoding,
+            "num_classes": self.num_classes,
+            "outputs": [{"name": name, "classes": list(classes)} for name, classes in self.outputs],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Task":
+        """Rebuild a task written by ``to_dict``; TaskError on anything malformed."""
+        try:
+            outputs = tuple((str(o["name"]), tuple(int(c) for c in o["classes"])) for o in data["outputs"])
+            return cls(str(data["name"]), str(data["kind"]), outputs, int(data["num_classes"]),
+                       str(data.get("encoding", "index")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TaskError(f"malformed task description ({exc!r}): expected keys name, kind, encoding, "
+                            "num_classes and outputs=[{name, classes}]; re-create it with pamkit") from None
+
+
+def _validate(task: Task) -> None:
+    where = f"task {task.name!r}"
+    if not task.name or not task.name.replace("-", "").replace("_", "").isalnum():
+        raise TaskError(f"{where}: task names must be non-empty letters, digits, '-' or '_' "
+                        "(they become entry-point and output names in exported models)")
+    if task.kind not in KINDS:
+        raise TaskError(f"{where}: unknown kind {task.kind!r}; use one of {', '.join(KINDS)}")
+    if task.encoding not in ENCODINGS[task.kind]:
+        raise TaskError(f"{where}: encoding {task.encoding!r} does not fit kind {task.kind!r}; "
+                        f"use one of {', '.join(ENCODINGS[task.kind])}")
+    if not task.outputs:
+        raise TaskError(f"{where} is empty: give it at least one output with its classes")
+    names = [name for name, _ in task.outputs]
+    if len(set(names)) != len(names):
+        raise TaskError(f"{where}: output names repeat ({names}); give each output its own name")
+    for name, classes in task.outputs:
+        if not classes:
+            raise TaskError(f"{where}: output {name!r} has no classes; list the dataset classes that turn it on")
+        bad = [c for c in classes if not 0 <= c < task.num_classes]
+        if bad:
+            raise TaskError(f"{where}: output {name!r} refers to classes {bad} outside the dataset's "
+                            f"0..{task.num_classes - 1}")
+    if task.kind == "binary" and len(task.outputs) != 1:
+        raise TaskError(f"{where}: a binary task has exactly one output (its positive classes); "
+                        "use kind multilabel for several")
+    if task.kind == "binary" and len(set(task.outputs[0][1])) == task.num_classes:
+        raise TaskError(f"{where}: every class is positive, so the task is constant; leave some classes out")
+    if task.kind == "multiclass":
+        seen = sorted(c for _, classes in task.outputs for c in classes)
+        if seen != list(range(task.num_classes)):
+            missing = sorted(set(range(task.num_classes)) - set(seen))
+            twice = sorted({c for c in seen if seen.count(c) > 1})
+            raise TaskError(f"{where}: a multiclass task must put every dataset class in exactly one "
+                            f"output (missing: {missing}, repeated: {twice})")
+        if len(task.outputs) < 2:
+            raise TaskError(f"{where}: a multiclass task needs at least two outputs")

@@ -1,0 +1,66 @@
+"""Single-task checkpoints: safetensors weights + a JSON sidecar with everything needed to rebuild them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..data import InputSpec
+from ..errors import CheckpointError, PamkitError
+from ..io import load_artifact, save_artifact
+from ..models import SingleTaskNet, build_single_task
+from ..tasks import Task
+
+KIND = "single-task"
+
+
+@dataclass(frozen=True)
+class SingleTaskRecord:
+    """What a single-task network is: architecture, task, input, and how it was obtained."""
+
+    arch: str
+    arch_kwargs: dict[str, Any]
+    task: Task
+    input_spec: InputSpec
+    metrics: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)  # seed, training settings, data source, command
+
+    def build(self) -> SingleTaskNet:
+        """A freshly initialised network of this record's architecture and task."""
+        return build_single_task(self.arch, self.input_spec.channels, self.input_spec.size, self.task.num_outputs,
+                                 **self.arch_kwargs)
+
+
+def save_single_task(stem: str | Path, net: SingleTaskNet, record: SingleTaskRecord) -> Path:
+    """Write ``stem.safetensors`` + ``stem.json``; returns the sidecar's path."""
+    meta = {"arch": record.arch, "arch_kwargs": record.arch_kwargs, "task": record.task.to_dict(),
+            "input": record.input_spec.to_dict(), "metrics": record.metrics, "provenance": record.provenance}
+    return save_artifact(stem, net.state_dict(), KIND, meta)
+
+
+def load_single_task(path: str | Path) -> tuple[SingleTaskNet, SingleTaskRecord]:
+    """Load a checkpoint written by ``save_single_task``, validating the sidecar against the weights."""
+    tensors, meta = load_artifact(path, KIND)
+    try:
+        record = SingleTaskRecord(str(meta["arch"]), dict(meta["arch_kwargs"]), Task.from_dict(meta["task"]),
+                                  InputSpec.from_dict(meta["input"]), dict(meta.get("metrics", {})),
+                                  dict(meta.get("provenance", {})))
+        net = record.build()
+    except KeyError as exc:
+        raise CheckpointError(f"{path}: the sidecar lacks {exc}; re-create the checkpoint with pamkit") from None
+    except PamkitError as exc:
+        raise CheckpointError(f"{path}: the sidecar describes a network pamkit cannot build: {exc}") from None
+    expected = net.state_dict()
+    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    wrong = [f"{k}: sidecar's {record.arch} expects {tuple(expected[k].shape)}, file has {tuple(tensors[k].shape)}"
+             for k in expected if k in tensors and expected[k].shape != tensors[k].shape]
+    if missing or unexpected or wrong:
+        detail = "; ".join(filter(None, [f"missing {missing[:5]}" if missing else "",
+                                         f"unexpected {unexpected[:5]}" if unexpected else "", *wrong[:5]]))
+        raise CheckpointError(f"{path}: the weights do not fit the sidecar's architecture {record.arch} "
+                              f"{record.arch_kwargs} with {record.task.num_outputs} outputs ({detail}); "
+                              "the sidecar and weights belong to different networks")
+    net.load_state_dict(tensors)
+    net.eval()
+    return net, record
