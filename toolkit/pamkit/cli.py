@@ -11,8 +11,10 @@ from .errors import PamkitError
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each stage registers its own verbs."""
+    from .cost.cli import register as register_cost
     from .demo import register as register_demo
     from .info import register as register_info
+    from .merge.cli import register as register_merge
     from .train.cli import register as register_train
 
     parser = argparse.ArgumentParser(
@@ -21,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "prune it, and measure what every task combination costs.",
         epilog="Run `pamkit VERB --help` for each verb's options. `pamkit demo` runs the whole pipeline.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for register in (register_info, register_train, register_demo):
+    for register in (register_info, register_train, register_merge, register_cost, register_demo):
         register(verbs)
     return parser
 
@@ -34,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PamkitError as exc:
         print(f"pamkit: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("pamkit: interrupted", file=sys.stderr)
         return 130

@@ -1,8 +1,8 @@
 """Training stage: one network per task, seeded, early-stopped, saved as safe checkpoints."""
 
 from .checkpoint import SingleTaskRecord, load_single_task, save_single_task
-from .loop import FitResult, TrainConfig, evaluate, fit
-from .run import TrainedTask, load_run, suite_data, train_suite
+from .loop import FitResult, TrainConfig, evaluate, evaluate_all, fit
+from .run import TrainedTask, data_like, load_run, suite_data, train_suite
 
-__all__ = ["FitResult", "SingleTaskRecord", "TrainConfig", "TrainedTask", "evaluate", "fit", "load_run",
+__all__ = ["FitResult", "SingleTaskRecord", "TrainConfig", "TrainedTask", "data_like", "evaluate", "evaluate_all", "fit", "load_run",
            "load_single_task", "save_single_task", "suite_data", "train_suite"]

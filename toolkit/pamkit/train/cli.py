@@ -10,7 +10,7 @@ import yaml
 
 from ..errors import PamkitError
 from .loop import TrainConfig, evaluate
-from .run import load_run, suite_data, train_suite
+from .run import data_like, load_run, suite_data, train_suite
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,13 +97,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..data import load_dataset
-
     results = {}
     for item in load_run(args.models):
-        spec = item.record.input_spec
-        data = load_dataset(spec.dataset, path=args.data, size=spec.size, normalize=spec.mean is not None,
-                            **_split_options(item.record.provenance))
+        data = data_like(item.record, args.data)
         results[item.record.task.name] = {"checkpoint": str(item.path), "split": args.split,
                                           "score": evaluate(item.net, item.record.task, getattr(data, args.split))}
     if args.json:
@@ -113,8 +109,3 @@ def run_eval(args: argparse.Namespace) -> int:
             print(f"{name:<14} {args.split} score {result['score']:.4f}   ({Path(result['checkpoint']).name})")
     return 0
 
-
-def _split_options(provenance: dict) -> dict:
-    """The split settings a network was trained with, so eval scores the same held-out samples."""
-    recorded = provenance.get("data_options", {})
-    return {key: recorded[key] for key in ("val_fraction", "seed", "limit") if recorded.get(key) is not None}

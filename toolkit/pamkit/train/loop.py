@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -49,28 +50,35 @@ class FitResult:
     history: tuple[dict, ...]
 
 
-def fit(net: nn.Module, task: Task, train: Split, val: Split, config: TrainConfig, label: str = "") -> FitResult:
-    """Train ``net`` on ``task`` with Adam; keep the weights of the best validation epoch."""
+def fit(net: nn.Module, tasks: Task | Sequence[Task], train: Split, val: Split, config: TrainConfig,
+        label: str = "") -> FitResult:
+    """Train ``net`` with Adam on the sum of its tasks' losses; keep the best epoch by mean validation score.
+
+    ``net`` returns either one tensor (a single-task network) or a dict of outputs per task name.
+    """
+    tasks = _as_list(tasks)
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    targets = task.targets(train.labels)
+    targets = {task.name: task.targets(train.labels) for task in tasks}
     best_score, best_epoch, best_state, history = -1.0, 0, None, []
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         net.train()
         order = torch.randperm(len(train), generator=generator)
-        batches = order.split(config.batch_size)
         total = 0.0
-        with tqdm(batches, desc=f"{label} epoch {epoch}/{config.epochs}", unit="batch", leave=False, disable=None) as bar:
+        with tqdm(order.split(config.batch_size), desc=f"{label} epoch {epoch}/{config.epochs}", unit="batch",
+                  leave=False, disable=None) as bar:
             for batch in bar:
-                loss = task.loss(net(train.images[batch]), targets[batch])
+                outputs = _outputs(net, train.images[batch], tasks)
+                loss = sum(task.loss(outputs[task.name], targets[task.name][batch]) for task in tasks)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 total += loss.item() * len(batch)
                 bar.set_postfix(loss=f"{loss.item():.4f}")
-        score = evaluate(net, task, val, config.batch_size * 4)
-        history.append({"epoch": epoch, "train_loss": total / len(train), "val_score": score})
+        scores = evaluate_all(net, tasks, val, config.batch_size * 4)
+        score = sum(scores.values()) / len(scores)
+        history.append({"epoch": epoch, "train_loss": total / len(train), "val_score": score, "val_scores": scores})
         tqdm.write(f"{label} epoch {epoch}: train loss {total / len(train):.4f}, val score {score:.4f}")
         if score > best_score:
             best_score, best_epoch, best_state = score, epoch, copy.deepcopy(net.state_dict())
@@ -81,10 +89,30 @@ def fit(net: nn.Module, task: Task, train: Split, val: Split, config: TrainConfi
 
 
 @torch.no_grad()
-def evaluate(net: nn.Module, task: Task, split: Split, batch_size: int = 512) -> float:
-    """The task's score on a split: accuracy, or mean attribute agreement for multilabel tasks."""
+def evaluate_all(net: nn.Module, tasks: Task | Sequence[Task], split: Split, batch_size: int = 512
+                 ) -> dict[str, float]:
+    """Each task's score on a split: accuracy, or mean attribute agreement for multilabel tasks."""
+    tasks = _as_list(tasks)
     net.eval()
-    targets = task.targets(split.labels)
-    correct = sum(task.correct(net(split.images[i:i + batch_size]), targets[i:i + batch_size]).sum().item()
-                  for i in range(0, len(split), batch_size))
-    return correct / max(len(split), 1)
+    correct = dict.fromkeys((task.name for task in tasks), 0.0)
+    for start in range(0, len(split), batch_size):
+        outputs = _outputs(net, split.images[start:start + batch_size], tasks)
+        labels = split.labels[start:start + batch_size]
+        for task in tasks:
+            correct[task.name] += task.correct(outputs[task.name], task.targets(labels)).sum().item()
+    return {name: value / max(len(split), 1) for name, value in correct.items()}
+
+
+def evaluate(net: nn.Module, task: Task, split: Split, batch_size: int = 512) -> float:
+    """One task's score on a split."""
+    return evaluate_all(net, [task], split, batch_size)[task.name]
+
+
+def _as_list(tasks: Task | Sequence[Task]) -> list[Task]:
+    return [tasks] if isinstance(tasks, Task) else list(tasks)
+
+
+def _outputs(net: nn.Module, x: torch.Tensor, tasks: list[Task]) -> dict[str, torch.Tensor]:
+    """The network's outputs by task name, whether it returns one tensor or a dict."""
+    out = net(x)
+    return out if isinstance(out, dict) else {tasks[0].name: out}

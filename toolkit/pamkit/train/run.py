@@ -70,6 +70,16 @@ def suite_data(suite: TaskSuite, arch: str, *, size: int | None = None, **option
     return load_dataset(suite.dataset, size=size, **options)
 
 
+def data_like(record: SingleTaskRecord, path: str | Path | None = None, limit: int | None = None) -> DatasetSplits:
+    """The dataset a network was trained on, at its input size and normalisation, with the same splits."""
+    spec = record.input_spec
+    recorded = record.provenance.get("data_options", {})
+    options = {key: recorded[key] for key in ("val_fraction", "seed", "limit") if recorded.get(key) is not None}
+    if limit is not None:
+        options["limit"] = limit
+    return load_dataset(spec.dataset, path=path, size=spec.size, normalize=spec.mean is not None, **options)
+
+
 def write_run_summary(out: Path, suite: TaskSuite, trained: list[TrainedTask]) -> Path:
     """``run.json``: the suite, each task's checkpoint and metrics, the command and versions."""
     summary = {"suite": suite.to_dict(), "command": current_command(), "versions": package_versions(),

@@ -1,0 +1,116 @@
+"""What every task combination costs in a multitask network: MACs, parameters, activation memory.
+
+Counted from the structure alone (no execution), op by op over the groups a combination runs,
+each with only its permitted inputs (method.md section 2). MACs count convolutions and linear
+layers (as ``torch.utils.flop_counter`` does, which reports FLOPs = 2 x MACs); batch norm,
+activations, pooling and additions are not counted. Parameters are the learnable tensors the
+combination's subnetwork holds (batch-norm running statistics are buffers, not parameters).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from itertools import combinations
+from typing import Any
+
+from ..network.architecture import PARAMETRIC
+from ..network.multitask import MultitaskNet
+from ..network.structure import Structure
+
+BYTES_PER_VALUE = 4  # float32
+
+
+@dataclass(frozen=True)
+class CombinationCost:
+    """Cost of running one task combination."""
+
+    tasks: tuple[str, ...]
+    macs: int
+    params: int
+    activation_bytes: int  # estimate: the largest input + output of any one op (what a buffer planner must hold)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {**asdict(self), "tasks": list(self.tasks)}
+
+
+def all_combinations(tasks: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Every non-empty subset, smallest first, each in declared task order."""
+    return [combo for size in range(1, len(tasks) + 1) for combo in combinations(tasks, size)]
+
+
+def combination_cost(net: MultitaskNet, tasks: tuple[str, ...]) -> CombinationCost:
+    """MACs, parameters and activation memory of one combination."""
+    s = net.structure
+    wanted = {s.task_names.index(t) for t in tasks}
+    macs = params = peak = 0
+    elements: dict[str, int] = {}
+    for op in s.ops:
+        if op.kind == "head":
+            continue
+        active = s.active(op.space, wanted)
+        sizes = [s.groups[op.space][i].size for i in active]
+        elements[op.name] = sum(sizes) * math.prod(op.out_shape[1:])
+        if op.inputs:
+            peak = max(peak, elements[op.name] + sum(elements[name] for name in op.inputs))
+        a = op.attrs
+        if op.kind in PARAMETRIC:
+            inputs = s.groups[s.space_of(op.inputs[0])]
+            reads = s.reads(op)
+            for i, size in zip(active, sizes):
+                width = sum(inputs[h].size for h in reads[i]) * a.get("expansion", 1)
+                per_output = width * math.prod(a.get("kernel_size", [1]))
+                macs += per_output * size * math.prod(op.out_shape[1:])
+                params += per_output * size + (size if a["bias"] else 0)
+        elif op.kind == "dwconv":
+            kernel = math.prod(a["kernel_size"])
+            macs += kernel * sum(sizes) * math.prod(op.out_shape[1:])
+            params += (kernel + (1 if a["bias"] else 0)) * sum(sizes)
+        elif op.kind == "bn":
+            params += 2 * sum(sizes)
+    head = s.ops[-1]
+    final = s.groups[s.space_of(head.inputs[0])]
+    for t in sorted(wanted):
+        width = sum(final[h].size for h in s.head_reads(t)) * head.attrs["expansion"]
+        outputs = s.tasks[t].num_outputs
+        macs += width * outputs
+        params += (width + 1) * outputs
+    return CombinationCost(tuple(tasks), macs, params, peak * BYTES_PER_VALUE)
+
+
+def combination_costs(net: MultitaskNet) -> list[CombinationCost]:
+    """The cost of each of the 2^n - 1 combinations of the network's tasks."""
+    return [combination_cost(net, combo) for combo in all_combinations(net.task_names)]
+
+
+def cost_report(net: MultitaskNet) -> dict[str, Any]:
+    """``{"tasks": [...], "combinations": [{"tasks", "macs", "params", "activation_bytes"}, ...]}``."""
+    return {"tasks": list(net.task_names), "combinations": [c.to_dict() for c in combination_costs(net)]}
+
+
+def format_table(report: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
+    """A plain-text table of a cost report (with ratios against a baseline report when given)."""
+    header = f"{'combination':<28} {'MACs':>14} {'params':>12} {'act. mem':>10}"
+    if baseline:
+        header += f" {'MACs vs base':>13}"
+        base = {tuple(c["tasks"]): c for c in baseline["combinations"]}
+    lines = [header, "-" * len(header)]
+    for c in report["combinations"]:
+        line = f"{'+'.join(c['tasks']):<28} {c['macs']:>14,} {c['params']:>12,} {c['activation_bytes'] / 1024:>8.1f}KB"
+        if baseline:
+            line += f" {base[tuple(c['tasks'])]['macs'] / max(c['macs'], 1):>12.2f}x"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def structure_summary(s: Structure) -> list[str]:
+    """One line per space: its first layer and its groups (label: size)."""
+    lines = []
+    for space, groups in s.groups.items():
+        if space == 0:
+            continue
+        layer = next(op.name for op in s.ops if op.space == space and op.kind in PARAMETRIC)
+        parts = ", ".join(f"{'+'.join(s.task_names[t] for t in g.label)}: {g.size}" for g in groups)
+        lines.append(f"{layer:<32} {parts}")
+    return lines

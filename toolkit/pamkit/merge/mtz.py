@@ -1,0 +1,138 @@
+"""Multi-Task Zipping (method.md section 5): share neuron pairs layer by layer, bottom-up, then fine-tune.
+
+Implemented as a sequence of transformations of the multitask network, starting from the
+side-by-side (``none``) network: per space, the group of tasks zipped so far is zipped with the
+next task's private group. A zipped neuron reads only input groups shared by all its tasks (the
+connectivity rule); with a full zip that is every input. All tasks see the same images here, so
+both networks' layer Hessians are the same matrix and the merged weights are the Hessian-optimal
+pair average of MTZ's closed form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ..errors import PamkitError
+from ..network.architecture import PARAMETRIC
+from ..network.multitask import MultitaskNet, reindex_dense
+from .assemble import assemble
+from .zipping import flatten_neurons, greedy_pairs, layer_hessian, merged_weights, pair_costs, unflatten_neurons
+
+
+def merge_mtz(net: MultitaskNet, images: Tensor, zip_fraction: float = 1.0,
+              finetune: Callable[[MultitaskNet, str], None] | None = None, progress: bool = True
+              ) -> tuple[MultitaskNet, dict[str, Any]]:
+    """Zip the side-by-side network ``net`` space by space; ``finetune(net, layer)`` runs after each space."""
+    if not 0 < zip_fraction <= 1:
+        raise PamkitError(f"zip fraction {zip_fraction} must be in (0, 1] (1 = full zip: every neuron paired)")
+    s = net.structure
+    n, report = len(s.tasks), {}
+    for space in tqdm([sp for sp in s.groups if sp != 0], desc="MTZ zipping", unit="layer",
+                      disable=None if progress else True):
+        costs = []
+        for k in range(1, n):
+            net, cost = zip_space(net, space, tuple(range(k)), (k,), images, zip_fraction)
+            costs.append(cost)
+        layer = next(op.name for op in net.structure.ops if op.space == space and op.kind in PARAMETRIC)
+        report[str(space)] = {"layer": layer, "zip_costs": costs}
+        if finetune is not None:
+            finetune(net, layer)
+    net.structure.provenance.update({"method": "mtz", "zip_fraction": zip_fraction, "samples": len(images),
+                                     "order": "pairwise in declared task order" if n > 2 else "pair"})
+    return net, report
+
+
+def zip_space(net: MultitaskNet, space: int, zipped: tuple[int, ...], task: tuple[int, ...], images: Tensor,
+              fraction: float) -> tuple[MultitaskNet, float]:
+    """Zip the group labelled ``zipped`` with the group labelled ``task`` in one space; returns the total pair cost."""
+    s = net.structure
+    labels = [g.label for g in s.groups[space]]
+    if zipped not in labels or task not in labels:
+        return net, 0.0
+    merged_label = tuple(sorted(zipped + task))
+    spans = s.spans(space)
+    rows_x, rows_y = (torch.arange(*spans[labels.index(lab)]) for lab in (zipped, task))
+    producers = [op for op in s.ops if op.kind in PARAMETRIC and op.space == space]
+    dense = net.to_dense()
+    fits = [_producer_fit(net, dense, op, merged_label, rows_x, rows_y, images) for op in producers]
+    if any(fit is None for fit in fits):
+        return net, 0.0  # some producer has no input shared by all the tasks: nothing can be zipped here
+    costs = sum(pair_costs(fit["a"], fit["b"], fit["h"], fit["h"]) for fit in fits)
+    pairs = greedy_pairs(costs, round(fraction * min(len(rows_x), len(rows_y))))
+    px = torch.tensor([i for i, _, _ in pairs], dtype=torch.long)
+    py = torch.tensor([j for _, j, _ in pairs], dtype=torch.long)
+    for op, fit in zip(producers, fits):
+        _write_merged_rows(dense, op, fit, rows_x[px], px, py)
+    _average_channelwise(s, dense, space, rows_x[px], rows_y[py])
+    _sum_consumer_columns(s, dense, space, rows_x[px], rows_y[py])
+
+    channel_labels = [g.label for g in s.groups[space] for _ in range(g.size)]
+    origins = [o for g in s.groups[space] for o in g.origins]
+    for x, y in zip(rows_x[px].tolist(), rows_y[py].tolist()):
+        channel_labels[x], origins[x] = merged_label, f"{origins[x]}+{origins[y]}"
+    gone = set(rows_y[py].tolist())
+    keep = torch.tensor([c for c in range(len(origins)) if c not in gone], dtype=torch.long)
+    dense = reindex_dense(s.op, dense, {space: keep})
+    return assemble(s, dense, {space: [channel_labels[c] for c in keep.tolist()]},
+                    {space: [origins[c] for c in keep.tolist()]}), float(sum(c for _, _, c in pairs))
+
+
+def _producer_fit(net: MultitaskNet, dense: dict[str, Tensor], op, merged_label: tuple[int, ...],
+                  rows_x: Tensor, rows_y: Tensor, images: Tensor) -> dict[str, Any] | None:
+    """A producer's Hessian over the inputs shared by all merged tasks, and both groups' incoming vectors."""
+    s = net.structure
+    in_space = s.space_of(op.inputs[0])
+    readable = [h for h, g in enumerate(s.groups[in_space]) if set(merged_label) <= set(g.label)]
+    if not readable:
+        return None
+    names = [s.task_names[t] for t in merged_label if t in s.heads]
+    with torch.no_grad():
+        values = net.eval().intermediates(images, [op.inputs[0]], names)[op.inputs[0]]
+    x = torch.cat([values[h] for h in readable], dim=1)
+    a = op.attrs
+    h = layer_hessian(x, *(tuple(a[k]) for k in ("kernel_size", "stride", "padding", "dilation"))) if op.kind == "conv" \
+        else layer_hessian(x)
+    spans = s.spans(in_space, a.get("expansion", 1))
+    columns = torch.cat([torch.arange(*spans[i]) for i in readable])
+    weight, bias = dense[f"{op.name}.weight"], dense.get(f"{op.name}.bias")
+    vectors = [flatten_neurons(weight[rows][:, columns], None if bias is None else bias[rows])
+               for rows in (rows_x, rows_y)]
+    return {"a": vectors[0], "b": vectors[1], "h": h, "columns": columns, "shape": weight[:, columns].shape}
+
+
+def _write_merged_rows(dense: dict[str, Tensor], op, fit: dict[str, Any], rows: Tensor, px: Tensor,
+                       py: Tensor) -> None:
+    """Put MTZ's merged weights into the paired rows (reading only the shared inputs)."""
+    merged = merged_weights(fit["a"][px], fit["b"][py], fit["h"], fit["h"])
+    has_bias = f"{op.name}.bias" in dense
+    weight, bias = unflatten_neurons(merged, fit["shape"], has_bias)
+    full = dense[f"{op.name}.weight"]
+    full[rows] = 0
+    full[rows[:, None], fit["columns"][None, :]] = weight
+    if has_bias:
+        dense[f"{op.name}.bias"][rows] = bias
+
+
+def _average_channelwise(s, dense: dict[str, Tensor], space: int, rows_x: Tensor, rows_y: Tensor) -> None:
+    """Batch-norm and depthwise parameters of a zipped channel: the mean of the pair's."""
+    for key, tensor in dense.items():
+        op = s.op(key.split(".")[0])
+        if op.space == space and op.kind in ("bn", "dwconv"):
+            tensor[rows_x] = (tensor[rows_x] + tensor[rows_y]) / 2
+
+
+def _sum_consumer_columns(s, dense: dict[str, Tensor], space: int, rows_x: Tensor, rows_y: Tensor) -> None:
+    """Layers reading the space read the zipped channel where each task read its own (block-diagonal, so a sum)."""
+    for key, tensor in dense.items():
+        op = s.op(key.split(".")[0])
+        if (op.kind in PARAMETRIC or op.kind == "head") and key.endswith("weight") \
+                and s.space_of(op.inputs[0]) == space:
+            e = op.attrs.get("expansion", 1)
+            cx = (rows_x[:, None] * e + torch.arange(e)).reshape(-1)
+            cy = (rows_y[:, None] * e + torch.arange(e)).reshape(-1)
+            tensor[:, cx] += tensor[:, cy]

@@ -1,0 +1,80 @@
+"""Pruning-aware merging (method.md section 3): group every neuron by the tasks it is relevant to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, fx
+from tqdm.auto import tqdm
+
+from ..network.multitask import MultitaskNet
+from .assemble import Label, assemble, source_origins, source_template
+from .relevance import Relevance, regroup
+from .sources import Sources, candidate_weights
+
+GROUPINGS = ("paper", "lattice")
+
+
+def probe_activations(sources: Sources, images: Tensor) -> dict[int, Tensor]:
+    """Per space, every candidate's activations on ``images``: [N, n*d, f] (f = h*w per channel, summed probes)."""
+    per_source = []
+    for item in sources.nets:
+        graph_module = fx.symbolic_trace(item.net.eval())
+        wanted = {name for names in sources.arch.probes.values() for name in names}
+        recorded: dict[str, Tensor] = {}
+
+        class _Recorder(fx.Interpreter):
+            def run_node(self, node: fx.Node) -> Any:
+                value = super().run_node(node)
+                if node.name in wanted:
+                    recorded[node.name] = value.detach().reshape(value.shape[0], value.shape[1], -1)
+                return value
+
+        with torch.no_grad():
+            _Recorder(graph_module).run(images)
+        per_source.append({space: torch.cat([recorded[name] for name in names], dim=2)
+                           for space, names in sources.arch.probes.items()})
+    return {space: torch.cat([acts[space] for acts in per_source], dim=1) for space in sources.arch.probes}
+
+
+def labels_from_relevance(relevance: Relevance, n_tasks: int, grouping: str) -> list[Label]:
+    """rel(j) per candidate: empty = dropped; one task = private; several = shared (paper) or that subset (lattice)."""
+    everyone = tuple(range(n_tasks))
+    labels = []
+    for row in relevance.relevant.tolist():
+        label = tuple(t for t, relevant in enumerate(row) if relevant)
+        labels.append(everyone if grouping == "paper" and len(label) > 1 else label)
+    return labels
+
+
+def merge_pam(sources: Sources, images: Tensor, labels: list[Tensor], grouping: str = "paper",
+              alpha: float | None = None, relative_alpha: float | None = None, progress: bool = True
+              ) -> tuple[MultitaskNet, dict[str, Any]]:
+    """PAM: regroup each space's candidates by task relevance on held-out ``images`` and build the network.
+
+    ``labels`` holds, per task, integer label columns [N, k] (``Task.discrete_labels``). Returns the
+    network and the regrouping report (per neuron: its group and its MI with each task).
+    """
+    activations = probe_activations(sources, images)
+    origins = source_origins(sources)
+    options = {} if relative_alpha is None else {"relative_alpha": relative_alpha}
+    candidate_labels, report = {}, {}
+    for space in tqdm(sources.arch.spaces, desc="PAM regrouping", unit="layer", disable=None if progress else True):
+        relevance = regroup(activations[space], labels, alpha=alpha, **options)
+        candidate_labels[space] = labels_from_relevance(relevance, sources.n, grouping)
+        report[str(space)] = _space_report(sources, space, relevance, candidate_labels[space], origins[space])
+    provenance = {"method": "pam", "grouping": grouping, "samples": len(images), "alpha": alpha,
+                  **options}
+    net = assemble(source_template(sources, provenance), candidate_weights(sources), candidate_labels, origins)
+    return net, report
+
+
+def _space_report(sources: Sources, space: int, relevance: Relevance, labels: list[Label], origins: list[str]
+                  ) -> dict[str, Any]:
+    names = [task.name for task in sources.tasks]
+    probes = sources.arch.probes[space]
+    return {"layer": probes[0], "probes": probes, "alpha": relevance.alpha, "layer_mi": relevance.layer_mi,
+            "neurons": [{"origin": origin, "tasks": [names[t] for t in label],
+                         "mi": [round(float(v), 5) for v in mi]}
+                        for origin, label, mi in zip(origins, labels, relevance.mi.tolist())]}
