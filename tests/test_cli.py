@@ -37,3 +37,29 @@ def test_info_verbs(capsys):
     assert main(["suites", "fashion4"]) == 0 and "long-sleeve" in capsys.readouterr().out
     assert main(["archs"]) == 0 and "mobilenet_v2" in capsys.readouterr().out
     assert main(["datasets"]) == 0 and "digits" in capsys.readouterr().out
+
+
+def test_merge_cost_inspect(digits_run, tmp_path, capsys):
+    run, _ = digits_run
+    out = tmp_path / "pam"
+    assert main(["merge", str(run), "--method", "pam", "--samples", "64", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "pam merge of digit, odd, high" in printed and "digit+odd+high" in printed
+    assert main(["cost", str(out / "model.json"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["tasks"] == ["digit", "odd", "high"] and len(report["combinations"]) == 7
+    assert all(c["macs"] > 0 and c["params"] > 0 for c in report["combinations"])
+    assert main(["merge", str(run), "--method", "none", "--out", str(tmp_path / "none")]) == 0
+    capsys.readouterr()
+    assert main(["cost", str(out / "model.json"), "--baseline", str(tmp_path / "none" / "model.json")]) == 0
+    assert "MACs vs base" in capsys.readouterr().out
+    assert main(["inspect", str(out / "model.json"), "--neurons", "--layer", "backbone_pool1"]) == 0
+    shown = capsys.readouterr().out
+    assert "digit:0" in shown and "MI [" in shown
+
+
+def test_merge_refuses_a_single_network(digits_run, tmp_path, capsys):
+    run, _ = digits_run
+    assert main(["merge", str(run / "odd.json"), "--out", str(tmp_path / "x")]) == 2
+    assert "at least two" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

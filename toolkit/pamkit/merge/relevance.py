@@ -188,14 +188,22 @@ def _greedy(dist: Tensor, live: Tensor, labels: _Labels, alpha: float, sigma2: f
     return order
 
 
-def _alphas(alpha: float | list[float] | None, relative_alpha: float, layer_mi: list[float]) -> list[float]:
-    """Per-task thresholds: the given ones, or relative_alpha times the whole layer's MI with each task."""
+def _null_mi(kernel: Tensor, labels: Tensor, permutations: int) -> float:
+    """Mean MI of one set's kernel [N, N] with randomly permuted labels: the estimator's value for no information."""
+    gen = torch.Generator().manual_seed(0)
+    perms = [labels[torch.randperm(len(labels), generator=gen)] for _ in range(permutations)]
+    return sum(float(_mi_from_kernel(kernel, _encode(y))) for y in perms) / permutations
+
+
+def _alphas(alpha: float | list[float] | None, relative_alpha: float, layer_mi: list[float],
+            null_mi: list[float]) -> list[float]:
+    """Per-task thresholds: the given ones, or relative_alpha of the layer's MI above the no-information level."""
     n_tasks = len(layer_mi)
     if alpha is None:
         if isinstance(relative_alpha, bool) or not isinstance(relative_alpha, (int, float)) \
                 or not 0 <= relative_alpha < math.inf:
             raise PamkitError(f"relative_alpha must be a finite number >= 0, got {relative_alpha!r}")
-        return [relative_alpha * mi for mi in layer_mi]
+        return [null + relative_alpha * (mi - null) for mi, null in zip(layer_mi, null_mi)]
     alphas = [alpha] * n_tasks if isinstance(alpha, (int, float)) and not isinstance(alpha, bool) else alpha
     if not isinstance(alphas, (list, tuple)) or len(alphas) != n_tasks:
         raise PamkitError(f"alpha must be a number or a list of one number per task ({n_tasks}), got {alpha!r}; "
@@ -215,12 +223,15 @@ def regroup(activations: Tensor, labels: list[Tensor], alpha: float | list[float
         raise PamkitError(f"chunk must be an integer >= 1 (candidates scored at once), got {chunk!r}")
     if not isinstance(labels, (list, tuple)) or not labels:
         raise PamkitError(f"labels must be a non-empty list with one [N, k] tensor per task, got {_describe(labels)}")
-    encoded = [_encode(_check_labels(y, acts.shape[0], f"labels[{t}]")) for t, y in enumerate(labels)]
+    checked = [_check_labels(y, acts.shape[0], f"labels[{t}]") for t, y in enumerate(labels)]
+    encoded = [_encode(y) for y in checked]
     dist = neuron_distances(acts)
     live = (dist.flatten(1).amax(1) > 0).float()
     mi = torch.stack([_set_mi(dist, live, y, sigma2, chunk) for y in encoded], 1)
-    layer_mi = [float(_set_mi(dist.sum(0, keepdim=True), live.sum(0, keepdim=True), y, sigma2, 1)) for y in encoded]
-    alphas = _alphas(alpha, relative_alpha, layer_mi)
+    layer_kernel = (dist.sum(0) * _set_scale(live.sum(), sigma2)).exp_()
+    layer_mi = [float(_mi_from_kernel(layer_kernel, y)) for y in encoded]
+    null_mi = [_null_mi(layer_kernel, y, 32) for y in checked]
+    alphas = _alphas(alpha, relative_alpha, layer_mi, null_mi)
     relevant = torch.ones(len(dist), len(encoded), dtype=torch.bool)
     orders = []
     for t, (y, a) in enumerate(zip(encoded, alphas)):

@@ -88,7 +88,11 @@ def trace_architecture(net: nn.Module, input_shape: tuple[int, ...], head: str =
     except Exception as exc:  # fx raises many types for untraceable code
         raise ModelError(f"cannot trace {type(net).__name__} with torch.fx ({exc}); pamkit needs a network "
                          "without data-dependent Python control flow") from None
-    ShapeProp(graph_module).propagate(torch.zeros(1, *input_shape))
+    try:
+        ShapeProp(graph_module).propagate(torch.zeros(1, *input_shape))
+    except Exception as exc:  # any error of the user's forward on this shape
+        raise ModelError(f"{type(net).__name__} fails on an input of shape {list(input_shape)} ({exc}); "
+                         "check the input spec the networks were trained with") from None
     tracer = _Tracer(graph_module, head)
     for node in graph_module.graph.nodes:
         tracer.visit(node)

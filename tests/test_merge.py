@@ -1,0 +1,118 @@
+"""Merge methods end to end: PAM's regrouping on a network with a known answer, MTZ, shared, bad input."""
+
+import pytest
+import torch
+from torch import nn
+
+from helpers import source_nets
+from pamkit.data import InputSpec
+from pamkit.errors import PamkitError
+from pamkit.merge import MergeOptions, load_sources, merge
+from pamkit.merge.pam import merge_pam
+from pamkit.tasks import Task
+from pamkit.train import SingleTaskRecord, TrainedTask
+
+
+class Probe(nn.Module):
+    """A one-layer network over 3 input channels: A's label signal, B's label signal, noise."""
+
+    def __init__(self, weight, bias):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Flatten(), nn.Linear(3, len(weight)), nn.ReLU())
+        self.head = nn.Linear(len(weight), 1)
+        with torch.no_grad():
+            self.backbone[1].weight.copy_(torch.tensor(weight))
+            self.backbone[1].bias.copy_(torch.tensor(bias))
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+
+def _constructed_sources():
+    spec = InputSpec("digits", 3, 1, None, None)
+    tasks = [Task(name, "binary", ((name, (1,)),), 2, "01") for name in ("a", "b")]
+    # neuron 0: A only; 1: A and B; 2: noise only; 3: dead (constant)
+    weights = {"a": ([[4, 0, 0], [3, 3, 0], [0, 0, 1], [0, 0, 0]], [5.0, 9.0, 5.0, 1.0]),
+               "b": ([[0, 4, 0], [3, 3, 0], [0, 0, 1], [0, 0, 0]], [5.0, 9.0, 5.0, 1.0])}
+    return [TrainedTask(Probe(*weights[t.name]), SingleTaskRecord("probe", {}, t, spec), f"{t.name}.json")
+            for t in tasks]
+
+
+def test_pam_regrouping_finds_the_known_answer():
+    generator = torch.Generator().manual_seed(0)
+    n = 128
+    label_a, label_b = torch.randint(0, 2, (n,), generator=generator), torch.randint(0, 2, (n,), generator=generator)
+    signal = torch.stack([label_a * 2.0 - 1, label_b * 2.0 - 1, torch.randn(n, generator=generator)], dim=1)
+    images = (signal + 0.05 * torch.randn(n, 3, generator=generator)).reshape(n, 3, 1, 1)
+    net, report = merge_pam(load_sources(_constructed_sources()), images, [label_a[:, None], label_b[:, None]],
+                            progress=False)
+    where = {neuron["origin"]: neuron["tasks"] for neuron in report["1"]["neurons"]}
+    assert where["a:0"] == ["a"] and where["b:0"] == ["b"]            # one task's label only: private
+    assert where["a:1"] == ["a", "b"] and where["b:1"] == ["a", "b"]  # both labels: shared
+    assert where["a:2"] == where["b:2"] == []                         # noise: dropped
+    assert where["a:3"] == where["b:3"] == []                         # dead: dropped
+    groups = {tuple(net.structure.task_names[t] for t in g.label): sorted(g.origins)
+              for g in net.structure.groups[1]}
+    assert groups == {("a", "b"): ["a:1", "b:1"], ("a",): ["a:0"], ("b",): ["b:0"]}
+
+
+def test_pam_lattice_on_three_tasks(digits_run, digits_data):
+    _, trained = digits_run
+    net, report = merge(trained, "pam", digits_data, MergeOptions(samples=96, grouping="lattice"), progress=False)
+    assert net.task_names == ("digit", "odd", "high")
+    for space, groups in net.structure.groups.items():
+        labels = [g.label for g in groups]
+        assert len(labels) == len(set(labels)) and all(labels), space
+    for entry in report.values():  # every kept neuron is in the group its relevance says
+        kept = {o: tuple(net.structure.task_names[t] for t in g.label)
+                for g in net.structure.groups[int(next(k for k, v in report.items() if v is entry))] for o in g.origins}
+        for neuron in entry["neurons"]:
+            if neuron["origin"] in kept:
+                assert kept[neuron["origin"]] == tuple(neuron["tasks"])
+
+
+def test_mtz_of_identical_networks_keeps_their_function():
+    nets = source_nets("lenet5", 12, suite="digits-paper")
+    twin = TrainedTask(nets[0].net, SingleTaskRecord("lenet5", {}, nets[1].record.task, nets[0].record.input_spec),
+                       "twin.json")
+    sources = [nets[0], twin]
+    x = torch.randn(64, 1, 12, 12)
+
+    class Data:  # only the held-out inputs are used without fine-tuning
+        input_spec = nets[0].record.input_spec
+        val = type("Split", (), {"images": x, "labels": torch.zeros(64, dtype=torch.long), "__len__": lambda s: 64})()
+
+    net, report = merge(sources, "mtz", Data(), MergeOptions(samples=64, finetune_epochs=0), progress=False)
+    assert all(len(groups) == 1 and groups[0].label == (0, 1) for groups in net.structure.groups.values())
+    assert all(cost == pytest.approx(0, abs=1e-6) for entry in report.values() for cost in entry["zip_costs"])
+    reference = nets[0].net(x)
+    for out in net(x).values():
+        assert torch.allclose(out, reference, atol=1e-4)
+
+
+def test_partial_zip_leaves_private_groups(digits_run, digits_data):
+    nets = digits_run[1][:2]
+    net, _ = merge(nets, "mtz", digits_data, MergeOptions(zip_fraction=0.5, finetune_epochs=0), progress=False)
+    conv1 = net.structure.groups[1]
+    assert [g.label for g in conv1] == [(0, 1), (0,), (1,)] and [g.size for g in conv1] == [3, 3, 3]
+
+
+def test_shared_trunk_is_one_group_trained_jointly(digits_run, digits_data):
+    nets = digits_run[1]
+    net, _ = merge(nets, "shared", digits_data, MergeOptions(finetune_epochs=2), progress=False)
+    assert all(len(g) == 1 and len(g[0].label) == 3 for g in net.structure.groups.values())
+    from pamkit.train import evaluate_all
+    scores = evaluate_all(net, [t.record.task for t in nets], digits_data.test)
+    assert min(scores.values()) > 0.5, scores
+
+
+def test_bad_merge_requests(digits_run, digits_data):
+    nets = digits_run[1]
+    with pytest.raises(PamkitError, match="unknown merge method 'average'"):
+        merge(nets, "average", digits_data)
+    with pytest.raises(PamkitError, match="needs data"):
+        merge(nets, "pam", None)
+    with pytest.raises(PamkitError, match="fewer than samples=100000"):
+        merge(nets, "pam", digits_data, MergeOptions(samples=100000))
+    with pytest.raises(PamkitError, match="unknown grouping"):
+        MergeOptions(grouping="tree")

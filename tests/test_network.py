@@ -1,0 +1,153 @@
+"""The multitask representation: exactness, extraction, the connectivity rule, storage, tracing errors."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from helpers import random_lattice, source_nets
+from pamkit.cost import all_combinations
+from pamkit.errors import CheckpointError, ModelError, PamkitError
+from pamkit.merge import load_sources, side_by_side
+from pamkit.network import load_multitask, save_multitask, trace_architecture
+
+ARCHS = [("lenet5", 12, {}), ("vgg", 16, {"width": 0.125}), ("resnet18", 8, {}), ("mobilenet_v2", 8, {"width": 0.25})]
+
+
+@pytest.mark.parametrize("arch, size, kwargs", ARCHS)
+def test_none_reproduces_every_source_exactly(arch, size, kwargs):
+    nets = source_nets(arch, size, **kwargs)
+    merged = side_by_side(load_sources(nets), {}).eval()
+    x = torch.randn(3, 1, size, size)
+    outputs = merged(x)
+    for item in nets:
+        assert torch.equal(outputs[item.record.task.name], item.net(x))
+
+
+@pytest.mark.parametrize("arch, size, kwargs", ARCHS)
+def test_extract_equals_full_network_on_every_combination(arch, size, kwargs):
+    net = random_lattice(source_nets(arch, size, **kwargs))
+    x = torch.randn(2, 1, size, size)
+    for combo in all_combinations(net.task_names):
+        full, alone = net(x, combo), net.extract(combo)(x)
+        assert list(alone) == list(combo)
+        for task in combo:
+            assert torch.allclose(full[task], alone[task], atol=1e-5), (combo, task)
+
+
+def test_combination_runs_only_its_groups():
+    """Poison every group a combination does not use: its outputs must not change (connectivity rule)."""
+    net = random_lattice(source_nets("resnet18", 8), seed=3)
+    x = torch.randn(2, 1, 8, 8)
+    s = net.structure
+    for combo in all_combinations(net.task_names):
+        wanted = {s.task_names.index(t) for t in combo}
+        reference = net(x, combo)
+        poisoned = random_lattice(source_nets("resnet18", 8), seed=3)
+        with torch.no_grad():
+            for op in s.ops:
+                if op.name in poisoned.layers:
+                    for i, group in enumerate(s.groups[op.space]):
+                        if not wanted & set(group.label):
+                            for p in poisoned.layers[op.name][i].parameters():
+                                p.fill_(float("nan"))
+        for task, out in poisoned(x, combo).items():
+            assert torch.equal(out, reference[task]), combo
+
+
+def test_connectivity_rule_in_every_layer():
+    net = random_lattice(source_nets("mobilenet_v2", 8, width=0.25), seed=1)
+    s = net.structure
+    for op in s.ops:
+        if op.kind in ("conv", "linear"):
+            inputs = s.groups[s.space_of(op.inputs[0])]
+            for group, reads, layer in zip(s.groups[op.space], s.reads(op), net.layers[op.name]):
+                assert all(set(group.label) <= set(inputs[h].label) for h in reads)
+                assert sorted(reads) == [h for h, g in enumerate(inputs) if set(group.label) <= set(g.label)]
+                assert layer.weight.shape[1] * (1 if op.kind == "conv" else 1) > 0
+
+
+def test_extracted_network_exports_and_has_no_inactive_weights():
+    net = random_lattice(source_nets("lenet5", 12))
+    combo = ("odd",)
+    sub = net.extract(combo)
+    x = torch.randn(1, 1, 12, 12)
+    exported = torch.export.export(sub, (x,))
+    assert torch.allclose(exported.module()(x)["odd"], net(x, combo)["odd"], atol=1e-6)
+    odd = net.structure.task_names.index("odd")
+    for space, groups in sub.structure.groups.items():
+        assert all(odd in g.label for g in groups), space
+
+
+def test_save_and_load_round_trip(tmp_path):
+    net = random_lattice(source_nets("vgg", 16, width=0.125))
+    path = save_multitask(tmp_path / "model", net)
+    again, record = load_multitask(path)
+    x = torch.randn(2, 1, 16, 16)
+    for task, out in net(x).items():
+        assert torch.equal(out, again(x)[task])
+    assert record["structure"]["provenance"]["method"] == "random"
+
+
+def test_load_refuses_weights_of_another_structure(tmp_path):
+    a = save_multitask(tmp_path / "a", random_lattice(source_nets("lenet5", 12), seed=0))
+    save_multitask(tmp_path / "b", random_lattice(source_nets("lenet5", 12), seed=1))
+    sidecar = json.loads(a.read_text())
+    sidecar.update(weights="b.safetensors", weights_sha256=json.loads((tmp_path / "b.json").read_text())["weights_sha256"])
+    a.write_text(json.dumps(sidecar))
+    with pytest.raises(CheckpointError, match="do not fit the structure"):
+        load_multitask(a)
+
+
+def test_user_module_of_supported_layers_is_traced():
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                          nn.Flatten())
+            self.head = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.head(self.backbone(x))
+
+    arch = trace_architecture(Tiny(), (1, 8, 8))
+    assert [op.kind for op in arch.ops] == ["input", "conv", "bn", "fn", "fn", "flatten", "head"]
+    assert arch.space_sizes == {1: 4}
+
+
+@pytest.mark.parametrize("layer, message", [
+    (lambda: nn.Conv2d(4, 4, 3, padding=1, groups=2), "groups=2"),
+    (lambda: nn.LocalResponseNorm(2), "LocalResponseNorm"),
+])
+def test_unsupported_layers_are_named(layer, message):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(1, 4, 3, padding=1)
+            self.odd = layer()
+            self.head = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.head(self.odd(self.stem(x)).mean((2, 3)))
+
+    with pytest.raises(ModelError, match=f"layer 'odd'.*{message}.*supported"):
+        trace_architecture(Net(), (1, 8, 8))
+
+
+def test_mismatched_sources_are_refused():
+    lenet, vgg = source_nets("lenet5", 16), source_nets("vgg", 16, width=0.125)
+    with pytest.raises(PamkitError, match="must share one architecture"):
+        load_sources([lenet[0], vgg[1]])
+    with pytest.raises(PamkitError, match="at least two"):
+        load_sources(lenet[:1])
+    with pytest.raises(PamkitError, match="task names repeat"):
+        load_sources([lenet[0], lenet[0]])
+
+
+def test_unknown_or_empty_task_selection():
+    net = random_lattice(source_nets("lenet5", 12))
+    with pytest.raises(PamkitError, match="unknown tasks \\['shoe'\\]"):
+        net(torch.randn(1, 1, 12, 12), ["shoe"])
+    with pytest.raises(PamkitError, match="non-empty list"):
+        net.extract([])
