@@ -38,6 +38,8 @@ class MultitaskNet(nn.Module):
             if op.kind in PARAMETRIC or op.kind in ("dwconv", "bn"):
                 self.layers[op.name] = nn.ModuleList(_group_layer(structure, op, i)
                                                      for i in range(len(structure.groups[op.space])))
+        self._reads = {op.name: structure.reads(op) for op in structure.ops if op.kind in PARAMETRIC}
+        self._head_reads = {t: structure.head_reads(t) for t in structure.heads}
         head = structure.ops[-1]
         self.heads = nn.ModuleDict({structure.task_names[t]: _head_layer(structure, head, t) for t in structure.heads})
 
@@ -65,7 +67,7 @@ class MultitaskNet(nn.Module):
             if op.kind == "input":
                 values[op.name] = {0: x}
             elif op.kind in PARAMETRIC:
-                source, reads = values[op.inputs[0]], s.reads(op)
+                source, reads = values[op.inputs[0]], self._reads[op.name]
                 values[op.name] = {i: self.layers[op.name][i](_cat(source, reads[i])) for i in active}
             elif op.kind in ("dwconv", "bn"):
                 values[op.name] = {i: self.layers[op.name][i](values[op.inputs[0]][i]) for i in active}
@@ -78,7 +80,7 @@ class MultitaskNet(nn.Module):
                 a, b = (values[name] for name in op.inputs)
                 values[op.name] = {i: a[i] + b[i] for i in active}
         features = values[s.ops[-1].inputs[0]]
-        outputs = {s.task_names[t]: self.heads[s.task_names[t]](_cat(features, s.head_reads(t))) for t in wanted}
+        outputs = {s.task_names[t]: self.heads[s.task_names[t]](_cat(features, self._head_reads[t])) for t in wanted}
         return outputs, values
 
     def _task_indices(self, tasks: Iterable[str] | None) -> list[int]:

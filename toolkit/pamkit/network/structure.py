@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from ..data import InputSpec
@@ -53,9 +54,13 @@ class Structure:
         """All task names, in declared order (labels index into this)."""
         return tuple(t.name for t in self.tasks)
 
+    @cached_property
+    def _ops_by_name(self) -> dict[str, Op]:
+        return {op.name: op for op in self.ops}
+
     def op(self, name: str) -> Op:
         """The op called ``name``."""
-        return next(op for op in self.ops if op.name == name)
+        return self._ops_by_name[name]
 
     def space_of(self, op_name: str) -> int:
         """The channel space of an op's output."""
