@@ -13,13 +13,13 @@ from pamkit.train import TrainConfig, suite_data, train_suite
 
 @pytest.fixture(scope="session")
 def digits_data():
-    """The bundled 8x8 digits at LeNet-5's minimum size (12 px)."""
-    return suite_data(get_suite("digits"), "lenet5")
+    """The bundled 8x8 digits upsampled to 16 px (so LeNet-5's flatten holds 2x2 features per channel)."""
+    return suite_data(get_suite("digits"), "lenet5", size=16)
 
 
 @pytest.fixture(scope="session")
 def digits_run(tmp_path_factory, digits_data):
     """Three LeNet-5 networks (digit, odd, high) trained for a few epochs into a run directory."""
     out = tmp_path_factory.mktemp("digits_run")
-    trained = train_suite(get_suite("digits"), "lenet5", digits_data, out, TrainConfig(epochs=12, lr=3e-3))
+    trained = train_suite(get_suite("digits"), "lenet5", digits_data, out, TrainConfig(epochs=12, batch_size=32, lr=3e-3))
     return out, trained

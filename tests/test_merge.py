@@ -60,6 +60,7 @@ def test_pam_lattice_on_three_tasks(digits_run, digits_data):
     _, trained = digits_run
     net, report = merge(trained, "pam", digits_data, MergeOptions(samples=96, grouping="lattice"), progress=False)
     assert net.task_names == ("digit", "odd", "high")
+    assert len(report["2"]["neurons"]) == 3 * 16  # conv2's 16 channels per network, each with 2x2 features
     for space, groups in net.structure.groups.items():
         labels = [g.label for g in groups]
         assert len(labels) == len(set(labels)) and all(labels), space

@@ -21,14 +21,15 @@ def probe_activations(sources: Sources, images: Tensor) -> dict[int, Tensor]:
     per_source = []
     for item in sources.nets:
         graph_module = fx.symbolic_trace(item.net.eval())
-        wanted = {name for names in sources.arch.probes.values() for name in names}
+        channels = {name: sources.arch.space_sizes[space] for space, names in sources.arch.probes.items()
+                    for name in names}
         recorded: dict[str, Tensor] = {}
 
         class _Recorder(fx.Interpreter):
             def run_node(self, node: fx.Node) -> Any:
                 value = super().run_node(node)
-                if node.name in wanted:
-                    recorded[node.name] = value.detach().reshape(value.shape[0], value.shape[1], -1)
+                if node.name in channels:  # [N, C, H, W], or [N, C*H*W] after a flatten: channel-major either way
+                    recorded[node.name] = value.detach().reshape(value.shape[0], channels[node.name], -1)
                 return value
 
         with torch.no_grad():

@@ -1,23 +1,27 @@
 """Which tasks each candidate neuron of a layer is relevant to: PAM's MI-based greedy regrouping (method.md 3.2-3.3).
 
-Scale. The KDE estimator with a fixed kernel saturates when pairwise distances are much larger than
-the kernel (every sample only "sees" itself), so that even pure noise scores I = H(Y). So:
+Scale. With a fixed kernel the KDE estimator saturates when pairwise distances dwarf it (each sample
+only "sees" itself), and then even pure noise scores I = H(Y). So distances are put on one scale:
 
-- each neuron's squared-distance matrix is divided by its mean off-diagonal value (1 afterwards); a
-  constant (dead) neuron gets all-zero distances: it carries nothing and ends up in every R_t;
-- a set's distance matrix is the sum over its neurons divided by the number of non-dead neurons in
-  it, i.e. the mean per neuron, so every set's distances have mean 1 whatever its size or the
-  activations' scale (multiplying a neuron by a constant changes nothing);
-- with distances in these units, SIGMA2 = 0.5 (kernel exp(-d), its width the mean distance).
-  method.md's 0.1 was in raw activation units; here it saturates: a set of noise neurons scores
-  0.42 nats against a balanced binary label (H(Y) = 0.69). At 0.5 it scores 0.013 (0.11 for 10
-  classes); 1.0 lowers that further but is a near-linear kernel, blind to class differences other
-  than a mean shift (benchmarks/regrouping/RESULTS.md has the study).
+- each neuron's squared-distance matrix is divided by its mean off-diagonal value; a constant (dead)
+  neuron keeps all-zero distances: it carries nothing and joins every R_t (it is dropped);
+- a set's distance matrix is the sum over its neurons divided by its number of non-dead neurons (the
+  mean per neuron), so every set's distances average 1 whatever its size, and scaling or shifting a
+  neuron's activations changes nothing;
+- in these units SIGMA2 = 0.5 (kernel exp(-d): its width is the mean distance). method.md's 0.1 was
+  in raw activation units; here it saturates: a set of noise neurons scores 0.42 nats against a
+  balanced binary label (H(Y) = 0.69); at 0.5 it scores 0.013 (0.11 for 10 classes). Wider kernels
+  lower that further but become near-linear, blind to differences other than mean shifts.
+  benchmarks/regrouping/RESULTS.md has the study.
 
-The estimator still has a small positive value for no information (each sample's own kernel term
-counts more within its class than overall: about (classes - 1) / N per label column with N samples).
-The default threshold is therefore set above that level: alpha_t = null_t + relative_alpha *
-(layer_mi_t - null_t), where null_t is the whole layer's MI with task t's labels randomly permuted.
+Threshold. The estimator's value for no information is small but not 0 (a sample's own kernel term
+weighs more within its class: about (classes - 1) / N per label column), and its noise is large for
+small sets with N = 128. So the calibrated stop test compares a set with its own labels permuted: a
+set is too relevant when its MI beats all of 128 permutations and exceeds their mean by more than
+relative_alpha * (layer_mi - null), null being the whole layer's mean MI under the permutations.
+An explicit ``alpha`` gives method.md's plain test, I > alpha. Known limit: a set's distances are a
+mean, so a neuron whose information about t is a small share of its variance barely moves a large
+R_t, and can join it although it carries t (RESULTS.md measures this).
 """
 
 from __future__ import annotations
@@ -33,13 +37,14 @@ from tqdm.auto import tqdm
 from pamkit.errors import PamkitError
 
 SIGMA2 = 0.5
-# R_t may hold 2% of the layer's information about t above the no-information level. On synthetic
-# layers (RESULTS.md) 1-2% drops all noise and dead neurons and keeps every clearly task-carrying
-# one; 0 leaves up to a quarter of the noise relevant, 5-10% start to move shared neurons whose
-# task-t part is a small share of their variance into R_t.
+# R_t may hold 2% of the layer's MI with t above the no-information level. On the synthetic layers
+# of RESULTS.md, 0 to 0.02 give the same groups (the permutation test binds first): all noise and
+# dead neurons dropped, all private ones kept; 0.05 and 0.1 move 2 and 23 points more of the shared
+# neurons into one task's R_t. 0.02 is the largest value with no measurable cost there, leaving a
+# tolerance for layers where the estimator is less noisy than in those tests (more samples).
 DEFAULT_RELATIVE_ALPHA = 0.02
-_NULL_PERMUTATIONS = 32  # label permutations for a set's null MI: its mean and spread
-_NULL_Z = 3.0  # a set is too relevant when its MI exceeds its null mean by margin + _NULL_Z null stds
+_NULL_PERMUTATIONS = 128  # label permutations for a set's null MI (the calibrated stop test)
+_NULL_BATCH = 16  # permutations evaluated at once; the test usually ends after the first batch
 _NEURON_CHUNK = 64  # neurons per float64 Gram block in neuron_distances (64 x 128 x 128 doubles = 8 MiB)
 _LOG2E = 1 / math.log(2)  # exp(x) = exp2(x * log2 e); torch's exp2 is several times faster on CPU
 
@@ -51,7 +56,7 @@ class Relevance:
     relevant: Tensor  # bool [m, n_tasks]: rel(j) as a mask; an all-False row means "drop j"
     mi: Tensor  # float [m, n_tasks]: each candidate's own MI with each task (for reports)
     irrelevant_order: list[list[int]]  # per task, the order in which candidates joined R_t
-    alpha: list[float]  # per task, the threshold used
+    alpha: list[float]  # per task, the threshold: the given alpha, or calibrated null + margin (module notes)
     layer_mi: list[float]  # per task, I(whole layer; Y_t)
 
 
@@ -78,10 +83,10 @@ def _check_activations(activations: object) -> Tensor:
     n, m = activations.shape[:2]
     if n < 2:
         raise PamkitError(f"activations have N = {n} samples; mutual information needs N >= 2 (the method uses 128)")
-    acts = activations.detach().reshape(n, m, -1).to(torch.float64)
-    if acts.numel() == 0:
+    if activations.numel() == 0:
         raise PamkitError(f"activations are empty ({_describe(activations)}); pass at least one candidate "
                           f"and one feature")
+    acts = activations.detach().reshape(n, m, -1).to(torch.float64)
     if not torch.isfinite(acts).all():
         raise PamkitError("activations contain NaN or infinity; check the networks' outputs on the batch")
     return acts
@@ -120,28 +125,39 @@ def _encode(labels: Tensor) -> _Labels:
     return _Labels(torch.cat([*blocks, ones]).float(), torch.stack(own), torch.stack(log_size).float())
 
 
-def _mi_from_kernel(kernel: Tensor, labels: _Labels) -> Tensor:
-    """[..., N, N] symmetric kernel exp(-d/2s2) -> [...] KDE mutual information summed over the label columns."""
-    sums = labels.onehot_t @ kernel  # [..., C + 1, N]: per sample, kernel mass in each class; last row: all
+def _mi_from_sums(sums: Tensor, labels: _Labels) -> Tensor:
+    """[..., C + 1, N] each sample's kernel mass in each class (last row: in all) -> [...] KDE MI over label columns."""
     k, n = labels.own.shape[-2:]
     own = sums.gather(-2, labels.own.expand(*sums.shape[:-2], k, n)).log_() - labels.log_size
     total = sums[..., -1, :].log() - math.log(n)
     return own.sum(-2).mean(-1) - k * total.mean(-1)
 
 
+def _mi_from_kernel(kernel: Tensor, labels: _Labels) -> Tensor:
+    """[..., N, N] symmetric kernel exp(-d/2s2) -> [...] KDE mutual information summed over the label columns."""
+    return _mi_from_sums(labels.onehot_t @ kernel, labels)
+
+
+def _check_dist(dist: object) -> Tensor:
+    """Return ``dist`` if it is a float tensor [..., N, N] with N >= 2, else raise."""
+    if not isinstance(dist, Tensor) or not dist.is_floating_point() or dist.dim() < 2 \
+            or dist.shape[-1] != dist.shape[-2] or dist.shape[-1] < 2:
+        raise PamkitError(f"dist must be float squared distances [..., N, N] with N >= 2, got {_describe(dist)}; "
+                          f"use neuron_distances() and sum over the set's neurons")
+    return dist
+
+
 def kde_entropy(dist: Tensor, sigma2: float) -> Tensor:
     """[..., N, N] squared distances -> [...]: the KDE (pairwise-distance) entropy upper bound, constant dropped."""
     sigma2 = _check_positive(sigma2, "sigma2")
-    n = dist.shape[-1]
-    return -(torch.logsumexp(dist * (-0.5 / sigma2), -1) - math.log(n)).mean(-1)
+    dist = _check_dist(dist)
+    return -(torch.logsumexp(dist * (-0.5 / sigma2), -1) - math.log(dist.shape[-1])).mean(-1)
 
 
 def kde_mutual_information(dist: Tensor, labels: Tensor, sigma2: float = SIGMA2) -> Tensor:
     """[..., N, N] squared distances (symmetric, zero diagonal), labels [N, k] -> [...]: sum_c H(Z) - H(Z|Y_c)."""
     sigma2 = _check_positive(sigma2, "sigma2")
-    if not isinstance(dist, Tensor) or dist.dim() < 2 or dist.shape[-1] != dist.shape[-2] or dist.shape[-1] < 2:
-        raise PamkitError(f"dist must be squared distances [..., N, N] with N >= 2, got {_describe(dist)}; "
-                          f"use neuron_distances() and sum over the set's neurons")
+    dist = _check_dist(dist)
     encoded = _encode(_check_labels(labels, dist.shape[-1], "labels"))
     return _mi_from_kernel(torch.exp2(dist.float() * (-0.5 * _LOG2E / sigma2)), encoded)
 
@@ -176,85 +192,101 @@ def _normalised_distances(acts: Tensor) -> Tensor:
     return (dist / mean.masked_fill(dead, 1.0)).masked_fill_(dead, 0.0).float()
 
 
-def _set_scale(live: Tensor, sigma2: float) -> Tensor:
+def _set_scale(live: Tensor | float, sigma2: float) -> Tensor:
     """exp2 exponent factor for sets of ``live`` non-dead neurons: a set's distance is its mean per neuron."""
-    return (-0.5 * _LOG2E / sigma2) / live.clamp(min=1)
+    return (-0.5 * _LOG2E / sigma2) / torch.as_tensor(live, dtype=torch.float32).clamp(min=1)
+
+
+def _set_kernel(dist_sum: Tensor, live: Tensor | float, sigma2: float) -> Tensor:
+    """Kernels [..., N, N] of sets from their summed distances [..., N, N] and numbers of live neurons [...]."""
+    return (dist_sum * _set_scale(live, sigma2)[..., None, None]).exp2_()
 
 
 def _set_mi(dist_sum: Tensor, live: Tensor, labels: _Labels, sigma2: float, chunk: int) -> Tensor:
     """MI of sets given their summed distances [s, N, N] and live counts [s], in chunks of ``chunk`` sets."""
-    return torch.cat([_mi_from_kernel((dist_sum[a:a + chunk] * _set_scale(live[a:a + chunk], sigma2)[:, None, None])
-                                      .exp2_(), labels) for a in range(0, len(dist_sum), chunk)])
+    return torch.cat([_mi_from_kernel(_set_kernel(dist_sum[a:a + chunk], live[a:a + chunk], sigma2), labels)
+                      for a in range(0, len(dist_sum), chunk)])
 
 
-def _candidate_scores(cands: Tensor, cand_live: Tensor, total: Tensor, total_live: float, labels: _Labels,
-                      sigma2: float, buf: Tensor) -> Tensor:
-    """I(R + {j}; Y) for every candidate j, from the running sum ``total`` of R's distances: O(N^2) each."""
-    chunk = len(buf)
-    scores = torch.empty(len(cands))
-    for a in range(0, len(cands), chunk):
-        kernel = torch.add(cands[a:a + chunk], total, out=buf[:len(cands[a:a + chunk])])
-        kernel.mul_(_set_scale(cand_live[a:a + chunk] + total_live, sigma2)[:, None, None]).exp2_()
-        scores[a:a + chunk] = _mi_from_kernel(kernel, labels)
+def _candidate_scores(free: Tensor, total: Tensor, scale: float, labels: _Labels, buf: Tensor) -> Tensor:
+    """I(R + {j}; Y) for the free live candidates j, stored [N, s, N], from R's summed distances: O(N^2) each.
+
+    ``scale`` is the exponent factor for R plus one live neuron. The [N, s, N] layout turns the class
+    sums of a chunk of kernels into one wide matrix product (twice as fast as a batched one on CPU).
+    """
+    n, size, _ = free.shape
+    chunk = len(buf) // (n * n)
+    base = total * scale
+    scores = torch.empty(size)
+    for a in range(0, size, chunk):
+        c = min(chunk, size - a)
+        kernel = torch.add(base[:, None, :], free[:, a:a + c], alpha=scale, out=buf[:n * c * n].view(n, c, n))
+        sums = labels.onehot_t @ kernel.exp2_().view(n, c * n)  # [C + 1, c * N]
+        scores[a:a + c] = _mi_from_sums(sums.view(-1, c, n).transpose(0, 1), labels)
     return scores
 
 
 @dataclass(frozen=True)
 class _Threshold:
-    """When the greedy stops: a fixed alpha (method.md), or calibrated against each set's own null MI."""
+    """When the greedy stops: a fixed alpha (method.md), or calibrated against the set's own permutation null."""
 
     alpha: float
-    null_labels: _Labels | None = None  # calibrated: permuted labels, [P, ...] stacked
-    margin: float = 0.0  # calibrated: the MI above the null a set may carry
+    null_labels: tuple[_Labels, ...] = ()  # calibrated: permuted labels, in stacked batches
+    margin: float = 0.0  # calibrated: the MI above its null mean that a set may carry
 
     def exceeded(self, score: float, kernel: Callable[[], Tensor]) -> bool:
-        """Whether a set with MI ``score`` (and this ``kernel``, built only if needed) is too relevant."""
-        if self.null_labels is None:
+        """Whether a set with MI ``score`` (and this ``kernel``, built only if needed) is too relevant to the task.
+
+        Calibrated: only if ``score`` beats the MI under every label permutation (a permutation test at
+        p < 1/129, needed where the estimator is noisy: small sets, few samples per class) and exceeds
+        their mean by more than the margin. Batches stop early once one permutation scores as high.
+        """
+        if not self.null_labels:
             return score > self.alpha
-        null = _mi_from_kernel(kernel(), self.null_labels)
-        import os
-        mode=os.environ.get('RULE','max'); z=float(os.environ.get('Z','3'))
-        ex=score - float(null.mean()); sd=float(null.std())
-        if mode=='none': return ex > self.margin
-        if mode=='max': return ex > max(self.margin, z*sd)
-        return ex > self.margin + z*sd
+        matrix, nulls = kernel(), []
+        for batch in self.null_labels:
+            nulls.append(_mi_from_kernel(matrix, batch))
+            if nulls[-1].max() >= score:
+                return False
+        return score - float(torch.cat(nulls).mean()) > self.margin
 
 
 def _greedy(dist: Tensor, live: Tensor, labels: _Labels, threshold: _Threshold, sigma2: float, chunk: int,
             bar: tqdm) -> list[int]:
     """method.md 3.3 for one task: grow R by the candidate keeping I(R; Y) smallest until that is too large."""
-    free = dist.clone()  # free candidates occupy free[:size]; a chosen one is overwritten by the last
-    ids, free_live = torch.arange(len(dist)), live.clone()
-    total, total_live, order = torch.zeros_like(dist[0]), 0.0, []
-    buf = torch.empty(min(chunk, len(dist)), *dist.shape[1:])
-    for size in range(len(dist), 0, -1):
-        scores = _candidate_scores(free[:size], free_live[:size], total, total_live, labels, sigma2, buf)
-        best = int(scores.argmin())
-        total += free[best]
-        total_live += float(free_live[best])
-        if threshold.exceeded(float(scores[best]), lambda: _set_kernel(total, total_live, sigma2)):
+    m, n, _ = dist.shape
+    free = dist.transpose(0, 1).contiguous()  # [N, m, N]; free ones in free[:, :size], a chosen one gets the last
+    ids, free_live = torch.arange(m), live.bool()
+    total, total_live, score, order = torch.zeros(n, n), 0, 0.0, []
+    buf = torch.empty(min(chunk, m) * n * n)
+    for size in range(m, 0, -1):
+        scores = _candidate_scores(free[:, :size], total, float(_set_scale(total_live + 1, sigma2)), labels, buf)
+        scores[~free_live[:size]] = score  # a dead neuron leaves R's distances as they are: I(R) = last score
+        tied = (scores == scores.min()).nonzero()[:, 0]  # exact ties (dead neurons): lowest index first
+        best = int(tied[ids[tied].argmin()])
+        total += free[:, best]
+        total_live += int(free_live[best])
+        score = float(scores[best])
+        if threshold.exceeded(score, lambda: _set_kernel(total, total_live, sigma2)):
             break
         order.append(int(ids[best]))
-        free[best], ids[best], free_live[best] = free[size - 1], ids[size - 1], free_live[size - 1]
+        free[:, best], ids[best], free_live[best] = free[:, size - 1], ids[size - 1], free_live[size - 1]
         bar.update()
     return order
 
 
-def _set_kernel(dist_sum: Tensor, live: float, sigma2: float) -> Tensor:
-    """The kernel [N, N] of one set from its summed distances and number of live neurons."""
-    return (dist_sum * _set_scale(torch.tensor(live), sigma2)).exp2_()
-
-
-def _permuted(labels: Tensor) -> _Labels:
-    """The encoded labels under _NULL_PERMUTATIONS fixed random permutations of the samples, stacked."""
+def _permuted(labels: Tensor) -> tuple[_Labels, ...]:
+    """The encoded labels under _NULL_PERMUTATIONS fixed random permutations of the samples, in stacked batches."""
     gen = torch.Generator().manual_seed(0)
     encoded = [_encode(labels[torch.randperm(len(labels), generator=gen)]) for _ in range(_NULL_PERMUTATIONS)]
-    return _Labels(*(torch.stack(parts) for parts in zip(*((e.onehot_t, e.own, e.log_size) for e in encoded))))
+    batches = [encoded[a:a + _NULL_BATCH] for a in range(0, len(encoded), _NULL_BATCH)]
+    return tuple(_Labels(*(torch.stack([getattr(e, name) for e in batch]) for name in ("onehot_t", "own", "log_size")))
+                 for batch in batches)
 
 
 def _thresholds(alpha: float | list[float] | None, relative_alpha: float, layer_kernel: Tensor,
                 labels: list[Tensor], layer_mi: list[float]) -> list[_Threshold]:
-    """Per-task stop tests: the given alphas, or relative_alpha of the layer's MI above its null level."""
+    """Per-task stop tests: the given alphas, or calibrated ones with margin relative_alpha * (layer_mi - null)."""
     if alpha is None:
         if isinstance(relative_alpha, bool) or not isinstance(relative_alpha, (int, float)) \
                 or not 0 <= relative_alpha < math.inf:
@@ -262,7 +294,7 @@ def _thresholds(alpha: float | list[float] | None, relative_alpha: float, layer_
         tests = []
         for y, mi in zip(labels, layer_mi):
             null_labels = _permuted(y)
-            null = float(_mi_from_kernel(layer_kernel, null_labels).mean())
+            null = float(torch.cat([_mi_from_kernel(layer_kernel, batch) for batch in null_labels]).mean())
             margin = relative_alpha * (mi - null)
             tests.append(_Threshold(null + margin, null_labels, margin))
         return tests
@@ -295,7 +327,7 @@ def regroup(activations: Tensor, labels: list[Tensor], alpha: float | list[float
     dist = _distances(acts)
     live = (dist.flatten(1).amax(1) > 0).float()
     mi = torch.stack([_set_mi(dist, live, y, sigma2, chunk) for y in encoded], 1)
-    layer_kernel = _set_kernel(dist.sum(0), float(live.sum()), sigma2)
+    layer_kernel = _set_kernel(dist.sum(0), live.sum(), sigma2)
     layer_mi = [float(_mi_from_kernel(layer_kernel, y)) for y in encoded]
     thresholds = _thresholds(alpha, relative_alpha, layer_kernel, checked, layer_mi)
     relevant = torch.ones(len(dist), len(encoded), dtype=torch.bool)
