@@ -9,11 +9,11 @@ import torch
 
 from pamkit.errors import PamkitError
 from pamkit.merge.relevance import (
-    DEFAULT_RELATIVE_ALPHA,
     SIGMA2,
     Relevance,
     _candidate_scores,
     _encode,
+    _set_scale,
     kde_entropy,
     kde_mutual_information,
     neuron_distances,
@@ -71,16 +71,16 @@ def direct_greedy(acts: torch.Tensor, labels: torch.Tensor, alpha: float) -> lis
 def test_running_sum_scores_equal_direct_computation() -> None:
     gen = torch.Generator().manual_seed(0)
     acts = torch.randn(40, 10, 3, generator=gen).clamp(min=0) * torch.rand(10, 1, generator=gen) * 5
-    acts[:, 4] = 2.0  # a dead neuron among the candidates
+    acts[:, 4] = 2.0  # a dead neuron: it may be in R (the greedy scores dead candidates itself)
     labels = torch.randint(0, 3, (40, 2), generator=gen)
     dist = neuron_distances(acts)
-    live = (dist.flatten(1).amax(1) > 0).float()
     for size in (0, 1, 3, 6):
         members = torch.randperm(10, generator=gen)[:size].tolist()
-        free = [j for j in range(10) if j not in members]
-        buf = torch.empty(3, 40, 40)  # chunks of 3: several chunks and a ragged last one
-        fast = _candidate_scores(dist[free], live[free], dist[members].sum(0), float(live[members].sum()),
-                                 _encode(labels), SIGMA2, buf)
+        free = [j for j in range(10) if j not in members and j != 4]
+        live_members = sum(j != 4 for j in members)
+        buf = torch.empty(3 * 40 * 40)  # chunks of 3: several chunks and a ragged last one
+        fast = _candidate_scores(dist[free].transpose(0, 1).contiguous(), dist[members].sum(0),
+                                 float(_set_scale(live_members + 1, SIGMA2)), _encode(labels), buf)
         direct = torch.tensor([direct_set_mi(acts, members + [j], labels) for j in free])
         torch.testing.assert_close(fast, direct.float(), atol=2e-5, rtol=1e-4)
 
@@ -90,9 +90,10 @@ def test_regroup_follows_the_direct_greedy() -> None:
     y = torch.randint(0, 2, (48, 1), generator=gen)
     signal = (2 * y.float() - 1)[:, :, None] * torch.rand(1, 12, 1, generator=gen)  # 12 neurons, mixed strength
     acts = (signal + torch.randn(48, 12, 2, generator=gen)).clamp(min=0)
-    result = regroup(acts, [y], relative_alpha=0.5, chunk=5)
-    assert 0 < len(result.irrelevant_order[0]) < 12  # the threshold stops the greedy part-way
-    assert result.irrelevant_order[0] == direct_greedy(acts, y, result.alpha[0])
+    acts[:, [3, 8]] = 1.0  # two dead neurons: exact ties, taken lowest index first
+    result = regroup(acts, [y], alpha=0.03, chunk=5)
+    assert 2 < len(result.irrelevant_order[0]) < 12  # the threshold stops the greedy part-way
+    assert result.irrelevant_order[0] == direct_greedy(acts, y, 0.03)
     assert result.relevant[:, 0].tolist() == [j not in result.irrelevant_order[0] for j in range(12)]
 
 
@@ -116,10 +117,11 @@ def test_kde_entropy_gaussian_closed_form(s2: float, sigma2: float) -> None:
     # component entropy d/2 log(2 pi e sigma2). For many samples it tends to (E_j exp(-|mu_i - mu_j|^2 / 2 sigma2)
     # integrates in closed form) d/2 log(2 pi e (s2 + sigma2)) + d/2 * s2 / (s2 + sigma2): above the true
     # entropy of the smoothed mixture N(0, (s2 + sigma2) I) by d/2 * s2 / (s2 + sigma2), the bound's slack,
-    # which vanishes for s2 << sigma2. Tolerance 0.05: the Monte-Carlo error of the mean over 2000 samples is
-    # about 0.011 (std of |mu_i|^2 / 2(s2 + sigma2) is 0.5 at most here) and the self-term adds < 0.002.
+    # which vanishes for s2 << sigma2. Tolerance 0.05: over 10 seeds the value varies by 0.015 (sd) around
+    # the limit for s2 = sigma2 (0.0004 for s2 << sigma2), and the j = i term adds < 0.002 at N = 2000.
     d, n = 2, 2000
-    bound = kde_entropy(gaussian_dist(n, d, s2, seed=2), sigma2).item() + d / 2 * math.log(2 * math.pi * math.e * sigma2)
+    component = d / 2 * math.log(2 * math.pi * math.e * sigma2)
+    bound = kde_entropy(gaussian_dist(n, d, s2, seed=2), sigma2).item() + component
     smoothed = d / 2 * math.log(2 * math.pi * math.e * (s2 + sigma2))
     slack = d / 2 * s2 / (s2 + sigma2)
     assert bound == pytest.approx(smoothed + slack, abs=0.05)
@@ -136,7 +138,9 @@ def test_kde_mutual_information_two_gaussian_classes() -> None:
         mis.append(kde_mutual_information(torch.cdist(z, z).square(), y, SIGMA2).item())
     assert abs(mis[0]) < 0.02
     assert all(later > earlier for earlier, later in zip(mis, mis[1:]))
-    assert mis[-1] == pytest.approx(math.log(2), abs=0.01)
+    p = y.float().mean().item()
+    sample_entropy = -p * math.log(p) - (1 - p) * math.log(1 - p)  # of the drawn labels: log 2 up to sampling
+    assert mis[-1] == pytest.approx(sample_entropy, abs=1e-3)
 
 
 def test_kde_mutual_information_batches_and_sums_label_columns() -> None:
@@ -182,17 +186,31 @@ def test_regroup_does_not_depend_on_chunk_size() -> None:
 
 
 @pytest.mark.parametrize("f", [1, 16])
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_regroup_known_answer(f: int, seed: int) -> None:
-    acts, labels = known_layer(f, seed)
-    result = regroup(acts, labels)
-    assert result.relevant.tolist() == [EXPECTED[kind] for kind in KINDS]
-    assert len(result.alpha) == len(result.layer_mi) == 2 == len(result.irrelevant_order)
-    assert result.irrelevant_order[0][0] == KINDS.index("dead")  # exactly zero MI: taken first
-    carriers = result.mi[[k for k, kind in enumerate(KINDS) if "A" in kind], 0]
-    noise = result.mi[[k for k, kind in enumerate(KINDS) if kind in ("B", "noise")], 0]
-    assert carriers.min() > 5 * noise.max()
-    assert all(lm > a > 0 for lm, a in zip(result.layer_mi, result.alpha))
+def test_regroup_known_answer(f: int) -> None:
+    # The estimator is noisy at N = 128: in 3 of 400 such layers (seeds 0-199; 2, 11 and 143 with f = 1)
+    # one noise neuron stays relevant to one task. Without the permutation test it was 100 of 400, so
+    # ">= 18 of 20 exact" is a real check. Carriers are never lost and dead neurons always dropped.
+    expected = torch.tensor([EXPECTED[kind] for kind in KINDS])
+    exact = 0
+    for seed in range(20):
+        acts, labels = known_layer(f, seed)
+        result = regroup(acts, labels)
+        exact += torch.equal(result.relevant, expected)
+        assert result.relevant[expected].all()
+        assert not result.relevant[KINDS.index("dead")].any()
+        assert result.irrelevant_order[0][0] == KINDS.index("dead")  # exactly zero MI: taken first
+        carriers = result.mi[[k for k, kind in enumerate(KINDS) if "A" in kind], 0]
+        others = result.mi[[k for k, kind in enumerate(KINDS) if kind in ("B", "noise")], 0]
+        assert carriers.min() > 3 * others.max()
+        assert all(lm > a > 0 for lm, a in zip(result.layer_mi, result.alpha))
+    assert exact >= 18
+
+
+def test_pure_noise_layer_is_dropped() -> None:
+    gen = torch.Generator().manual_seed(6)
+    labels = [torch.randint(0, 2, (N, 1), generator=gen), torch.randint(0, 10, (N, 1), generator=gen)]
+    result = regroup(torch.randn(N, 32, 16, generator=gen).clamp(min=0), labels)
+    assert not result.relevant.any()
 
 
 def test_pure_noise_set_has_mi_near_zero_and_a_label_neuron_does_not() -> None:
@@ -219,19 +237,18 @@ def test_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
     assert "regroup task 1" in capsys.readouterr().err
 
 
-def test_default_relative_alpha_is_a_fraction() -> None:
-    assert 0 < DEFAULT_RELATIVE_ALPHA < 0.1
-
-
 @pytest.mark.parametrize("kwargs, message", [
     ({"labels": [torch.zeros(N - 1, 1, dtype=torch.long)]}, "labels\\[0\\] has shape \\(127, 1\\).*N = 128"),
     ({"labels": [torch.zeros(N, 1)]}, "integer tensor"),
     ({"labels": []}, "non-empty list"),
+    ({"labels": [torch.zeros(0, dtype=torch.long)] * 2}, "labels\\[0\\] has shape \\(0, 1\\)"),
+    ({"labels": [torch.zeros(N, 0, dtype=torch.long)] * 2}, "k >= 1"),
     ({"alpha": [0.1]}, "one number per task \\(2\\)"),
     ({"alpha": [0.1, math.nan]}, "finite"),
     ({"relative_alpha": -0.1}, "relative_alpha"),
     ({"sigma2": 0.0}, "sigma2"),
     ({"chunk": 0}, "chunk"),
+    ({"labels": "abc"}, "non-empty list"),
 ])
 def test_regroup_rejects_bad_arguments(kwargs: dict, message: str) -> None:
     acts, labels = known_layer(f=1, seed=0)
@@ -255,3 +272,5 @@ def test_kde_mutual_information_rejects_mismatched_shapes() -> None:
         kde_mutual_information(torch.zeros(10, 10), torch.zeros(9, 1, dtype=torch.long))
     with pytest.raises(PamkitError, match="\\[..., N, N\\]"):
         kde_mutual_information(torch.zeros(10, 9), torch.zeros(10, 1, dtype=torch.long))
+    with pytest.raises(PamkitError, match="\\[..., N, N\\]"):
+        kde_entropy(torch.zeros(1, 1), 0.1)
