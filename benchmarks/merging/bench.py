@@ -39,9 +39,14 @@ def main() -> None:
                              "method": method, "seconds": round(seconds, 2), "all_tasks_macs": all_tasks["macs"],
                              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024})
                 print(rows[-1], flush=True)
+                write_results(rows, args.limit)  # after every row, so an interrupted run keeps its numbers
+
+
+def write_results(rows: list[dict], limit: int) -> None:
+    """RESULTS.md and results.json from the rows measured so far."""
     lines = ["# Merge time", "",
              "Wall time of `pamkit.merge.merge` per method on 2 CPU cores (MTZ and shared include their default "
-             f"fine-tuning: 1 epoch per zipped layer / 1 joint epoch, on {args.limit} training samples). PAM uses "
+             f"fine-tuning: 1 epoch per zipped layer / 1 joint epoch, on {limit} training samples). PAM uses "
              "128 held-out samples. Peak RSS is of the whole process so far (monotone).", "",
              "| run | arch | networks | method | seconds | all-tasks MACs (before pruning) |", "|---|---|---:|---|---:|---:|"]
     lines += [f"| {r['run']} | {r['arch']} | {r['networks']} | {r['method']} | {r['seconds']} | "

@@ -11,6 +11,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("runs", nargs="+", type=Path, help="run directories written by `pamkit train`")
     parser.add_argument("--out", type=Path, required=True, help="folder for RESULTS.md and results.json")
+    parser.add_argument("--note", default="", help="a remark on the conditions of this run, printed under the table")
     args = parser.parse_args()
     runs = {run.name: json.loads((run / "run.json").read_text()) for run in args.runs}
     lines = ["# Single-task baselines", "",
@@ -25,6 +26,7 @@ def main() -> None:
             lines.append(f"| {name} | {task} | {kinds[task]} | {m['test']:.4f} | {m['val']:.4f} | "
                          f"{m['epochs_run']} | {m['train_seconds']:.0f} | {m['params']:,} |")
     first = next(iter(runs.values()))
+    lines += ["", args.note] if args.note else []
     lines += ["", "Commands:", "", *[f"- `{run['command']}`" for run in runs.values()], "",
               "Versions: " + ", ".join(f"{k} {v}" for k, v in first["versions"].items()), ""]
     args.out.mkdir(parents=True, exist_ok=True)
