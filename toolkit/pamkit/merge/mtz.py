@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from ..errors import PamkitError
 from ..network.architecture import PARAMETRIC
-from ..network.multitask import MultitaskNet, reindex_dense
+from ..network.multitask import MultitaskNet, expand_channels, group_columns, reindex_dense
 from .assemble import assemble
 from .zipping import flatten_neurons, greedy_pairs, layer_hessian, merged_weights, pair_costs, unflatten_neurons
 
@@ -98,7 +98,7 @@ def _producer_fit(net: MultitaskNet, dense: dict[str, Tensor], op, merged_label:
     h = layer_hessian(x, *(tuple(a[k]) for k in ("kernel_size", "stride", "padding", "dilation"))) if op.kind == "conv" \
         else layer_hessian(x)
     spans = s.spans(in_space, a.get("expansion", 1))
-    columns = torch.cat([torch.arange(*spans[i]) for i in readable])
+    columns = group_columns(spans, readable)
     weight, bias = dense[f"{op.name}.weight"], dense.get(f"{op.name}.bias")
     vectors = [flatten_neurons(weight[rows][:, columns], None if bias is None else bias[rows])
                for rows in (rows_x, rows_y)]
@@ -133,6 +133,4 @@ def _sum_consumer_columns(s, dense: dict[str, Tensor], space: int, rows_x: Tenso
         if (op.kind in PARAMETRIC or op.kind == "head") and key.endswith("weight") \
                 and s.space_of(op.inputs[0]) == space:
             e = op.attrs.get("expansion", 1)
-            cx = (rows_x[:, None] * e + torch.arange(e)).reshape(-1)
-            cy = (rows_y[:, None] * e + torch.arange(e)).reshape(-1)
-            tensor[:, cx] += tensor[:, cy]
+            tensor[:, expand_channels(rows_x, e)] += tensor[:, expand_channels(rows_y, e)]

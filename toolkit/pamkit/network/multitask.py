@@ -118,7 +118,7 @@ class MultitaskNet(nn.Module):
                 shape = (spans_out[-1][1], spans_in[-1][1], *weight.shape[2:])
                 full = weight.new_zeros(shape)
                 for i, layer in enumerate(layers):
-                    columns = torch.cat([torch.arange(*spans_in[h]) for h in reads[i]])
+                    columns = group_columns(spans_in, reads[i])
                     full[slice(*spans_out[i])][:, columns] = layer.weight.detach()
                 dense[f"{op.name}.weight"] = full
                 if layers[0].bias is not None:
@@ -132,7 +132,7 @@ class MultitaskNet(nn.Module):
                 for t in s.heads:
                     head = self.heads[s.task_names[t]]
                     full = head.weight.new_zeros(head.weight.shape[0], spans_in[-1][1])
-                    columns = torch.cat([torch.arange(*spans_in[h]) for h in s.head_reads(t)])
+                    columns = group_columns(spans_in, s.head_reads(t))
                     full[:, columns] = head.weight.detach()
                     dense[f"{op.name}.{s.task_names[t]}.weight"] = full
                     dense[f"{op.name}.{s.task_names[t]}.bias"] = head.bias.detach().clone()
@@ -215,7 +215,7 @@ def reindex_dense(op: Callable[[str], Op], dense: dict[str, Tensor], index: dict
         if (layer.kind in PARAMETRIC or layer.kind == "head") and key.endswith("weight"):
             source = op(layer.inputs[0]).space
             if source in index:
-                tensor = tensor[:, _expand(index[source], layer.attrs.get("expansion", 1))]
+                tensor = tensor[:, expand_channels(index[source], layer.attrs.get("expansion", 1))]
         out[key] = tensor
     return out
 
@@ -226,7 +226,12 @@ def _is_head_of_other(s: Structure, key: str, heads: tuple[int, ...]) -> bool:
     return s.op(parts[0]).kind == "head" and s.task_names.index(parts[1]) not in heads
 
 
-def _expand(channels: Tensor, per_channel: int) -> Tensor:
+def group_columns(spans: list[tuple[int, int]], groups: list[int]) -> Tensor:
+    """Flat indices covered by the given groups' spans, in that order."""
+    return torch.cat([torch.arange(*spans[g]) for g in groups])
+
+
+def expand_channels(channels: Tensor, per_channel: int) -> Tensor:
     """Flat feature indices of the given channels when each channel spans ``per_channel`` features."""
     return (channels[:, None] * per_channel + torch.arange(per_channel)).reshape(-1)
 
@@ -250,7 +255,7 @@ def _slice_dense(s: Structure, dense: dict[str, Tensor]) -> dict[str, Tensor]:
         if op.kind in PARAMETRIC:
             spans_in, spans_out = _spans(s, s.space_of(op.inputs[0]), op), _spans(s, op.space)
             for i, reads in enumerate(s.reads(op)):
-                columns = torch.cat([torch.arange(*spans_in[h]) for h in reads])
+                columns = group_columns(spans_in, reads)
                 state[f"layers.{op.name}.{i}.weight"] = dense[f"{op.name}.weight"][slice(*spans_out[i])][:, columns]
                 if op.attrs["bias"]:
                     state[f"layers.{op.name}.{i}.bias"] = dense[f"{op.name}.bias"][slice(*spans_out[i])]
@@ -263,7 +268,7 @@ def _slice_dense(s: Structure, dense: dict[str, Tensor]) -> dict[str, Tensor]:
             spans_in = _spans(s, s.space_of(op.inputs[0]), op)
             for t in s.heads:
                 name = s.task_names[t]
-                columns = torch.cat([torch.arange(*spans_in[h]) for h in s.head_reads(t)])
+                columns = group_columns(spans_in, s.head_reads(t))
                 state[f"heads.{name}.weight"] = dense[f"{op.name}.{name}.weight"][:, columns]
                 state[f"heads.{name}.bias"] = dense[f"{op.name}.{name}.bias"]
     return {k: v.contiguous().clone() for k, v in state.items()}
