@@ -11,10 +11,12 @@ from .errors import PamkitError
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each stage registers its own verbs."""
+    from .compare.cli import register as register_compare
     from .cost.cli import register as register_cost
     from .demo import register as register_demo
     from .info import register as register_info
     from .merge.cli import register as register_merge
+    from .prune.cli import register as register_prune
     from .train.cli import register as register_train
 
     parser = argparse.ArgumentParser(
@@ -23,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "prune it, and measure what every task combination costs.",
         epilog="Run `pamkit VERB --help` for each verb's options. `pamkit demo` runs the whole pipeline.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for register in (register_info, register_train, register_merge, register_cost, register_demo):
+    for register in (register_info, register_train, register_merge, register_prune, register_cost, register_compare,
+                     register_demo):
         register(verbs)
     return parser
 

@@ -15,7 +15,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
     demo = verbs.add_parser("demo", help="run the pipeline end to end on Fashion-MNIST (or the bundled digits)",
                             description="Train the PAM paper's two Fashion-MNIST LeNet-5 networks (task A = "
                                         "classes 0-4, task B = classes 5-9), merge them with every method (PAM, "
-                                        "MTZ, shared trunk, none) and report accuracy and the cost of every task "
+                                        "MTZ, shared trunk, none), prune PAM and no merging under a 1-point "
+                                        "accuracy tolerance and report accuracy and the cost of every task "
                                         "combination. Falls back to the bundled 8x8 digits when Fashion-MNIST is "
                                         "not installed.")
     demo.add_argument("--out", default="runs/demo", help="where to write everything (default: %(default)s)")
@@ -28,8 +29,9 @@ def register(verbs: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out = Path(args.out)
-    trained, data = _train(args, out)
+    trained, data, suite, config = _train(args, out)
     _merge(trained, data, out, args.seed)
+    _prune(suite, data, out, config)
     print(f"\nDemo finished in {time.perf_counter() - started:.0f} s; artifacts in {out}/")
     return 0
 
@@ -38,7 +40,7 @@ def _train(args: argparse.Namespace, out: Path):
     from .tasks import get_suite
     from .train import TrainConfig, suite_data, train_suite
 
-    print("== 1/2 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
+    print("== 1/3 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
     options = {"limit": args.limit, "seed": args.seed}
     config = TrainConfig(epochs=args.epochs, seed=args.seed)
     try:
@@ -56,7 +58,7 @@ def _train(args: argparse.Namespace, out: Path):
         m = item.record.metrics
         print(f"   task {item.record.task.name}: test mean attribute accuracy {m['test']:.4f} "
               f"({m['epochs_run']} epochs, {m['train_seconds']:.1f} s, {m['params']:,} params)")
-    return trained, data
+    return trained, data, suite, config
 
 
 def _merge(trained, data, out: Path, seed: int) -> None:
@@ -65,15 +67,15 @@ def _merge(trained, data, out: Path, seed: int) -> None:
     from .network import save_multitask
     from .train import evaluate_all
 
-    print("\n== 2/2 merge: every method, then the cost of every task combination (before pruning)")
+    print("\n== 2/3 merge: every method, then the cost of every task combination (before pruning)")
     tasks = [item.record.task for item in trained]
     reports = {}
     for method in METHODS:
         started = time.perf_counter()
         net, report = merge(trained, method, data, MergeOptions(seed=seed))
-        save_multitask(out / method / "model", net)
+        save_multitask(out / method / "merged" / "model", net)
         if report:
-            (out / method / "regrouping.json").write_text(json.dumps(report, indent=1) + "\n")
+            (out / method / "merged" / "regrouping.json").write_text(json.dumps(report, indent=1) + "\n")
         scores = evaluate_all(net, tasks, data.test)
         reports[method] = cost_report(net)
         print(f"\n   {method} ({time.perf_counter() - started:.1f} s): test scores "
@@ -85,3 +87,24 @@ def _merge(trained, data, out: Path, seed: int) -> None:
               + "".join(f"{reports[m]['combinations'][i]['macs']:>16,}" for m in METHODS))
     print("   PAM only pays off after pruning: its groups let pruning remove the two networks' duplicate\n"
           "   features while every combination still runs only the groups it needs.")
+
+
+def _prune(suite, data, out: Path, config) -> None:
+    from .compare import CompareOptions, combination_rows, compare
+    from .prune import PruneOptions
+
+    print("\n== 3/3 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
+    prune = PruneOptions(batch_size=config.batch_size, seed=config.seed,
+                         finetune_samples=None if len(data.train) < 16384 else PruneOptions().finetune_samples)
+    report = compare(suite, "lenet5", data, out, CompareOptions(methods=("none", "pam"), train=config, prune=prune,
+                                                                   oracle=False))
+    methods = report["methods"]
+    print("\n   test scores after pruning (single-task networks in brackets):")
+    for task in report["tasks"]:
+        print(f"     {task}: none {methods['none']['test'][task]:.4f}, pam {methods['pam']['test'][task]:.4f} "
+              f"({report['reference']['test'][task]:.4f})")
+    print(f"\n   {'combination':<14}{'none MACs':>12}{'pam MACs':>12}{'none / pam':>12}")
+    for row in combination_rows(report):
+        print(f"   {'+'.join(row['tasks']):<14}{row['macs']['none']:>12,}{row['macs']['pam']:>12,}"
+              f"{row['vs_none']['pam']:>11.2f}x")
+    print(f"\n   full report: {out}/report.md, {out}/cost.png; all four methods and the oracle: `pamkit compare`")

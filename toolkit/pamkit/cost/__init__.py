@@ -1,7 +1,7 @@
 """Cost stage: MACs, parameters and activation memory of every task combination."""
 
-from .combinations import (CombinationCost, all_combinations, combination_cost, combination_costs, cost_report,
-                           format_table, structure_summary)
+from .combinations import (CombinationCost, all_combinations, combination_cost, combination_costs,
+                           combination_weights, cost_report, format_table, membership_costs, structure_summary)
 
-__all__ = ["CombinationCost", "all_combinations", "combination_cost", "combination_costs", "cost_report",
-           "format_table", "structure_summary"]
+__all__ = ["CombinationCost", "all_combinations", "combination_cost", "combination_costs", "combination_weights",
+           "cost_report", "format_table", "membership_costs", "structure_summary"]

@@ -14,9 +14,13 @@ from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any
 
-from ..network.architecture import PARAMETRIC
+import torch
+from torch import Tensor
+
+from ..errors import PamkitError
+from ..network.architecture import INPUT_SPACE, PARAMETRIC
 from ..network.multitask import MultitaskNet
-from ..network.structure import Structure
+from ..network.structure import Group, Structure
 
 BYTES_PER_VALUE = 4  # float32
 
@@ -40,9 +44,9 @@ def all_combinations(tasks: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [combo for size in range(1, len(tasks) + 1) for combo in combinations(tasks, size)]
 
 
-def combination_cost(net: MultitaskNet, tasks: tuple[str, ...]) -> CombinationCost:
-    """MACs, parameters and activation memory of one combination."""
-    s = net.structure
+def combination_cost(net: MultitaskNet | Structure, tasks: tuple[str, ...]) -> CombinationCost:
+    """MACs, parameters and activation memory of one combination (of a network, or of a bare structure)."""
+    s = net.structure if isinstance(net, MultitaskNet) else net
     wanted = {s.task_names.index(t) for t in tasks}
     macs = params = peak = 0
     elements: dict[str, int] = {}
@@ -82,6 +86,70 @@ def combination_cost(net: MultitaskNet, tasks: tuple[str, ...]) -> CombinationCo
 def combination_costs(net: MultitaskNet) -> list[CombinationCost]:
     """The cost of each of the 2^n - 1 combinations of the network's tasks."""
     return [combination_cost(net, combo) for combo in all_combinations(net.task_names)]
+
+
+def membership_costs(s: Structure, weights: dict[tuple[str, ...], float] | None = None) -> dict[int, Tensor]:
+    """Expected MACs saved by taking tasks off one channel, per space: ``[channels, tasks + 1]``.
+
+    Column t: taking task t off (NaN where the channel is not t's); the last column: removing the
+    channel. ``weights`` maps combinations to relative frequencies (default: all equally often).
+    Taking t off a channel labelled L moves it to the group labelled L - {t} (off the network when
+    that is empty): combinations that ran it only for t stop paying for it and for its consumers'
+    reads of it. MACs are linear in each group's size, so one channel's move measures them exactly.
+    """
+    combos = all_combinations(tuple(s.task_names[t] for t in s.heads))
+    weights = combination_weights(combos, weights)
+    base = {combo: combination_cost(s, combo).macs for combo in combos if weights[combo]}
+    costs = {}
+    for space, groups in s.groups.items():
+        if space == INPUT_SPACE:
+            continue
+        rows = []
+        for i, g in enumerate(groups):
+            row = torch.full((len(s.tasks) + 1,), float("nan"))
+            for t in (*g.label, -1):
+                moved = _move_one(groups, i, tuple(x for x in g.label if x != t) if t >= 0 else ())
+                fewer = s.with_groups({**s.groups, space: moved})
+                row[t] = sum(weights[combo] * (macs - combination_cost(fewer, combo).macs)
+                             for combo, macs in base.items())
+            rows.append(row.expand(g.size, -1))
+        costs[space] = torch.cat(rows) if rows else torch.zeros(0, len(s.tasks) + 1)
+    return costs
+
+
+def _move_one(groups: tuple[Group, ...], i: int, label: tuple[int, ...]) -> tuple[Group, ...]:
+    """The groups with one channel of group i moved to the group labelled ``label`` (created if missing)."""
+    g = groups[i]
+    moved = list(groups)
+    moved[i] = Group(g.label, g.origins[1:])
+    if label:
+        target = next((k for k, h in enumerate(moved) if h.label == label), None)
+        if target is None:
+            moved.append(Group(label, g.origins[:1]))
+        else:
+            moved[target] = Group(label, moved[target].origins + g.origins[:1])
+    return tuple(moved)
+
+
+def combination_weights(combos: list[tuple[str, ...]], weights: dict[tuple[str, ...], float] | None
+                         ) -> dict[tuple[str, ...], float]:
+    """Normalised frequencies per combination; unknown combinations or bad values are errors."""
+    if not weights:
+        return {combo: 1 / len(combos) for combo in combos}
+    known = {frozenset(c): c for c in combos}
+    resolved = dict.fromkeys(combos, 0.0)
+    for combo, weight in weights.items():
+        key = frozenset(combo)
+        if key not in known:
+            raise PamkitError(f"combination weight given for {'+'.join(combo)}, which is not a combination of "
+                              f"this network's tasks ({', '.join(combos[-1])})")
+        if not weight >= 0:
+            raise PamkitError(f"the weight of combination {'+'.join(combo)} is {weight}; weights must be >= 0")
+        resolved[known[key]] = float(weight)
+    total = sum(resolved.values())
+    if total <= 0:
+        raise PamkitError("every combination weight is zero; give at least one combination a positive weight")
+    return {combo: w / total for combo, w in resolved.items()}
 
 
 def cost_report(net: MultitaskNet) -> dict[str, Any]:

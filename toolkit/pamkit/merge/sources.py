@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 
 from ..errors import PamkitError
-from ..network.architecture import INPUT_SPACE, PARAMETRIC, Architecture, trace_architecture
+from ..network.architecture import PARAMETRIC, Architecture, trace_architecture
+from ..network.stack import stack_dense
 from ..train import TrainedTask
 
 
@@ -77,36 +77,18 @@ def candidate_weights(sources: Sources) -> dict[str, Tensor]:
     A candidate keeps its incoming weights from its own network; weights between neurons of
     different source networks are zero (method.md 3.4). Every source reads the same input.
     """
-    dense: dict[str, Tensor] = {}
-    states = [sources.state(k) for k in range(sources.n)]
+    return stack_dense(sources.arch.ops, [_source_dense(sources, k) for k in range(sources.n)])
+
+
+def _source_dense(sources: Sources, k: int) -> dict[str, Tensor]:
+    """Source k's weights in the dense form (keys by op name; its head under its task's name)."""
+    state, dense = sources.state(k), {}
     for op in sources.arch.ops:
-        if op.kind in PARAMETRIC:
-            weights = [state[f"{op.source}.weight"] for state in states]
-            reads_input = sources.arch.op(op.inputs[0]).space == INPUT_SPACE
-            dense[f"{op.name}.weight"] = torch.cat(weights) if reads_input else _block_diagonal(weights)
-            if op.attrs["bias"]:
-                dense[f"{op.name}.bias"] = torch.cat([state[f"{op.source}.bias"] for state in states])
-        elif op.kind in ("dwconv", "bn"):
+        if op.kind in PARAMETRIC or op.kind in ("dwconv", "bn"):
             for key in ("weight", "bias", "running_mean", "running_var"):
-                if f"{op.source}.{key}" in states[0]:
-                    dense[f"{op.name}.{key}"] = torch.cat([state[f"{op.source}.{key}"] for state in states])
+                if f"{op.source}.{key}" in state:
+                    dense[f"{op.name}.{key}"] = state[f"{op.source}.{key}"]
         elif op.kind == "head":
-            width = states[0][f"{op.source}.weight"].shape[1]
-            for k, task in enumerate(sources.tasks):
-                weight = states[k][f"{op.source}.weight"]
-                full = weight.new_zeros(weight.shape[0], width * sources.n)
-                full[:, k * width:(k + 1) * width] = weight
-                dense[f"{op.name}.{task.name}.weight"] = full
-                dense[f"{op.name}.{task.name}.bias"] = states[k][f"{op.source}.bias"].clone()
+            for key in ("weight", "bias"):
+                dense[f"{op.name}.{sources.tasks[k].name}.{key}"] = state[f"{op.source}.{key}"]
     return dense
-
-
-def _block_diagonal(weights: list[Tensor]) -> Tensor:
-    """Stack [out_k, in_k, ...] weights on the diagonal of one [sum out, sum in, ...] tensor."""
-    rows, cols = sum(w.shape[0] for w in weights), sum(w.shape[1] for w in weights)
-    full = weights[0].new_zeros(rows, cols, *weights[0].shape[2:])
-    r = c = 0
-    for w in weights:
-        full[r:r + w.shape[0], c:c + w.shape[1]] = w
-        r, c = r + w.shape[0], c + w.shape[1]
-    return full

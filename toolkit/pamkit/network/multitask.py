@@ -16,8 +16,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import PamkitError
-from .architecture import INPUT_SPACE, PARAMETRIC, Op
-from .structure import Group, Structure
+from .architecture import PARAMETRIC, Op
+from .structure import Group, Structure, sort_groups
+
+Label = tuple[int, ...]
 
 _FUNCTIONS = {
     "relu": F.relu, "relu6": F.relu6, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "hardswish": F.hardswish,
@@ -150,6 +152,14 @@ class MultitaskNet(nn.Module):
         net = type(self).build(s.with_groups(groups, heads), dense)
         return net.train(self.training)
 
+    def relabel(self, labels: dict[int, list[Label]]) -> "MultitaskNet":
+        """A new network whose channels in the given spaces carry new task labels (flat order; () removes one).
+
+        Weights a new label no longer permits (reads from groups lacking one of its tasks) are dropped.
+        """
+        origins = {space: [o for g in self.structure.groups[space] for o in g.origins] for space in labels}
+        return assemble(self.structure, self.to_dense(), labels, origins).train(self.training)
+
     def extract(self, tasks: Iterable[str]) -> "MultitaskNet":
         """A standalone network for one combination: only its groups and heads, same outputs, static shapes."""
         wanted = set(self._task_indices(tasks))
@@ -159,6 +169,32 @@ class MultitaskNet(nn.Module):
             spans = _spans(s, space)
             keep[space] = [c for i in s.active(space, wanted) for c in range(*spans[i])]
         return self.select(keep, tasks).eval()
+
+
+def assemble(template: Structure, dense: dict[str, Tensor], labels: dict[int, list[Label]],
+             origins: dict[int, list[str]]) -> MultitaskNet:
+    """Regroup the spaces in ``labels`` by label (empty label: dropped) and build the network.
+
+    Merges use it on their candidate neurons, pruning on relabelled channels.
+
+    ``dense`` orders those spaces' channels as candidates (the order of ``labels[space]``) and
+    every other space as in ``template``. Candidates are permuted into group order so that each
+    group's channels are contiguous.
+    """
+    groups = dict(template.groups)
+    order: dict[int, Tensor] = {}
+    for space, space_labels in labels.items():
+        by_label: dict[Label, list[int]] = {}
+        for candidate, label in enumerate(space_labels):
+            if label:
+                by_label.setdefault(tuple(sorted(label)), []).append(candidate)
+        ordered = sort_groups([Group(label, tuple(origins[space][c] for c in members))
+                               for label, members in by_label.items()])
+        groups[space] = tuple(ordered)
+        index = {origin: c for c, origin in enumerate(origins[space])}
+        order[space] = torch.tensor([index[o] for g in ordered for o in g.origins], dtype=torch.long)
+    structure = template.with_groups(groups)
+    return MultitaskNet.build(structure, reindex_dense(structure.op, dense, order))
 
 
 # -- building helpers ----------------------------------------------------------------------------

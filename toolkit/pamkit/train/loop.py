@@ -51,10 +51,11 @@ class FitResult:
 
 
 def fit(net: nn.Module, tasks: Task | Sequence[Task], train: Split, val: Split, config: TrainConfig,
-        label: str = "") -> FitResult:
+        label: str = "", log: bool = True) -> FitResult:
     """Train ``net`` with Adam on the sum of its tasks' losses; keep the best epoch by mean validation score.
 
     ``net`` returns either one tensor (a single-task network) or a dict of outputs per task name.
+    ``log=False`` drops the per-epoch summary lines (for callers that report progress themselves).
     """
     tasks = _as_list(tasks)
     generator = torch.Generator().manual_seed(config.seed)
@@ -79,7 +80,8 @@ def fit(net: nn.Module, tasks: Task | Sequence[Task], train: Split, val: Split, 
         scores = evaluate_all(net, tasks, val, config.batch_size * 4)
         score = sum(scores.values()) / len(scores)
         history.append({"epoch": epoch, "train_loss": total / len(train), "val_score": score, "val_scores": scores})
-        tqdm.write(f"{label} epoch {epoch}: train loss {total / len(train):.4f}, val score {score:.4f}")
+        if log:
+            tqdm.write(f"{label} epoch {epoch}: train loss {total / len(train):.4f}, val score {score:.4f}")
         if score > best_score:
             best_score, best_epoch, best_state = score, epoch, copy.deepcopy(net.state_dict())
         elif epoch - best_epoch >= config.patience:

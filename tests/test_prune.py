@@ -1,0 +1,245 @@
+"""Pruning: membership costs and importance, relabel surgery, the tolerance loop on digits, bad input."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from helpers import random_lattice, source_nets
+from pamkit.cli import main
+from pamkit.cost import all_combinations, combination_cost, combination_weights, cost_report, membership_costs
+from pamkit.errors import PamkitError
+from pamkit.merge import MergeOptions, merge
+from pamkit.network import INPUT_SPACE, MultitaskNet, load_multitask, save_multitask, stack
+from pamkit.prune import PruneOptions, expected_macs, membership_importance, prune, prune_separately
+from pamkit.prune.cli import reference_scores
+from pamkit.prune.importance import _cut_effects
+
+FAST = PruneOptions(batch_size=32, finetune_samples=None, importance_batches=2, max_iterations=6, patience=3,
+                    step=0.2, final_lr_factors=(0.1,))
+
+
+def _flat_labels(net):
+    return {space: [g.label for g in groups for _ in range(g.size)] for space, groups in net.structure.groups.items()
+            if space != INPUT_SPACE}
+
+
+def test_membership_costs_equal_the_saving_of_taking_the_task_off():
+    net = random_lattice(source_nets("lenet5", 12), seed=3)
+    weights = {("digit",): 3.0, ("digit", "odd"): 1.0, ("odd", "high"): 2.0}
+    resolved = combination_weights(all_combinations(net.task_names), weights)
+    costs = membership_costs(net.structure, weights)
+    before = expected_macs(net, resolved)
+    checked = 0
+    for space, labels in _flat_labels(net).items():
+        for c in (0, len(labels) // 2, len(labels) - 1):
+            for t in labels[c]:
+                relabelled = dict(_flat_labels(net))
+                relabelled[space] = list(labels)
+                relabelled[space][c] = tuple(x for x in labels[c] if x != t)
+                after = expected_macs(net.relabel(relabelled), resolved)
+                assert costs[space][c, t].item() == pytest.approx(before - after, rel=1e-6, abs=1e-6)
+                checked += 1
+            for t in set(range(3)) - set(labels[c]):
+                assert math.isnan(costs[space][c, t].item())
+            relabelled = dict(_flat_labels(net))
+            relabelled[space] = [() if k == c else label for k, label in enumerate(labels)]
+            whole = before - expected_macs(net.relabel(relabelled), resolved)
+            assert costs[space][c, -1].item() == pytest.approx(whole, rel=1e-6, abs=1e-6)
+    assert checked > 10
+
+
+def test_relabel_keeps_outputs_and_removal_matches_select():
+    net = random_lattice(source_nets("vgg", 16, width=0.125), seed=4)
+    x = torch.randn(2, 1, 16, 16)
+    same = net.relabel(_flat_labels(net))
+    for task, out in net(x).items():
+        assert torch.equal(out, same(x)[task])
+    labels = _flat_labels(net)
+    space = next(iter(labels))
+    labels[space] = [() if c % 3 == 0 else label for c, label in enumerate(labels[space])]
+    removed = net.relabel(labels)
+    kept = net.select({space: [c for c in range(len(labels[space])) if c % 3]})
+    for task, out in kept(x).items():
+        assert torch.allclose(out, removed(x)[task], atol=1e-6)
+
+
+def test_combination_weights_are_checked():
+    combos = all_combinations(("a", "b"))
+    assert combination_weights(combos, {("b", "a"): 1.0})[("a", "b")] == 1.0
+    with pytest.raises(PamkitError, match="not a combination"):
+        combination_weights(combos, {("a", "c"): 1.0})
+    with pytest.raises(PamkitError, match="zero"):
+        combination_weights(combos, {("a",): 0.0})
+
+
+@pytest.mark.parametrize("criterion", ["taylor", "magnitude"])
+def test_importance_is_per_membership(digits_run, digits_data, criterion):
+    _, trained = digits_run
+    net, _ = merge(trained, "none", None)
+    tasks = list(net.structure.tasks)
+    scores = membership_importance(net, criterion, tasks, digits_data.train, batches=2, batch_size=32)
+    for space, labels in _flat_labels(net).items():
+        member = torch.zeros(len(labels), 3, dtype=torch.bool)
+        for c, label in enumerate(labels):
+            member[c, list(label)] = True
+        per_task = scores[space][:, :3]
+        assert per_task.isnan().equal(~member)
+        assert (per_task[member] >= 0).all() and per_task[member].sum() > 0
+        assert not scores[space][:, -1].isnan().any()
+
+
+def test_taylor_cut_effect_is_the_directional_derivative_along_the_cut_weights():
+    """A move's effect (before squaring) is d/de L(cut weights x (1 + e)) at 0, checked through the dense form."""
+    net = random_lattice(source_nets("lenet5", 12), seed=5).double()
+    tasks = list(net.structure.tasks)
+    x, labels = torch.randn(16, 1, 12, 12, dtype=torch.float64), torch.randint(0, 10, (16,))
+
+    def loss(model):
+        out = model(x)
+        return sum(t.loss(out[t.name], t.targets(labels).to(out[t.name].dtype) if t.kind != "multiclass"
+                          else t.targets(labels)) for t in tasks)
+
+    net.zero_grad()
+    loss(net).backward()
+    effects = _cut_effects(net)
+    s = net.structure
+    dense = {k: v.double() for k, v in net.to_dense().items()}
+    space = s.op("backbone_conv2").space
+    labels_flat = [g.label for g in s.groups[space] for _ in range(g.size)]
+    checked = 0
+    for c in range(0, len(labels_flat), 5):
+        for t in (*labels_flat[c], -1):
+            def scaled(e):
+                d = {k: v.clone() for k, v in dense.items()}
+                for op in s.ops:
+                    if not op.inputs or s.space_of(op.inputs[0]) != space or op.kind not in ("linear", "conv", "head"):
+                        continue
+                    exp = op.attrs.get("expansion", 1)
+                    cols = slice(c * exp, (c + 1) * exp)
+                    if op.kind == "head":
+                        for u in s.heads:
+                            if t in (u, -1):
+                                d[f"{op.name}.{s.task_names[u]}.weight"][:, cols] *= 1 + e
+                        continue
+                    rows = [r for g, span in zip(s.groups[op.space], s.spans(op.space)) if t == -1 or t in g.label
+                            for r in range(*span)]
+                    d[f"{op.name}.weight"][rows, cols] *= 1 + e
+                return MultitaskNet.build(s, {k: v.float() for k, v in d.items()}).double()
+            h = 1e-3
+            numeric = (loss(scaled(h)) - loss(scaled(-h))).item() / (2 * h)
+            assert effects[space][c, t].item() == pytest.approx(numeric, rel=1e-3, abs=1e-6), (c, t)
+            checked += 1
+    assert checked > 5
+
+
+def test_taylor_scores_zero_for_a_channel_nothing_reads(digits_run, digits_data):
+    _, trained = digits_run
+    net, _ = merge(trained, "none", None)
+    first = net.layers["backbone_conv2"][0]  # digit's conv2 group reads digit's conv1 channels
+    with torch.no_grad():
+        first.weight[:, 0] = 0  # nothing reads digit's conv1 channel 0 any more
+    scores = membership_importance(net, "taylor", list(net.structure.tasks), digits_data.train, 2, 32)
+    conv1 = net.structure.op("backbone_conv1").space
+    assert scores[conv1][0, 0].item() == 0 and scores[conv1][0, -1].item() == 0
+    assert scores[conv1][1, 0].item() > 0
+
+
+@pytest.fixture(scope="module")
+def pruned_pam(digits_run, digits_data):
+    _, trained = digits_run
+    merged, _ = merge(trained, "pam", digits_data, MergeOptions(samples=128))
+    reference = reference_scores(trained, digits_data.val)
+    return merged, reference, prune(merged, digits_data, reference, FAST, progress=False)
+
+
+def test_pruning_respects_the_tolerance_and_never_raises_cost(pruned_pam, digits_data):
+    merged, reference, result = pruned_pam
+    assert all(result.val[t] >= reference[t] - FAST.tolerance - 1e-9 for t in reference)
+    accepted = [e["expected_macs"] for e in result.history if e["event"] in ("start", "accepted")]
+    assert len(accepted) >= 2, "no pruning step was accepted"
+    assert accepted == sorted(accepted, reverse=True) and accepted[-1] < accepted[0]
+    before, after = cost_report(merged)["combinations"], cost_report(result.net)["combinations"]
+    assert all(b["macs"] >= a["macs"] and b["params"] >= a["params"] for b, a in zip(before, after))
+    assert sum(a["macs"] for a in after) < sum(b["macs"] for b in before)
+
+
+def test_pruned_network_is_valid_extractable_and_exportable(pruned_pam, tmp_path):
+    _, _, result = pruned_pam
+    net = result.net
+    x = torch.randn(2, 1, 16, 16)
+    for combo in all_combinations(net.task_names):
+        sub = net.extract(combo)
+        assert combination_cost(sub, combo).macs == combination_cost(net, combo).macs
+        for task, out in sub(x).items():
+            assert torch.allclose(out, net(x, combo)[task], atol=1e-5)
+    exported = torch.export.export(net.extract(net.task_names), (x,))
+    assert torch.allclose(exported.module()(x)["digit"], net(x)["digit"], atol=1e-5)
+    again, _ = load_multitask(save_multitask(tmp_path / "pruned", net))
+    assert torch.equal(again(x)["odd"], net(x)["odd"])
+
+
+def test_same_seed_same_result(pruned_pam, digits_data):
+    merged, reference, result = pruned_pam
+    again = prune(merged, digits_data, reference, FAST, progress=False)
+    assert [e["event"] for e in again.history] == [e["event"] for e in result.history]
+    state, other = result.net.state_dict(), again.net.state_dict()
+    assert state.keys() == other.keys() and all(torch.equal(state[k], other[k]) for k in state)
+
+
+def test_separate_pruning_stacks_single_task_networks(digits_run, digits_data):
+    _, trained = digits_run
+    merged, _ = merge(trained, "none", None)
+    reference = reference_scores(trained, digits_data.val)
+    options = PruneOptions(**{**vars(FAST), "max_iterations": 2})
+    result = prune_separately(merged, digits_data, reference, options, progress=False)
+    report = {tuple(c["tasks"]): c for c in cost_report(result.net)["combinations"]}
+    for combo, cost in report.items():
+        assert cost["macs"] == sum(report[(t,)]["macs"] for t in combo)
+    for space, groups in result.net.structure.groups.items():
+        assert all(len(g.label) == 1 for g in groups) or space == INPUT_SPACE
+    x = digits_data.test.images[:4]
+    restacked = stack([result.net.extract([t]) for t in result.net.task_names])
+    for task, out in result.net(x).items():
+        assert torch.allclose(out, restacked(x)[task], atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"tolerance": 1.5}, "tolerance 1.5 is out of range"),
+                                             ({"tolerance": -0.1}, "out of range"),
+                                             ({"criterion": "random"}, "unknown pruning criterion"),
+                                             ({"step": 0}, "step 0"),
+                                             ({"finetune_samples": 10}, "below one batch")])
+def test_bad_options(kwargs, message):
+    with pytest.raises(PamkitError, match=message):
+        PruneOptions(**kwargs)
+
+
+def test_bad_prune_inputs(digits_run, digits_data):
+    _, trained = digits_run
+    net, _ = merge(trained, "none", None)
+    reference = reference_scores(trained, digits_data.val)
+    with pytest.raises(PamkitError, match="pruning needs data"):
+        prune(net, None, reference, FAST)
+    with pytest.raises(PamkitError, match="no reference accuracy"):
+        prune(net, digits_data, {"digit": 0.9}, FAST)
+    with pytest.raises(PamkitError, match="needs training data"):
+        membership_importance(net, "taylor")
+
+
+def test_prune_cli(digits_run, tmp_path, capsys):
+    run_dir, _ = digits_run
+    assert main(["merge", "--method", "none", str(run_dir), "--out", str(tmp_path / "none")]) == 0
+    model = str(tmp_path / "none" / "model.json")
+    assert main(["prune", model, "--out", str(tmp_path / "bad"), "--tolerance", "2"]) == 2
+    assert "tolerance 2.0 is out of range" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+    assert main(["prune", model, "--out", str(tmp_path / "p"), "--combination-weights", "digit+nope=1"]) == 2
+    assert "not a combination" in capsys.readouterr().err
+    assert main(["prune", model, "--out", str(tmp_path / "p"), "--batch-size", "32", "--finetune-samples", "0",
+                 "--step", "0.3", "--patience", "1", "--criterion", "magnitude"]) == 0
+    out = capsys.readouterr().out
+    assert "MACs vs base" in out and "pruned model written" in out
+    record = json.loads((tmp_path / "p" / "pruning.json").read_text())
+    assert record["options"]["criterion"] == "magnitude" and record["history"][0]["event"] == "start"
+    assert load_multitask(tmp_path / "p" / "model.json")[1]["pruning"]["reference"].keys() == {"digit", "odd", "high"}
