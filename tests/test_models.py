@@ -114,6 +114,16 @@ def test_resnet_keeps_torchvision_structure_with_small_image_stem() -> None:
     assert n_params(net) == 11_689_512 - 64 * 3 * 7 * 7 + 64 * 1 * 3 * 3 - (512 * 1000 + 1000)
 
 
+def test_reduced_resnet_scales_every_stage() -> None:
+    net = build_backbone("resnet18", 1, 28, width=0.125)
+    assert [net.layer1[0].conv1.out_channels, net.layer4[1].conv2.out_channels, net.feature_dim] == [8, 64, 64]
+    assert net.conv1.out_channels == net.bn1.num_features == 8
+    assert net(torch.randn(2, 1, 28, 28)).shape == (2, 64)
+    assert n_params(net) < n_params(build_backbone("resnet18", 1, 28)) / 50
+    with pytest.raises(ModelError, match="resnet width must be a number > 0"):
+        build_backbone("resnet18", 1, 28, width=0)
+
+
 def test_mobilenet_stem_and_no_classifier() -> None:
     net = build_backbone("mobilenet_v2", 3, 28)
     stem = net.features[0][0]
@@ -154,8 +164,10 @@ def test_too_small_size_names_minimum_and_fix() -> None:
 def test_unknown_kwarg_lists_accepted_ones() -> None:
     with pytest.raises(ModelError, match=r"does not take the option\(s\) depth.*width=0.25.*batch_norm"):
         build_backbone("vgg", 1, 28, depth=19)
-    with pytest.raises(ModelError, match="accepted options.*none"):
-        build_backbone("resnet18", 1, 28, width=0.5)
+    with pytest.raises(ModelError, match="accepted options.*width=1.0"):
+        build_backbone("resnet18", 1, 28, depth=50)
+    with pytest.raises(ModelError, match="lenet5 does not take the option.*width.*activation="):
+        build_backbone("lenet5", 1, 28, width=0.5)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from pamkit.errors import CheckpointError, PamkitError
+from pamkit.io import load_artifact, save_artifact
 from pamkit.tasks import get_suite
 from pamkit.train import TrainConfig, evaluate, load_run, load_single_task, train_suite
 
@@ -64,6 +65,19 @@ def test_pickle_files_are_refused(tmp_path, digits_run):
     (tmp_path / "model.json").write_text(json.dumps({"format": "pamkit"}))
     with pytest.raises(CheckpointError, match="pickle"):
         load_single_task(disguised)
+
+
+def test_safetensors_whose_header_length_starts_like_a_pickle_load(tmp_path):
+    """A safetensors header length with low byte 0x80 (pickle's first opcode) is not mistaken for a pickle."""
+    for n in range(300):
+        tensors = {"w" * (n + 1): torch.zeros(2)}
+        path = save_artifact(tmp_path / "weights", tensors, "probe", {})
+        if (tmp_path / "weights.safetensors").read_bytes()[:1] == b"\x80":
+            break
+    else:
+        pytest.fail("no header length ending in 0x80 found")
+    loaded, record = load_artifact(path, "probe")
+    assert loaded.keys() == tensors.keys() and record["kind"] == "probe"
 
 
 def test_tampered_weights_are_refused(tmp_path, digits_run):

@@ -79,11 +79,15 @@ def load_artifact(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor],
 
 def refuse_pickle(path: Path) -> None:
     """Refuse pickle-based files (torch.save, .pkl): unpickling can run arbitrary code."""
-    head = b""
+    head, size = b"", 0
     if path.is_file():
+        size = path.stat().st_size
         with open(path, "rb") as f:
-            head = f.read(4)
-    is_pickle = head[:1] == b"\x80" or head[:2] == b"PK" or (path.suffix.lower() in _PICKLE_SUFFIXES)
+            head = f.read(9)
+    # safetensors: an 8-byte little-endian header length, then the JSON header; its first byte may be 0x80
+    safetensors = len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") + 8 <= size
+    is_pickle = not safetensors and (head[:1] == b"\x80" or head[:2] == b"PK" or
+                                     path.suffix.lower() in _PICKLE_SUFFIXES)
     if is_pickle:
         raise CheckpointError(
             f"{path} looks like a pickle/torch.save file, which pamkit refuses to load: unpickling can execute "

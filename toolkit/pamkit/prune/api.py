@@ -173,21 +173,33 @@ def expected_macs(net: MultitaskNet, weights: dict[Combination, float]) -> float
 
 
 # -- one iteration -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ranking:
+    """Per space ``[channels, tasks + 1]`` move scores (lower goes first) and sizes, and what a step is a share of."""
+
+    scores: dict[int, Tensor]
+    sizes: dict[int, Tensor]
+    total: float
+
+
 def _ranking(net: MultitaskNet, tasks: list[Task], train: Split, options: PruneOptions,
-             weights: dict[Combination, float], seed: int) -> tuple[dict[int, Tensor], dict[int, Tensor]]:
+             weights: dict[Combination, float], seed: int) -> Ranking:
     """Per space, the rank score and budget size of each move (a task off a channel, or the whole channel).
 
     The score is the importance normalised per space; cost-aware, it is divided by the MACs the
-    move saves (normalised likewise) and the step budget counts MACs, otherwise moves.
+    move saves (normalised likewise) and the step budget is a share of the expected MACs,
+    otherwise of the channels.
     """
     importance = membership_importance(net, options.criterion, tasks, train, options.importance_batches,
                                        options.batch_size, seed)
     scores = {space: _normalised(value) for space, value in importance.items()}
     if not options.cost_aware:
-        return scores, {space: torch.ones_like(value) for space, value in scores.items()}
+        channels = sum(len(value) for value in scores.values())
+        return Ranking(scores, {space: torch.ones_like(value) for space, value in scores.items()}, channels)
     costs = membership_costs(net.structure, weights)
     mean = torch.cat([c.reshape(-1) for c in costs.values()]).nanmean()
-    return {space: value / (costs[space] / mean).clamp_min(1e-6) for space, value in scores.items()}, costs
+    return Ranking({space: value / (costs[space] / mean).clamp_min(1e-6) for space, value in scores.items()}, costs,
+                   expected_macs(net, weights))
 
 
 def _normalised(value: Tensor) -> Tensor:
@@ -199,16 +211,16 @@ def _normalised(value: Tensor) -> Tensor:
 Move = tuple[int, str, int]  # (space, channel origin, task taken off or -1: the whole channel)
 
 
-def _plan(net: MultitaskNet, ranking: tuple[dict[int, Tensor], dict[int, Tensor]], step: float,
+def _plan(net: MultitaskNet, ranking: Ranking, step: float,
           banned: set[Move]) -> tuple[dict[int, list[tuple[int, ...]]], set[Move]]:
     """New labels after the lowest-ranked moves worth ``step`` of the budget, and the moves made.
 
     A move takes one task off a channel or removes the channel; at most one move per channel per
-    step. The lowest-ranked possible move is always made; after it, moves bigger than what is
-    left of the budget are skipped. Banned moves (found to break the tolerance) and moves taking
+    step. Moves bigger than what is left of the budget are skipped; when no move fits, the
+    lowest-ranked one is made alone. Banned moves (found to break the tolerance) and moves taking
     a task's last channel in a space (its head would lose its input) are never made.
     """
-    scores, sizes = ranking
+    scores, sizes = ranking.scores, ranking.sizes
     s = net.structure
     labels = {space: [set(g.label) for g in s.groups[space] for _ in range(g.size)] for space in scores}
     origins = {space: [o for g in s.groups[space] for o in g.origins] for space in scores}
@@ -216,22 +228,28 @@ def _plan(net: MultitaskNet, ranking: tuple[dict[int, Tensor], dict[int, Tensor]
     whole = len(s.tasks)
     ranked = sorted((value, space, c, t if t < whole else -1) for space, values in scores.items()
                     for c, row in enumerate(values.tolist()) for t, value in enumerate(row) if value == value)
-    budget = step * sum(float(size.nansum()) for size in sizes.values())
+    budget = step * ranking.total
     moves: set[Move] = set()
     touched: set[tuple[int, int]] = set()
     spent = 0.0
-    for _, space, c, t in ranked:
-        size = float(sizes[space][c, t])
-        move, off = (space, origins[space][c], t), labels[space][c] if t < 0 else {t}
-        if (move in banned or (space, c) in touched or (t < 0 and len(off) < 2)
-                or any(u not in left[space] or left[space][u] <= 1 for u in off) or (moves and spent + size > budget)):
-            continue
-        for u in off:
-            left[space][u] -= 1
-        labels[space][c] = labels[space][c] - off
-        moves.add(move)
-        touched.add((space, c))
-        spent += size
+    for within_budget in (True, False):  # moves that fit the budget; if none does, the lowest-ranked one alone
+        for _, space, c, t in ranked:
+            size = float(sizes[space][c, t])
+            move, off = (space, origins[space][c], t), labels[space][c] if t < 0 else {t}
+            if (move in banned or (space, c) in touched or (t < 0 and len(off) < 2)
+                    or any(u not in left[space] or left[space][u] <= 1 for u in off)
+                    or (within_budget and spent + size > budget)):
+                continue
+            for u in off:
+                left[space][u] -= 1
+            labels[space][c] = labels[space][c] - off
+            moves.add(move)
+            touched.add((space, c))
+            spent += size
+            if not within_budget:
+                break
+        if moves:
+            break
     return {space: [tuple(sorted(label)) for label in space_labels] for space, space_labels in labels.items()}, moves
 
 
@@ -277,6 +295,7 @@ def _weights_for(net: MultitaskNet, weights: dict[Combination, float] | None) ->
     """Combination weights restricted to the network's tasks (a single task's subnetwork keeps its own share)."""
     if not weights:
         return None
+    combination_weights(all_combinations(net.structure.task_names), weights)  # names every task? (else an error)
     names = set(net.task_names)
     kept = {combo: w for combo, w in weights.items() if set(combo) <= names}
     return kept if any(kept.values()) else None
