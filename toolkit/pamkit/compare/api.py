@@ -67,7 +67,10 @@ def compare(suite: TaskSuite, arch: str, data: DatasetSplits, out: str | Path,
             merge_options = replace(merge_options, finetune_epochs=options.train.epochs)
         merged = _merged(method, trained, data, out / method / "merged", merge_options)
         pruned, record = _pruned(merged, method, data, reference, out / method / "pruned", options.prune)
-        report["methods"][method] = _method_entry(merged, pruned, record, data)
+        entry = report["methods"][method] = _method_entry(merged, pruned, record, data)
+        print(f"   MACs of all tasks {entry['merged'][-1]['macs']:,} -> {entry['pruned'][-1]['macs']:,}; test scores "
+              + ", ".join(f"{task} {score:.4f}" for task, score in entry["test"].items())
+              + f"; stopped: {entry['stop_reason']}")
     if options.oracle and len(suite.tasks) == 2:
         report["oracle"] = _oracle(report, trained, data, reference, out / "oracle", options)
     write_report(report, out)

@@ -13,6 +13,7 @@ follows. Cost never rises: labels only shrink.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -215,8 +216,9 @@ def _plan(net: MultitaskNet, ranking: Ranking, step: float,
           banned: set[Move]) -> tuple[dict[int, list[tuple[int, ...]]], set[Move]]:
     """New labels after the lowest-ranked moves worth ``step`` of the budget, and the moves made.
 
-    A move takes one task off a channel or removes the channel; at most one move per channel per
-    step. Moves bigger than what is left of the budget are skipped; when no move fits, the
+    A move takes one task off a channel or removes the channel; at most one move per channel, and
+    moves on at most ``step`` of a layer's channels, per step (cheap layers are not gutted at
+    once while the budget is spent). Moves bigger than what is left of the budget are skipped; when no move fits, the
     lowest-ranked one is made alone. Banned moves (found to break the tolerance) and moves taking
     a task's last channel in a space (its head would lose its input) are never made.
     """
@@ -231,15 +233,17 @@ def _plan(net: MultitaskNet, ranking: Ranking, step: float,
     budget = step * ranking.total
     moves: set[Move] = set()
     touched: set[tuple[int, int]] = set()
+    room = {space: max(1, math.floor(step * len(labels[space]))) for space in scores}  # moves per layer
     spent = 0.0
     for within_budget in (True, False):  # moves that fit the budget; if none does, the lowest-ranked one alone
         for _, space, c, t in ranked:
             size = float(sizes[space][c, t])
             move, off = (space, origins[space][c], t), labels[space][c] if t < 0 else {t}
-            if (move in banned or (space, c) in touched or (t < 0 and len(off) < 2)
+            if (move in banned or (space, c) in touched or (t < 0 and len(off) < 2) or not room[space]
                     or any(u not in left[space] or left[space][u] <= 1 for u in off)
                     or (within_budget and spent + size > budget)):
                 continue
+            room[space] -= 1
             for u in off:
                 left[space][u] -= 1
             labels[space][c] = labels[space][c] - off
