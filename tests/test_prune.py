@@ -16,8 +16,8 @@ from pamkit.prune import PruneOptions, expected_macs, membership_importance, pru
 from pamkit.prune.cli import reference_scores
 from pamkit.prune.importance import _cut_effects
 
-FAST = PruneOptions(batch_size=32, finetune_samples=None, importance_batches=2, max_iterations=6, patience=3,
-                    step=0.2, final_lr_factors=(0.1,))
+FAST = PruneOptions(batch_size=32, finetune_samples=None, importance_batches=2, max_iterations=8, patience=6,
+                    final_lr_factors=(0.1,))
 
 
 def _flat_labels(net):
