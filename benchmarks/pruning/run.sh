@@ -8,10 +8,12 @@ cd "$(dirname "$0")/../.."
 bash scripts/setup.sh >/dev/null
 OUT=${OUT:-runs/bench-pruning}
 
+# VGG and ResNet-18 run reduced on our 2 CPUs: width 0.125 (VGG: 4-64 channels; ResNet-18: 8-64), 6,000
+# images per split, 4,096 images per fine-tuning round; ResNet-18 compares none and pam only.
 declare -A ARGS=(
   [fashion-paper-lenet5]="--suite fashion-paper --arch lenet5"
   [fashion4-vgg]="--suite fashion4 --arch vgg --arch-arg width=0.125 --limit 6000 --epochs 8 --finetune-samples 4096"
-  [fashion-paper-resnet18]="--suite fashion-paper --arch resnet18 --arch-arg width=0.125 --limit 6000 --epochs 8 --finetune-samples 4096"
+  [fashion-paper-resnet18]="--suite fashion-paper --arch resnet18 --arch-arg width=0.125 --limit 6000 --epochs 8 --finetune-samples 4096 --methods none,pam --no-oracle"
 )
 settings=("$@")
 [ ${#settings[@]} -gt 0 ] || settings=(fashion-paper-lenet5 fashion4-vgg fashion-paper-resnet18)
