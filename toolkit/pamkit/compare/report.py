@@ -104,7 +104,7 @@ def plot(report: dict[str, Any], path: str | Path) -> Path:
     if report.get("oracle"):
         series["oracle"] = [r.get("oracle", 0) for r in rows]
     width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) * len(series) / 2), 4.2))
+    fig, ax = plt.subplots(figsize=(min(14.0, 3.0 + 0.8 * len(rows)), 4.8))
     for k, (name, values) in enumerate(series.items()):
         ax.bar([i + (k - (len(series) - 1) / 2) * width for i in range(len(rows))], values, width, label=name)
     ax.set_xticks(range(len(rows)), ["+".join(r["tasks"]) for r in rows], rotation=45 if len(rows) > 4 else 0,
