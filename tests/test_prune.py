@@ -12,8 +12,7 @@ from pamkit.cost import all_combinations, combination_cost, combination_weights,
 from pamkit.errors import PamkitError
 from pamkit.merge import MergeOptions, merge
 from pamkit.network import INPUT_SPACE, MultitaskNet, load_multitask, save_multitask, stack
-from pamkit.prune import PruneOptions, expected_macs, membership_importance, prune, prune_separately
-from pamkit.prune.cli import reference_scores
+from pamkit.prune import PruneOptions, expected_macs, membership_importance, prune, prune_separately, reference_scores
 from pamkit.prune.importance import _cut_effects
 
 FAST = PruneOptions(batch_size=32, finetune_samples=None, importance_batches=2, max_iterations=8, patience=6,

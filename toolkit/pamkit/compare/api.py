@@ -17,8 +17,8 @@ from ..data import DatasetSplits
 from ..errors import PamkitError
 from ..merge import METHODS, MergeOptions, merge
 from ..network import MultitaskNet, load_multitask, save_multitask
-from ..prune import PruneOptions, prune, prune_separately
-from ..prune.cli import REPORT_FILE, reference_scores, save_pruned
+from ..prune import PruneOptions, prune, prune_separately, reference_scores, save_pruned
+from ..prune.api import REPORT_FILE
 from ..tasks import TaskSuite
 from ..train import TrainConfig, TrainedTask, evaluate_all, load_run, train_suite
 from ..train.run import RUN_FILE, current_command

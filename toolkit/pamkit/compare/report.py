@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +123,6 @@ def plot(report: dict[str, Any], path: str | Path) -> Path:
 
 def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     """``report.json`` (everything), ``report.md`` (tables and goals) and ``cost.png`` in ``out``."""
-    import json
-
     out = Path(out)
     paths = {"json": out / "report.json", "markdown": out / "report.md", "plot": out / "cost.png"}
     paths["json"].write_text(json.dumps({**report, "rows": combination_rows(report), "goals": goals(report)},

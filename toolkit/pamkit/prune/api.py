@@ -13,8 +13,10 @@ follows. Cost never rises: labels only shrink.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,12 +26,14 @@ from tqdm.auto import tqdm
 from ..cost import all_combinations, combination_cost, combination_weights, membership_costs
 from ..data import DatasetSplits, Split
 from ..errors import PamkitError
-from ..network import INPUT_SPACE, MultitaskNet, stack
+from ..network import INPUT_SPACE, MultitaskNet, save_multitask, stack
 from ..tasks import Task
-from ..train import TrainConfig, evaluate_all, fit
+from ..train import TrainConfig, TrainedTask, evaluate_all, fit
 from .importance import CRITERIA, membership_importance
 
 Combination = tuple[str, ...]
+MODEL_STEM = "model"
+REPORT_FILE = "pruning.json"
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,21 @@ def prune_separately(net: MultitaskNet, data: DatasetSplits, reference: dict[str
     history = [{**entry, "task": r.net.task_names[0]} for r in results for entry in r.history]
     reason = "; ".join(f"{r.net.task_names[0]}: {r.stop_reason}" for r in results)
     return PruneResult(stack([r.net for r in results]), reference, val, reason, history)
+
+
+def save_pruned(out: Path, result: PruneResult, options: PruneOptions) -> Path:
+    """The pruned model plus ``pruning.json`` (settings, reference scores and every iteration)."""
+    path = save_multitask(out / MODEL_STEM, result.net, {"pruning": {"options": options.to_dict(),
+                                                                     "val": result.val,
+                                                                     "reference": result.reference}})
+    (out / REPORT_FILE).write_text(json.dumps({"options": options.to_dict(), **result.to_dict()}, indent=1) + "\n")
+    return path
+
+
+def reference_scores(sources: list[TrainedTask], split: Split) -> dict[str, float]:
+    """Each single-task network's score on a split (on validation: what the tolerance is measured from)."""
+    return {item.record.task.name: evaluate_all(item.net, [item.record.task], split)[item.record.task.name]
+            for item in sources}
 
 
 def expected_macs(net: MultitaskNet, weights: dict[Combination, float]) -> float:

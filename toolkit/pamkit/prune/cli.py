@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ..cost import cost_report, format_table, structure_summary
-from ..data import Split
 from ..errors import CheckpointError, PamkitError
-from ..network import MultitaskNet, load_multitask, save_multitask
-from ..train import TrainedTask, data_like, evaluate_all, load_run
-from .api import PruneOptions, PruneResult, prune, prune_separately
+from ..network import MultitaskNet, load_multitask
+from ..train import TrainedTask, data_like, load_run
+from .api import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from .importance import CRITERIA
 
-MODEL_STEM = "model"
-REPORT_FILE = "pruning.json"
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -80,21 +76,6 @@ def run_prune(args: argparse.Namespace) -> int:
     print("\n".join(structure_summary(result.net.structure)) + "\n")
     print(format_table(cost_report(result.net), cost_report(net)))
     return 0
-
-
-def save_pruned(out: Path, result: PruneResult, options: PruneOptions) -> Path:
-    """The pruned model plus ``pruning.json`` (settings, reference scores and every iteration)."""
-    path = save_multitask(out / MODEL_STEM, result.net, {"pruning": {"options": options.to_dict(),
-                                                                     "val": result.val,
-                                                                     "reference": result.reference}})
-    (out / REPORT_FILE).write_text(json.dumps({"options": options.to_dict(), **result.to_dict()}, indent=1) + "\n")
-    return path
-
-
-def reference_scores(sources: list[TrainedTask], split: Split) -> dict[str, float]:
-    """Each single-task network's score on a split (on validation: what the tolerance is measured from)."""
-    return {item.record.task.name: evaluate_all(item.net, [item.record.task], split)[item.record.task.name]
-            for item in sources}
 
 
 def parse_combination_weights(spec: str | None) -> dict[tuple[str, ...], float] | None:
