@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .compare.cli import register as register_compare
     from .cost.cli import register as register_cost
     from .demo import register as register_demo
+    from .export.cli import register as register_export
     from .info import register as register_info
     from .merge.cli import register as register_merge
     from .prune.cli import register as register_prune
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `pamkit VERB --help` for each verb's options. `pamkit demo` runs the whole pipeline.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for register in (register_info, register_train, register_merge, register_prune, register_cost, register_compare,
-                     register_demo):
+                     register_export, register_demo):
         register(verbs)
     return parser
 

@@ -7,11 +7,10 @@ from pathlib import Path
 
 from ..cost import cost_report, format_table, structure_summary
 from ..errors import CheckpointError, PamkitError
-from ..network import MultitaskNet, load_multitask
-from ..train import TrainedTask, data_like, load_run
+from ..network import load_multitask
+from ..train import data_like, recorded_sources
 from .api import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from .importance import CRITERIA
-
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -61,7 +60,7 @@ def run_prune(args: argparse.Namespace) -> int:
                            cost_aware=not args.no_cost_aware,
                            combination_weights=parse_combination_weights(args.combination_weights),
                            seed=args.seed)
-    sources = _sources(net, args.model)
+    sources = recorded_sources(net.structure.provenance)
     if not sources:
         raise CheckpointError(f"the source checkpoints recorded in {args.model} are missing "
                               f"({net.structure.provenance.get('sources')}); pruning loads its data like them")
@@ -94,11 +93,3 @@ def _parse_scores(spec: str) -> dict[str, float]:
         except ValueError:
             raise PamkitError(f"cannot read {item!r} in {spec!r}; write NAME=NUMBER pairs separated by commas") from None
     return out
-
-
-def _sources(net: MultitaskNet, model: str) -> list[TrainedTask]:
-    """The single-task networks a model was merged from, if their checkpoints are still where they were."""
-    paths = [Path(p) for p in net.structure.provenance.get("sources", [])]
-    if not paths or not all(p.is_file() for p in paths):
-        return []
-    return load_run(paths)

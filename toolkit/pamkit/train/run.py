@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ..data import DatasetSplits, dataset_info, load_dataset
+from ..data import DatasetSplits, InputSpec, dataset_info, load_dataset
 from ..errors import CheckpointError
 from ..models import SingleTaskNet, get_arch
 from ..tasks import TaskSuite
@@ -77,6 +77,23 @@ def data_like(record: SingleTaskRecord, path: str | Path | None = None, limit: i
     if limit is not None:
         options["limit"] = limit
     return load_dataset(spec.dataset, path=path, size=spec.size, normalize=spec.mean is not None, **options)
+
+
+def recorded_sources(provenance: dict[str, Any]) -> list[TrainedTask]:
+    """The single-task networks a multitask model was merged from, if their checkpoints are still where they were."""
+    paths = [Path(p) for p in provenance.get("sources", [])]
+    if not paths or not all(p.is_file() for p in paths):
+        return []
+    return load_run(paths)
+
+
+def model_data(spec: InputSpec, provenance: dict[str, Any], path: str | Path | None = None,
+               limit: int | None = None) -> DatasetSplits:
+    """The data a multitask model works on: split like its source networks' when recorded, else from its input spec."""
+    sources = recorded_sources(provenance)
+    if sources:
+        return data_like(sources[0].record, path, limit)
+    return load_dataset(spec.dataset, path=path, size=spec.size, normalize=spec.mean is not None, limit=limit)
 
 
 def write_run_summary(out: Path, suite: TaskSuite, trained: list[TrainedTask]) -> Path:

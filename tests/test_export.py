@@ -1,0 +1,182 @@
+"""Export: one artifact per format, one entry point per combination, checked on the official runtimes."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import random_lattice, source_nets
+from pamkit.cli import main
+from pamkit.cost import combination_cost
+from pamkit.errors import PamkitError
+from pamkit.export import ExportOptions, export, load_manifest, parse_combinations, validate_manifest
+from pamkit.export.formats import CoreMLFormat, ExecuTorchFormat, TFLiteFormat
+from pamkit.network import save_multitask
+from pamkit.network import multitask
+
+pytestmark = pytest.mark.slow
+ALL = ("digit", "odd", "high")
+
+
+@pytest.fixture(scope="module")
+def lattice():
+    """A 3-task LeNet-5 whose neurons carry random task subsets: every kind of group, 7 combinations."""
+    return random_lattice(source_nets("lenet5", 16), seed=3)
+
+
+@pytest.fixture(scope="module")
+def data(lattice, digits_data):
+    """The digits, described like the lattice's input (unnormalised 16 px)."""
+    return dataclasses.replace(digits_data, input_spec=lattice.structure.input_spec)
+
+
+@pytest.fixture(scope="module")
+def exported(lattice, data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "all"
+    manifest = export(lattice, data, out, ExportOptions(parity_samples=8), progress=False)
+    return out, manifest
+
+
+def test_combination_names_and_order(lattice):
+    assert parse_combinations(lattice, "all") == [("digit",), ("odd",), ("high",), ("digit", "odd"),
+                                                  ("digit", "high"), ("odd", "high"), ALL]
+    assert parse_combinations(lattice, "high+digit, odd,digit+high") == [("digit", "high"), ("odd",)]
+    with pytest.raises(PamkitError, match=r"unknown tasks \['even'\].*digit, odd, high"):
+        parse_combinations(lattice, "digit+even")
+    with pytest.raises(PamkitError, match="empty task combination"):
+        parse_combinations(lattice, "digit,,odd")
+
+
+def test_every_entry_point_matches_pytorch_on_the_runtimes(exported, lattice):
+    out, manifest = exported
+    entries = [c["entry"] for c in manifest["combinations"]]
+    assert entries == ["digit", "odd", "high", "digit__odd", "digit__high", "odd__high", "digit__odd__high"]
+    x = torch.randn(1, 1, 16, 16, generator=torch.Generator().manual_seed(7))  # not an input export has seen
+    with torch.no_grad():
+        full = lattice(x)
+    for fmt in (ExecuTorchFormat(), TFLiteFormat()):
+        path = out / f"model{fmt.suffix}"
+        assert sorted(fmt.signatures(path)) == sorted(entries)
+        run = fmt.runner(path)
+        for combo in manifest["combinations"]:
+            got = run(combo["entry"], x.numpy(), tuple(combo["outputs"]))
+            for task, value in zip(combo["tasks"], got):
+                np.testing.assert_allclose(value, full[task].numpy(), atol=1e-4, rtol=1e-3)
+        result = manifest["validation"]["results"][fmt.name]
+        assert result["status"] == "passed" and sorted(result["max_abs_error"]) == sorted(entries)
+        assert max(result["max_abs_error"].values()) < 1e-4
+
+
+def test_entry_points_run_only_their_groups(exported, lattice):
+    _, manifest = exported
+    for combo in manifest["combinations"]:
+        extracted = lattice.extract(combo["tasks"])
+        params = sum(p.numel() for p in extracted.parameters())
+        assert combo["params"] == params == combination_cost(lattice, tuple(combo["tasks"])).params
+    by_entry = {c["entry"]: c for c in manifest["combinations"]}
+    assert by_entry["digit"]["macs"] < by_entry["digit__odd"]["macs"] < by_entry["digit__odd__high"]["macs"]
+
+
+def test_coreml_package_lists_every_function_with_the_manifests_names(exported):
+    import coremltools as ct
+
+    out, manifest = exported
+    signatures = CoreMLFormat().signatures(out / "model.mlpackage")
+    assert sorted(signatures) == sorted(c["entry"] for c in manifest["combinations"])
+    for combo in manifest["combinations"]:
+        signature = signatures[combo["entry"]]
+        assert signature.inputs == (("image", (1, 1, 16, 16)),)
+        assert [name for name, _ in signature.outputs] == combo["outputs"]
+    spec = ct.models.MLModel(str(out / "model.mlpackage"), skip_model_load=True).get_spec()
+    assert spec.description.defaultFunctionName == manifest["default_combination"] == "digit__odd__high"
+    coreml = manifest["validation"]["results"]["coreml"]
+    if CoreMLFormat().cannot_run():
+        assert coreml["status"] == "structure only" and "macOS" in coreml["reason"]
+
+
+def test_manifest_follows_its_schema_and_checksums(exported):
+    out, manifest = exported
+    assert load_manifest(out) == manifest  # schema and every file's sha256
+    assert [t["name"] for t in manifest["tasks"]] == list(ALL)
+    assert manifest["input"] == {"name": "image", "shape": [1, 1, 16, 16], "dtype": "float32", "layout": "NCHW",
+                                 "dataset": "digits", "normalization": None}
+    assert {f["format"] for f in manifest["files"]} == {"executorch", "coreml", "tflite"}
+    broken = json.loads(json.dumps(manifest))
+    del broken["combinations"][0]["entry"]
+    with pytest.raises(PamkitError, match="combinations/0.*'entry' is a required property"):
+        validate_manifest(broken)
+    assert not list(out.parent.glob(".all.partial-*"))
+
+
+def test_weights_are_stored_once(lattice, data, exported, tmp_path):
+    out, manifest = exported
+    alone = export(lattice, data, tmp_path / "alone", ExportOptions(formats=("executorch", "tflite"),
+                                                                     combinations="digit+odd+high",
+                                                                     parity_samples=1), progress=False)
+    sizes = {f["format"]: f["size"] for f in manifest["files"]}
+    weights = {c["entry"]: 4 * c["params"] for c in manifest["combinations"]}
+    added = sum(weights.values()) - weights["digit__odd__high"]  # what 6 more entry points would hold as copies
+    for item in alone["files"]:
+        assert item["size"] > weights["digit__odd__high"]
+        # the extra entry points add only their graphs (about 12-20 kB each for this many-group lattice)
+        assert sizes[item["format"]] - item["size"] < 0.25 * added, (item, sizes, added)
+
+
+def test_tampered_artifact_is_detected(exported, tmp_path):
+    import shutil
+
+    out, _ = exported
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    with open(copy / "model.tflite", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(PamkitError, match="differs from its checksum"):
+        load_manifest(copy)
+
+
+@pytest.mark.parametrize("options, message", [
+    (ExportOptions(formats=("onnx",)), r"unknown export formats \['onnx'\]"),
+    (ExportOptions(formats=("tflite",), combinations="digit+nine"), "unknown tasks"),
+    (ExportOptions(formats=("tflite",), combinations="digit,"), "empty task combination"),
+])
+def test_bad_requests_leave_no_output(lattice, data, tmp_path, options, message):
+    with pytest.raises(PamkitError, match=message):
+        export(lattice, data, tmp_path / "out", options, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unexportable_model_is_a_clear_error_and_leaves_no_output(lattice, data, tmp_path, monkeypatch):
+    def branchy(x):  # data-dependent control flow: torch.export cannot capture it
+        return torch.relu(x) if bool(x.sum() > 0) else -x
+
+    monkeypatch.setitem(multitask._FUNCTIONS, "relu", branchy)
+    with pytest.raises(PamkitError, match="executorch export failed.*Nothing was written"):
+        export(lattice, data, tmp_path / "out", ExportOptions(formats=("executorch",)), progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wrong_data_or_existing_output_is_refused(lattice, data, digits_data, tmp_path):
+    with pytest.raises(PamkitError, match="real inputs of the model's dataset"):
+        export(lattice, dataclasses.replace(digits_data, input_spec=dataclasses.replace(
+            lattice.structure.input_spec, size=8)), tmp_path / "out", progress=False)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    with pytest.raises(PamkitError, match="already exists and is not empty"):
+        export(lattice, data, tmp_path / "out", ExportOptions(formats=("tflite",)), progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"] and (tmp_path / "out" / "keep.txt").exists()
+
+
+def test_cli_exports_a_saved_model(lattice, tmp_path, capsys):
+    model = save_multitask(tmp_path / "model", lattice)
+    out = tmp_path / "export"
+    assert main(["export", str(model), "--out", str(out), "--formats", "tflite", "--combinations", "odd+digit,high",
+                 "--parity-samples", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "digit__odd" in printed and "validation: passed" in printed
+    manifest = load_manifest(out)
+    assert [c["entry"] for c in manifest["combinations"]] == ["digit__odd", "high"]
+    assert main(["export", str(model), "--out", str(tmp_path / "bad"), "--formats", "tflite,onnx"]) == 2
+    assert "unknown export formats ['onnx']" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -1,0 +1,10 @@
+"""Export stage: task-selectable artifacts (ExecuTorch, Core ML, TFLite) with one entry point per combination."""
+
+from .api import ExportOptions, export
+from .entries import INPUT_NAME, EntryPoint, entry_name, entry_points, output_name, parse_combinations
+from .formats import FORMATS
+from .manifest import MANIFEST, checksum, load_manifest, schema, summary, validate_manifest
+
+__all__ = ["FORMATS", "INPUT_NAME", "MANIFEST", "EntryPoint", "ExportOptions", "checksum", "entry_name",
+           "entry_points", "export", "load_manifest", "output_name", "parse_combinations", "schema", "summary",
+           "validate_manifest"]

@@ -1,0 +1,58 @@
+"""CLI verb of the export stage: ``pamkit export``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..network import load_multitask
+from ..train import model_data
+from .api import ExportOptions, export
+from .formats import FORMATS
+from .manifest import summary
+
+
+def register(verbs: argparse._SubParsersAction) -> None:
+    """Add ``export``."""
+    d = ExportOptions()
+    p = verbs.add_parser(
+        "export", help="write ExecuTorch / Core ML / TFLite artifacts with one entry point per task combination",
+        description="Export a multitask model (from `pamkit merge` or `pamkit prune`) to one file per format, each "
+                    "holding one entry point per task combination with the weights stored once: ExecuTorch .pte "
+                    "(one method each, XNNPACK), Core ML multifunction .mlpackage (one function each; iOS 18 / "
+                    "macOS 15) and LiteRT .tflite (one signature each). An entry point computes only its tasks' "
+                    "groups. Entry names join the tasks' names with '__' in declared order ('a__b'); outputs are "
+                    "named by task. Every entry point is run on its official runtime on real test images and "
+                    "compared with PyTorch (Core ML: structure only off macOS); any failure aborts with nothing "
+                    "written. Writes DIR/manifest.json (what an app reads), the artifacts and DIR/export.log.",
+        epilog="example: pamkit export runs/demo/pam/pruned/model.json --out runs/demo/export "
+               "--formats executorch,tflite --combinations 'a+b,a'")
+    p.add_argument("model", help="multitask model .json written by `pamkit merge` or `pamkit prune`")
+    p.add_argument("--out", required=True, help="output directory (must not exist or be empty, unless --overwrite)")
+    p.add_argument("--formats", default=",".join(d.formats),
+                   help=f"comma-separated, from {', '.join(FORMATS)} (default: %(default)s)")
+    p.add_argument("--combinations", default="all", help="'all' (every non-empty subset of the tasks) or a list "
+                   "like 'a+b,a' (default: %(default)s)")
+    p.add_argument("--coreml-legacy", action="store_true", help="also write one plain .mlpackage per combination "
+                   "(iOS 15 / macOS 12, for OS versions without multifunction models)")
+    p.add_argument("--parity-samples", type=int, default=d.parity_samples,
+                   help="test images each entry point is checked on (default: %(default)s)")
+    p.add_argument("--atol", type=float, default=d.atol, help="parity tolerance, absolute (default: %(default)s)")
+    p.add_argument("--rtol", type=float, default=d.rtol, help="parity tolerance, relative (default: %(default)s)")
+    p.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
+    p.add_argument("--overwrite", action="store_true", help="replace DIR if it exists (only once the new export "
+                   "has passed)")
+    p.set_defaults(run=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    net, _ = load_multitask(args.model)
+    data = model_data(net.structure.input_spec, net.structure.provenance, args.data)
+    options = ExportOptions(formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+                            combinations=args.combinations, coreml_legacy=args.coreml_legacy,
+                            parity_samples=args.parity_samples, atol=args.atol, rtol=args.rtol,
+                            overwrite=args.overwrite)
+    manifest = export(net, data, Path(args.out), options, model_path=args.model)
+    print("\n".join(summary(manifest)))
+    print(f"\nwritten to {args.out}/ (manifest.json says which entry point runs which tasks)")
+    return 0

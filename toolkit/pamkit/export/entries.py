@@ -1,0 +1,106 @@
+"""Entry points: one per task combination, each a standalone module built from ``MultitaskNet.extract``.
+
+Names are stable and derived from the task names in the model's declared order: a task's output
+is called by its name with ``-`` turned into ``_`` (``age-group`` -> ``age_group``), and the entry
+point for a combination joins its tasks' output names with ``__`` (``a__b``). Every format uses
+these names: ExecuTorch methods, Core ML functions and TFLite signatures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from ..cost import all_combinations
+from ..errors import PamkitError
+from ..network import MultitaskNet
+
+INPUT_NAME = "image"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+Combination = tuple[str, ...]
+
+
+class EntryModule(nn.Module):
+    """One combination's subnetwork; returns its tasks' outputs in declared order (a dict when ``named``)."""
+
+    def __init__(self, net: MultitaskNet, tasks: Combination, named: bool = False) -> None:
+        super().__init__()
+        self.net, self.tasks, self.named = net, tasks, named
+
+    def forward(self, image: Tensor) -> tuple[Tensor, ...] | dict[str, Tensor]:
+        outputs = self.net(image)
+        if self.named:
+            return {output_name(task): outputs[task] for task in self.tasks}
+        return tuple(outputs[task] for task in self.tasks)
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """A task combination, its entry-point name, and the subnetwork computing only its groups."""
+
+    tasks: Combination
+    name: str
+    net: MultitaskNet
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names of the outputs, in output order (the tasks' declared order)."""
+        return tuple(output_name(task) for task in self.tasks)
+
+    def module(self, named: bool = False) -> EntryModule:
+        """The module to export: outputs as a tuple, or a dict keyed by output name."""
+        return EntryModule(self.net, self.tasks, named).eval()
+
+
+def output_name(task: str) -> str:
+    """A task's output name in every format."""
+    return task.replace("-", "_")
+
+
+def entry_name(tasks: Combination) -> str:
+    """The entry-point name of a combination (tasks in the model's declared order)."""
+    return "__".join(output_name(task) for task in tasks)
+
+
+def parse_combinations(net: MultitaskNet, spec: str | list[Combination] | None) -> list[Combination]:
+    """``"all"`` / None (every non-empty subset), ``"a+b,a"``, or a list of task tuples -> ordered combinations.
+
+    Each combination is put in the model's declared task order; duplicates are dropped.
+    """
+    names = net.task_names
+    if spec is None or spec == "all":
+        combos = all_combinations(names)
+    else:
+        items = [c.split("+") for c in spec.split(",")] if isinstance(spec, str) else [list(c) for c in spec]
+        combos = []
+        for item in items:
+            tasks = [t.strip() for t in item if t.strip()]
+            if not tasks:
+                raise PamkitError(f"empty task combination in {spec!r}; write combinations like 'a+b,a' or 'all'")
+            unknown = [t for t in tasks if t not in names]
+            if unknown:
+                raise PamkitError(f"unknown tasks {unknown} in combinations {spec!r}; this model's tasks are: "
+                                  f"{', '.join(names)}")
+            combo = tuple(t for t in names if t in tasks)
+            if combo not in combos:
+                combos.append(combo)
+    _check_names(names, combos)
+    return combos
+
+
+def entry_points(net: MultitaskNet, combinations: list[Combination]) -> list[EntryPoint]:
+    """One entry point per combination, in the given order."""
+    net = net.eval()
+    return [EntryPoint(combo, entry_name(combo), net.extract(combo)) for combo in combinations]
+
+
+def _check_names(tasks: tuple[str, ...], combos: list[Combination]) -> None:
+    outputs = [output_name(t) for t in tasks]
+    bad = [t for t, name in zip(tasks, outputs) if not _IDENTIFIER.match(name) or "__" in name]
+    if bad or len(set(outputs)) != len(outputs):
+        raise PamkitError(f"tasks {bad or list(tasks)} cannot name exported outputs: an output name is the task name "
+                          "with '-' as '_', must start with a letter or '_', must not contain '__', and must differ "
+                          "between tasks; rename the tasks in the suite and retrain")

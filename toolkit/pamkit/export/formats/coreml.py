@@ -1,0 +1,83 @@
+"""Core ML multifunction ``.mlpackage`` (iOS 18 / macOS 15): one function per combination, weights deduplicated.
+
+Each combination is converted on its own (``jit.trace``, so the input and outputs get our names),
+then the packages are joined with ``MultiFunctionDescriptor``. Prediction needs macOS; elsewhere
+the artifact is checked by its structure only.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..entries import INPUT_NAME, EntryPoint
+from .base import Format, Runner, Signature
+
+
+class CoreMLFormat(Format):
+    name, suffix, runtime = "coreml", ".mlpackage", "coremltools"
+
+    def __init__(self, legacy_dir: Path | None = None) -> None:
+        self.legacy_dir = legacy_dir  # also write one plain package per combination (iOS 15+) here
+
+    def write(self, entries: list[EntryPoint], example: Tensor, path: Path, default: str,
+              on_entry: Callable[[str], None] = lambda name: None) -> None:
+        import coremltools as ct
+
+        with tempfile.TemporaryDirectory(prefix="pamkit-coreml-") as tmp:
+            descriptor = ct.utils.MultiFunctionDescriptor()
+            for e in entries:
+                single = Path(tmp) / f"{e.name}.mlpackage"
+                convert(e, example, ct.target.iOS18).save(str(single))
+                descriptor.add_function(str(single), src_function_name="main", target_function_name=e.name)
+                if self.legacy_dir is not None:
+                    self.legacy_dir.mkdir(exist_ok=True)
+                    convert(e, example, ct.target.iOS15).save(str(self.legacy_dir / f"{e.name}.mlpackage"))
+                on_entry(e.name)
+            descriptor.default_function_name = default
+            ct.utils.save_multifunction(descriptor, str(path))
+
+    def signatures(self, path: Path) -> dict[str, Signature]:
+        import coremltools as ct
+
+        spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
+        return {f.name: Signature(_specs(f.input), _specs(f.output)) for f in spec.description.functions}
+
+    def cannot_run(self) -> str | None:
+        if platform.system() != "Darwin":
+            return f"Core ML prediction runs only on macOS (this is {platform.system()}); structure checked only"
+        return None
+
+    def runner(self, path: Path, threads: int = 1) -> Runner:
+        import coremltools as ct
+
+        models = {}
+
+        def run(name: str, x: np.ndarray, output_names: tuple[str, ...]) -> list[np.ndarray]:
+            if name not in models:
+                models[name] = ct.models.MLModel(str(path), function_name=name,
+                                                 compute_units=ct.ComputeUnit.CPU_ONLY)
+            outputs = models[name].predict({INPUT_NAME: x})
+            return [np.asarray(outputs[key]) for key in output_names]
+        return run
+
+
+def convert(entry: EntryPoint, example: Tensor, target):
+    """One combination as a Core ML ML program in float32, input and outputs named."""
+    import coremltools as ct
+
+    traced = torch.jit.trace(entry.module(), (example,))
+    return ct.convert(traced, inputs=[ct.TensorType(name=INPUT_NAME, shape=tuple(example.shape))],
+                      outputs=[ct.TensorType(name=name) for name in entry.output_names], convert_to="mlprogram",
+                      minimum_deployment_target=target, compute_precision=ct.precision.FLOAT32)
+
+
+def _specs(features) -> tuple:
+    return tuple((f.name, tuple(int(d) for d in f.type.multiArrayType.shape)) for f in features)

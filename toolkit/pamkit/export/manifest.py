@@ -1,0 +1,80 @@
+"""``manifest.json``: what an app reads to pick an entry point, versioned and checked against a JSON Schema."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import PamkitError
+
+MANIFEST = "manifest.json"
+SCHEMA_FILE = "manifest.schema.json"
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The manifest's JSON Schema (shipped with the package)."""
+    return json.loads(resources.files(__package__).joinpath(SCHEMA_FILE).read_text())
+
+
+def validate_manifest(manifest: dict[str, Any]) -> None:
+    """Raise PamkitError naming the first place where ``manifest`` breaks the schema."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(manifest, schema())
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise PamkitError(f"manifest does not follow its schema at {where}: {exc.message}") from None
+
+
+def load_manifest(directory: str | Path, verify_files: bool = True) -> dict[str, Any]:
+    """Read and validate ``DIR/manifest.json``; with ``verify_files`` also check every file's size and sha256."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        raise PamkitError(f"{path} not found: pass a directory written by `pamkit export`")
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PamkitError(f"{path} is not valid JSON ({exc}); re-run `pamkit export`") from None
+    validate_manifest(manifest)
+    if verify_files:
+        for item in manifest["files"]:
+            file = path.parent / item["path"]
+            if not file.exists() or checksum(file) != item["sha256"]:
+                raise PamkitError(f"{file} is missing or differs from its checksum in {path}: the export directory "
+                                  "was changed; re-run `pamkit export`")
+    return manifest
+
+
+def checksum(path: Path) -> str:
+    """sha256 of a file, or of a directory (``.mlpackage``): its files' relative paths and bytes, sorted."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(f"{file.relative_to(path).as_posix()}\0{file.stat().st_size}\0".encode())
+        with open(file, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def size_of(path: Path) -> int:
+    """Bytes of a file, or of every file under a directory."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+def summary(manifest: dict[str, Any]) -> list[str]:
+    """Human-readable lines: files, then one line per combination."""
+    lines = [f"{item['format']:<11}{item['path']:<24}{item['size']:>12,} bytes  {len(item['entries'])} entry points, "
+             f"exported in {item['export_seconds']:.1f} s, validation: "
+             f"{manifest['validation']['results'][item['format']]['status']}" for item in manifest["files"]]
+    lines.append(f"{'entry point':<24}{'tasks':<20}{'MACs':>12}{'params':>10}")
+    lines += [f"{c['entry']:<24}{'+'.join(c['tasks']):<20}{c['macs']:>12,}{c['params']:>10,}"
+              for c in manifest["combinations"]]
+    return lines
