@@ -180,3 +180,28 @@ def test_cli_exports_a_saved_model(lattice, tmp_path, capsys):
     assert main(["export", str(model), "--out", str(tmp_path / "bad"), "--formats", "tflite,onnx"]) == 2
     assert "unknown export formats ['onnx']" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_int8_pte_keeps_each_tasks_accuracy_and_is_smaller(digits_run, digits_data, tmp_path):
+    from pamkit.merge import merge
+
+    _, trained = digits_run
+    net, _ = merge(trained, "none", None)  # the trained networks side by side: real accuracy to keep
+    manifest = export(net, digits_data, tmp_path / "int8",
+                      ExportOptions(formats=("executorch", "executorch-int8"), combinations="digit,digit+odd+high",
+                                    parity_samples=2), progress=False)
+    files = {f["format"]: f for f in manifest["files"]}
+    assert files["executorch-int8"]["precision"] == "int8" and files["executorch-int8"]["path"] == "model.int8.pte"
+    assert files["executorch-int8"]["size"] < 0.5 * files["executorch"]["size"]
+    result = manifest["validation"]["results"]["executorch-int8"]
+    assert result["samples"] == len(digits_data.test) and set(result["accuracy"]) == {"digit", "digit__odd__high"}
+    for entry, scores in result["accuracy"].items():
+        for task, score in scores.items():
+            assert result["float_accuracy"][task] - score <= 0.01
+    # the int8 methods really run quantized: outputs differ from float32 but agree with the recorded scores
+    run = ExecuTorchFormat().runner(tmp_path / "int8" / "model.int8.pte")
+    x = digits_data.test.images[:1]
+    quantized = run("digit", x.numpy(), ("digit",))[0]
+    with torch.no_grad():
+        exact = net(x, ["digit"])["digit"].numpy()
+    assert not np.array_equal(quantized, exact) and np.abs(quantized - exact).max() < 0.5 * np.abs(exact).max()

@@ -17,7 +17,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
                                         "classes 0-4, task B = classes 5-9), merge them with every method (PAM, "
                                         "MTZ, shared trunk, none), prune PAM and no merging under a 1-point "
                                         "accuracy tolerance and report accuracy and the cost of every task "
-                                        "combination. Falls back to the bundled 8x8 digits when Fashion-MNIST is "
+                                        "combination, and export the pruned PAM model to ExecuTorch, Core ML and "
+                                        "TFLite with one entry point per combination. Falls back to the bundled 8x8 digits when Fashion-MNIST is "
                                         "not installed.")
     demo.add_argument("--out", default="runs/demo", help="where to write everything (default: %(default)s)")
     demo.add_argument("--epochs", type=int, default=8, help="maximum training epochs (default: %(default)s)")
@@ -32,6 +33,7 @@ def run_demo(args: argparse.Namespace) -> int:
     trained, data, suite, config = _train(args, out)
     _merge(trained, data, out, args.seed)
     _prune(suite, data, out, config)
+    _export(data, out)
     print(f"\nDemo finished in {time.perf_counter() - started:.0f} s; artifacts in {out}/")
     return 0
 
@@ -40,7 +42,7 @@ def _train(args: argparse.Namespace, out: Path):
     from .tasks import get_suite
     from .train import TrainConfig, suite_data, train_suite
 
-    print("== 1/3 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
+    print("== 1/4 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
     options = {"limit": args.limit, "seed": args.seed}
     config = TrainConfig(epochs=args.epochs, seed=args.seed)
     try:
@@ -67,7 +69,7 @@ def _merge(trained, data, out: Path, seed: int) -> None:
     from .network import save_multitask
     from .train import evaluate_all
 
-    print("\n== 2/3 merge: every method, then the cost of every task combination (before pruning)")
+    print("\n== 2/4 merge: every method, then the cost of every task combination (before pruning)")
     tasks = [item.record.task for item in trained]
     reports = {}
     for method in METHODS:
@@ -93,7 +95,7 @@ def _prune(suite, data, out: Path, config) -> None:
     from .compare import CompareOptions, combination_rows, compare
     from .prune import PruneOptions
 
-    print("\n== 3/3 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
+    print("\n== 3/4 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
     prune = PruneOptions(batch_size=config.batch_size, seed=config.seed,
                          finetune_samples=None if len(data.train) < 16384 else PruneOptions().finetune_samples)
     report = compare(suite, "lenet5", data, out, CompareOptions(methods=("none", "pam"), train=config, prune=prune,
@@ -108,3 +110,33 @@ def _prune(suite, data, out: Path, config) -> None:
         print(f"   {'+'.join(row['tasks']):<14}{row['macs']['none']:>12,}{row['macs']['pam']:>12,}"
               f"{row['vs_none']['pam']:>11.2f}x")
     print(f"\n   full report: {out}/report.md, {out}/cost.png; all four methods and the oracle: `pamkit compare`")
+
+
+def _export(data, out: Path) -> None:
+    from .errors import PamkitError
+    from .export import DEFAULT_FORMATS, ExportOptions, export, summary
+    from .network import load_multitask
+
+    print("\n== 4/4 export: the pruned PAM model, one entry point per task combination in each format, plus int8")
+    model = out / "pam" / "pruned" / "model.json"
+    net, _ = load_multitask(model)
+    options = ExportOptions(formats=(*DEFAULT_FORMATS, "executorch-int8"), overwrite=True)
+    try:
+        manifest = export(net, data, out / "export", options, model_path=model)
+    except PamkitError as exc:  # int8 is offered only within the tolerance; the float formats still ship
+        if "int8 is not offered" not in str(exc):
+            raise
+        print(f"   {exc}")
+        manifest = export(net, data, out / "export", ExportOptions(overwrite=True), model_path=model)
+    print("\n".join(f"   {line}" for line in summary(manifest)))
+    for fmt, result in manifest["validation"]["results"].items():
+        if "max_abs_error" in result:
+            detail = f"max |runtime - PyTorch| {max(result['max_abs_error'].values()):.2g}"
+        elif "accuracy" in result:
+            detail = "test accuracy of the all-tasks entry: " + ", ".join(
+                f"{task} {score:.4f} (float32 {result['float_accuracy'][task]:.4f})"
+                for task, score in result["accuracy"][manifest["default_combination"]].items())
+        else:
+            detail = result["reason"]
+        print(f"   {fmt}: {result['status']} ({detail})")
+    print(f"   an app reads {out}/export/manifest.json to pick the entry point for the tasks it needs")

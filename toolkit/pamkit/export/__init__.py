@@ -2,9 +2,9 @@
 
 from .api import ExportOptions, export
 from .entries import INPUT_NAME, EntryPoint, entry_name, entry_points, output_name, parse_combinations
-from .formats import FORMATS
+from .formats import DEFAULT_FORMATS, FORMATS
 from .manifest import MANIFEST, checksum, load_manifest, schema, summary, validate_manifest
 
-__all__ = ["FORMATS", "INPUT_NAME", "MANIFEST", "EntryPoint", "ExportOptions", "checksum", "entry_name",
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "INPUT_NAME", "MANIFEST", "EntryPoint", "ExportOptions", "checksum", "entry_name",
            "entry_points", "export", "load_manifest", "output_name", "parse_combinations", "schema", "summary",
            "validate_manifest"]

@@ -30,7 +30,9 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="multitask model .json written by `pamkit merge` or `pamkit prune`")
     p.add_argument("--out", required=True, help="output directory (must not exist or be empty, unless --overwrite)")
     p.add_argument("--formats", default=",".join(d.formats),
-                   help=f"comma-separated, from {', '.join(FORMATS)} (default: %(default)s)")
+                   help=f"comma-separated, from {', '.join(FORMATS)} (default: %(default)s). executorch-int8 is a "
+                        "second .pte quantized with PT2E and the XNNPACK quantizer; it is written only if every "
+                        "task's accuracy stays within --int8-tolerance of float32")
     p.add_argument("--combinations", default="all", help="'all' (every non-empty subset of the tasks) or a list "
                    "like 'a+b,a' (default: %(default)s)")
     p.add_argument("--coreml-legacy", action="store_true", help="also write one plain .mlpackage per combination "
@@ -39,6 +41,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
                    help="test images each entry point is checked on (default: %(default)s)")
     p.add_argument("--atol", type=float, default=d.atol, help="parity tolerance, absolute (default: %(default)s)")
     p.add_argument("--rtol", type=float, default=d.rtol, help="parity tolerance, relative (default: %(default)s)")
+    p.add_argument("--int8-tolerance", type=float, default=d.int8_tolerance,
+                   help="largest accuracy drop int8 may cost any task (default: %(default)s = 1 point)")
+    p.add_argument("--jobs", type=int, default=d.jobs, help="formats converted at once in worker processes "
+                   "(default: %(default)s = one per format, up to the number of cores; 1 = in this process)")
     p.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
     p.add_argument("--overwrite", action="store_true", help="replace DIR if it exists (only once the new export "
                    "has passed)")
@@ -51,6 +57,7 @@ def run_export(args: argparse.Namespace) -> int:
     options = ExportOptions(formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
                             combinations=args.combinations, coreml_legacy=args.coreml_legacy,
                             parity_samples=args.parity_samples, atol=args.atol, rtol=args.rtol,
+                            int8_tolerance=args.int8_tolerance, jobs=args.jobs,
                             overwrite=args.overwrite)
     manifest = export(net, data, Path(args.out), options, model_path=args.model)
     print("\n".join(summary(manifest)))

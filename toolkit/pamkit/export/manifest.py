@@ -71,7 +71,7 @@ def size_of(path: Path) -> int:
 
 def summary(manifest: dict[str, Any]) -> list[str]:
     """Human-readable lines: files, then one line per combination."""
-    lines = [f"{item['format']:<11}{item['path']:<24}{item['size']:>12,} bytes  {len(item['entries'])} entry points, "
+    lines = [f"{item['format']:<16}{item['path']:<24}{item['size']:>12,} bytes  {len(item['entries'])} entry points, "
              f"exported in {item['export_seconds']:.1f} s, validation: "
              f"{manifest['validation']['results'][item['format']]['status']}" for item in manifest["files"]]
     lines.append(f"{'entry point':<24}{'tasks':<20}{'MACs':>12}{'params':>10}")

@@ -2,9 +2,11 @@
 
 from .base import Format, Runner, Signature
 from .coreml import CoreMLFormat
-from .executorch import ExecuTorchFormat
+from .executorch import ExecuTorchFormat, ExecuTorchInt8Format
 from .tflite import TFLiteFormat
 
-FORMATS: dict[str, type[Format]] = {f.name: f for f in (ExecuTorchFormat, CoreMLFormat, TFLiteFormat)}
+FORMATS: dict[str, type[Format]] = {f.name: f for f in (ExecuTorchFormat, CoreMLFormat, TFLiteFormat,
+                                                        ExecuTorchInt8Format)}
+DEFAULT_FORMATS = ("executorch", "coreml", "tflite")
 
-__all__ = ["FORMATS", "CoreMLFormat", "ExecuTorchFormat", "Format", "Runner", "Signature", "TFLiteFormat"]
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "CoreMLFormat", "ExecuTorchFormat", "ExecuTorchInt8Format", "Format", "Runner", "Signature", "TFLiteFormat"]

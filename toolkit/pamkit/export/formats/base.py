@@ -30,6 +30,7 @@ class Format(ABC):
     name: str      # the --formats value
     suffix: str    # file suffix of the artifact
     runtime: str   # the Python distribution that runs it here (its version goes into the manifest)
+    precision = "float32"  # float32 entry points are checked against PyTorch's outputs, int8 by accuracy
 
     @abstractmethod
     def write(self, entries: list[EntryPoint], example: Tensor, path: Path, default: str,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..entries import EntryPoint
 from .base import Format, Runner, Signature
@@ -23,10 +23,14 @@ class ExecuTorchFormat(Format):
 
         programs = {}
         for e in entries:
-            programs[e.name] = torch.export.export(e.module(), (example,), strict=False)
+            programs[e.name] = self.capture(e.module(), example)
             on_entry(e.name)
         lowered = to_edge_transform_and_lower(programs, partitioner=[XnnpackPartitioner()]).to_executorch()
         path.write_bytes(lowered.buffer)
+
+    def capture(self, module: nn.Module, example: Tensor) -> torch.export.ExportedProgram:
+        """The exported program of one entry point, as lowering takes it."""
+        return torch.export.export(module, (example,), strict=False)
 
     def signatures(self, path: Path) -> dict[str, Signature]:
         program = _program(path)
@@ -47,6 +51,31 @@ class ExecuTorchFormat(Format):
                 methods[name] = program.load_method(name)
             return [t.numpy() for t in methods[name].execute([torch.from_numpy(x)])]
         return run
+
+
+class ExecuTorchInt8Format(ExecuTorchFormat):
+    """Int8 ``.pte``: PT2E post-training quantization with the XNNPACK quantizer (per-channel symmetric weights).
+
+    Weight scales depend on the weights alone, so shared groups still quantize identically in
+    every method and are stored once; activation scales are calibrated per method.
+    """
+
+    name, suffix, precision = "executorch-int8", ".int8.pte", "int8"
+
+    def __init__(self, calibration: Tensor) -> None:
+        self.calibration = calibration  # real images [N, C, H, W], run one at a time (the exported batch)
+
+    def capture(self, module: nn.Module, example: Tensor) -> torch.export.ExportedProgram:
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
+                                                                             get_symmetric_quantization_config)
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+        quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+        prepared = prepare_pt2e(super().capture(module, example).module(), quantizer)
+        with torch.no_grad():
+            for x in self.calibration:
+                prepared(x[None])
+        return super().capture(convert_pt2e(prepared), example)
 
 
 def _program(path: Path):
