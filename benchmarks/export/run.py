@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from pamkit.export import FORMATS, ExportOptions, export
+from pamkit.export import DEFAULT_FORMATS, ExportOptions, export
 from pamkit.network import load_multitask
 from pamkit.train import model_data
 from pamkit.train.run import current_command
@@ -29,7 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", help="multitask model .json files")
     parser.add_argument("--out", default="runs/bench-export")
-    parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--formats", default=",".join(DEFAULT_FORMATS))
     parser.add_argument("--parity-samples", type=int, default=8)
     parser.add_argument("--jobs-compare", action="store_true")
     parser.add_argument("--skip-sizes", action="store_true", help="only the --jobs-compare part")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -32,8 +31,9 @@ from ..network import MultitaskNet
 from ..train import evaluate_all
 from ..train.run import current_command
 from ..versions import package_versions
+from .console import captured, terminal_stream
 from .entries import INPUT_NAME, EntryPoint, entry_points, output_name, parse_combinations
-from .formats import DEFAULT_FORMATS, FORMATS, CoreMLFormat, ExecuTorchInt8Format, Format, Runner
+from .formats import DEFAULT_FORMATS, FORMATS, CoreMLFormat, ExecuTorchInt8Format, Format, Runner, Signature
 from .manifest import MANIFEST, checksum, size_of, validate_manifest
 
 LOG_FILE = "export.log"
@@ -89,7 +89,7 @@ def export(net: MultitaskNet, data: DatasetSplits, out: str | Path, options: Exp
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         total = len(formats) * (2 * len(entries) + 1)
-        with _bar_stream() as stream, tqdm(total=total, desc="export", unit="step", file=stream,
+        with terminal_stream() as stream, tqdm(total=total, desc="export", unit="step", file=stream,
                                            disable=not progress or None) as bar:
             built = _Session(net, data, entries, default, tmp, options, bar).build(formats)
         text = json.dumps(_manifest(net, data, entries, default, built, options, model_path), indent=1) + "\n"
@@ -156,9 +156,8 @@ class _Session:
             try:
                 return [self._validated(fmt, paths[fmt.name], future.result(), written=True)
                         for fmt, future in zip(formats, futures)]
-            except BaseException:
-                for future in futures:
-                    future.cancel()
+            except BaseException:  # drop formats not started; wait for running ones before the directory goes
+                pool.shutdown(cancel_futures=True)
                 raise
 
     def _write(self, fmt: Format, path: Path) -> tuple[float, float]:
@@ -254,7 +253,7 @@ def write_artifact(fmt: Format, entries: list[EntryPoint], example: torch.Tensor
     return time.perf_counter() - started, traced - started
 
 
-def _check_signature(fmt: Format, entry: EntryPoint, signature, example: torch.Tensor,
+def _check_signature(fmt: Format, entry: EntryPoint, signature: Signature, example: torch.Tensor,
                      output_shapes: list[tuple[int, ...]]) -> None:
     expected_in = [(INPUT_NAME, tuple(example.shape))]
     expected_out = list(zip(entry.output_names, (tuple(s) for s in output_shapes)))
@@ -335,7 +334,7 @@ def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
 def _converter_step(fmt: Format, step: str, log: Path) -> Iterator[None]:
     """Send the converters' console output to the log; turn their failures into one clear error."""
     try:
-        with _captured(log):
+        with captured(log):
             yield
     except PamkitError:
         raise
@@ -344,36 +343,3 @@ def _converter_step(fmt: Format, step: str, log: Path) -> Iterator[None]:
         raise PamkitError(f"{fmt.name} {step} failed: {type(exc).__name__}: {first}. The model has an operation "
                           f"this format cannot take, or the toolchain is broken; export with --formats without "
                           f"{fmt.name} to skip it. Nothing was written.") from exc
-
-
-@contextmanager
-def _captured(log: Path) -> Iterator[None]:
-    """Redirect this process's stdout and stderr (file descriptors too, for native code) into ``log``."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    try:
-        with open(log, "ab") as sink:
-            os.dup2(sink.fileno(), 1)
-            os.dup2(sink.fileno(), 2)
-            try:
-                yield
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os.dup2(saved[0], 1)
-                os.dup2(saved[1], 2)
-    finally:
-        os.close(saved[0])
-        os.close(saved[1])
-
-
-@contextmanager
-def _bar_stream() -> Iterator[Any]:
-    """A stream on the real stderr, so the progress bar stays visible while converter output is captured."""
-    stream = os.fdopen(os.dup(2), "w", buffering=1)
-    try:
-        yield stream
-    finally:
-        stream.close()
-
