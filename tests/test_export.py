@@ -171,12 +171,16 @@ def test_wrong_data_or_existing_output_is_refused(lattice, data, digits_data, tm
 def test_cli_exports_a_saved_model(lattice, tmp_path, capsys):
     model = save_multitask(tmp_path / "model", lattice)
     out = tmp_path / "export"
-    assert main(["export", str(model), "--out", str(out), "--formats", "tflite", "--combinations", "odd+digit,high",
-                 "--parity-samples", "2"]) == 0
+    assert main(["export", str(model), "--out", str(out), "--formats", "tflite,coreml", "--combinations",
+                 "odd+digit,high", "--parity-samples", "2", "--coreml-legacy"]) == 0
     printed = capsys.readouterr().out
     assert "digit__odd" in printed and "validation: passed" in printed
     manifest = load_manifest(out)
     assert [c["entry"] for c in manifest["combinations"]] == ["digit__odd", "high"]
+    legacy = {f["path"]: f for f in manifest["files"] if f.get("min_os") == "iOS 15 / macOS 12"}
+    assert sorted(legacy) == ["coreml-ios15/digit__odd.mlpackage", "coreml-ios15/high.mlpackage"]
+    plain = CoreMLFormat().signatures(out / "coreml-ios15" / "high.mlpackage")
+    assert [name for name, _ in plain["main"].outputs] == ["high"]
     assert main(["export", str(model), "--out", str(tmp_path / "bad"), "--formats", "tflite,onnx"]) == 2
     assert "unknown export formats ['onnx']" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()

@@ -47,8 +47,9 @@ class CoreMLFormat(Format):
     def signatures(self, path: Path) -> dict[str, Signature]:
         import coremltools as ct
 
-        spec = ct.models.MLModel(str(path), skip_model_load=True).get_spec()
-        return {f.name: Signature(_specs(f.input), _specs(f.output)) for f in spec.description.functions}
+        description = ct.models.MLModel(str(path), skip_model_load=True).get_spec().description
+        functions = description.functions or [description]  # a plain package: one function, "main"
+        return {getattr(f, "name", "") or "main": Signature(_specs(f.input), _specs(f.output)) for f in functions}
 
     def cannot_run(self) -> str | None:
         if platform.system() != "Darwin":
