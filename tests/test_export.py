@@ -186,22 +186,25 @@ def test_cli_exports_a_saved_model(lattice, tmp_path, capsys):
     assert not (tmp_path / "bad").exists()
 
 
-def test_int8_pte_keeps_each_tasks_accuracy_and_is_smaller(digits_run, digits_data, tmp_path):
+def test_int8_artifacts_keep_each_tasks_accuracy_and_are_smaller(digits_run, digits_data, tmp_path):
     from pamkit.merge import merge
 
     _, trained = digits_run
     net, _ = merge(trained, "none", None)  # the trained networks side by side: real accuracy to keep
     manifest = export(net, digits_data, tmp_path / "int8",
-                      ExportOptions(formats=("executorch", "executorch-int8"), combinations="digit,digit+odd+high",
-                                    parity_samples=2), progress=False)
+                      ExportOptions(formats=("executorch", "executorch-int8", "tflite", "tflite-int8"),
+                                    combinations="digit,digit+odd+high", parity_samples=2), progress=False)
     files = {f["format"]: f for f in manifest["files"]}
-    assert files["executorch-int8"]["precision"] == "int8" and files["executorch-int8"]["path"] == "model.int8.pte"
-    assert files["executorch-int8"]["size"] < 0.5 * files["executorch"]["size"]
-    result = manifest["validation"]["results"]["executorch-int8"]
-    assert result["samples"] == len(digits_data.test) and set(result["accuracy"]) == {"digit", "digit__odd__high"}
-    for entry, scores in result["accuracy"].items():
-        for task, score in scores.items():
-            assert result["float_accuracy"][task] - score <= 0.01
+    for fmt, path in (("executorch", "model.int8.pte"), ("tflite", "model.int8.tflite")):
+        quantized = files[f"{fmt}-int8"]
+        assert quantized["precision"] == "int8" and quantized["path"] == path
+        assert quantized["size"] < 0.5 * files[fmt]["size"]
+        result = manifest["validation"]["results"][f"{fmt}-int8"]
+        assert result["samples"] == len(digits_data.test)
+        assert set(result["accuracy"]) == {"digit", "digit__odd__high"}
+        for entry, scores in result["accuracy"].items():
+            for task, score in scores.items():
+                assert result["float_accuracy"][task] - score <= 0.01
     # the int8 methods really run quantized: outputs differ from float32 but agree with the recorded scores
     run = ExecuTorchFormat().runner(tmp_path / "int8" / "model.int8.pte")
     x = digits_data.test.images[:1]

@@ -120,7 +120,7 @@ def _export(data, out: Path) -> None:
     print("\n== 4/4 export: the pruned PAM model, one entry point per task combination in each format, plus int8")
     model = out / "pam" / "pruned" / "model.json"
     net, _ = load_multitask(model)
-    options = ExportOptions(formats=(*DEFAULT_FORMATS, "executorch-int8"), overwrite=True)
+    options = ExportOptions(formats=(*DEFAULT_FORMATS, "executorch-int8", "tflite-int8"), overwrite=True)
     try:
         manifest = export(net, data, out / "export", options, model_path=model)
     except PamkitError as exc:  # int8 is offered only within the tolerance; the float formats still ship

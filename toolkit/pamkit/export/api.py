@@ -33,7 +33,7 @@ from ..train.run import current_command
 from ..versions import package_versions
 from .console import captured, terminal_stream
 from .entries import INPUT_NAME, EntryPoint, entry_points, output_name, parse_combinations
-from .formats import DEFAULT_FORMATS, FORMATS, CoreMLFormat, ExecuTorchInt8Format, Format, Runner, Signature
+from .formats import DEFAULT_FORMATS, FORMATS, CoreMLFormat, Format, Runner, Signature
 from .manifest import MANIFEST, checksum, size_of, validate_manifest
 
 LOG_FILE = "export.log"
@@ -52,7 +52,7 @@ class ExportOptions:
     atol: float = 1e-4                  # parity: |runtime - torch| <= atol + rtol * |torch|, elementwise
     rtol: float = 1e-3
     threads: int = 1                    # runtime threads during validation
-    calibration_samples: int = 64       # int8: training images the activation ranges are calibrated on
+    calibration_samples: int = 64       # int8: training images the activation ranges are calibrated on (static)
     int8_samples: int = 1000            # int8: test images each entry point's accuracy is measured on
     int8_tolerance: float = 0.01        # int8: largest allowed accuracy drop of any task against float32
     overwrite: bool = False
@@ -121,7 +121,7 @@ def _check(net: MultitaskNet, data: DatasetSplits | None, out: Path, options: Ex
     if out.exists() and not options.overwrite and (not out.is_dir() or any(out.iterdir())):
         raise PamkitError(f"{out} already exists and is not empty; choose another --out or pass --overwrite")
     calibration = data.train.images[:options.calibration_samples]
-    return [ExecuTorchInt8Format(calibration) if name == ExecuTorchInt8Format.name else FORMATS[name]()
+    return [FORMATS[name](calibration) if FORMATS[name].precision == "int8" else FORMATS[name]()
             for name in dict.fromkeys(options.formats)]
 
 

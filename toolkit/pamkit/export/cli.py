@@ -31,8 +31,9 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory (must not exist or be empty, unless --overwrite)")
     p.add_argument("--formats", default=",".join(d.formats),
                    help=f"comma-separated, from {', '.join(FORMATS)} (default: %(default)s). executorch-int8 is a "
-                        "second .pte quantized with PT2E and the XNNPACK quantizer; it is written only if every "
-                        "task's accuracy stays within --int8-tolerance of float32")
+                        "second .pte quantized with PT2E and the XNNPACK quantizer (static), tflite-int8 a second "
+                        ".tflite with int8 weights (litert-torch's quantizer, dynamic range); each is written "
+                        "only if every task's accuracy stays within --int8-tolerance of float32")
     p.add_argument("--combinations", default="all", help="'all' (every non-empty subset of the tasks) or a list "
                    "like 'a+b,a' (default: %(default)s)")
     p.add_argument("--coreml-legacy", action="store_true", help="also write one plain .mlpackage per combination "

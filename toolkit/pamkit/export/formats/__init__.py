@@ -3,10 +3,11 @@
 from .base import Format, Runner, Signature
 from .coreml import CoreMLFormat
 from .executorch import ExecuTorchFormat, ExecuTorchInt8Format
-from .tflite import TFLiteFormat
+from .tflite import TFLiteFormat, TFLiteInt8Format
 
 FORMATS: dict[str, type[Format]] = {f.name: f for f in (ExecuTorchFormat, CoreMLFormat, TFLiteFormat,
-                                                        ExecuTorchInt8Format)}
+                                                        ExecuTorchInt8Format, TFLiteInt8Format)}
 DEFAULT_FORMATS = ("executorch", "coreml", "tflite")
 
-__all__ = ["DEFAULT_FORMATS", "FORMATS", "CoreMLFormat", "ExecuTorchFormat", "ExecuTorchInt8Format", "Format", "Runner", "Signature", "TFLiteFormat"]
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "CoreMLFormat", "ExecuTorchFormat", "ExecuTorchInt8Format", "Format", "Runner", "Signature", "TFLiteFormat",
+           "TFLiteInt8Format"]

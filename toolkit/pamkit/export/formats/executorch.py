@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from ..entries import EntryPoint
 from .base import Format, Runner, Signature
+from .quantize import quantize_pt2e
 
 
 class ExecuTorchFormat(Format):
@@ -68,14 +69,9 @@ class ExecuTorchInt8Format(ExecuTorchFormat):
     def capture(self, module: nn.Module, example: Tensor) -> torch.export.ExportedProgram:
         from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
                                                                              get_symmetric_quantization_config)
-        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
         quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-        prepared = prepare_pt2e(super().capture(module, example).module(), quantizer)
-        with torch.no_grad():
-            for x in self.calibration:
-                prepared(x[None])
-        return super().capture(convert_pt2e(prepared), example)
+        return super().capture(quantize_pt2e(module, example, quantizer, self.calibration), example)
 
 
 def _program(path: Path):

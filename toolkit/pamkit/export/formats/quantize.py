@@ -1,0 +1,19 @@
+"""Post-training int8 quantization shared by the int8 formats: PT2E capture, calibration on real images, convert."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def quantize_pt2e(module: nn.Module, example: Tensor, quantizer, calibration: Tensor,
+                  fold_quantize: bool = True) -> nn.Module:
+    """``module`` with observers calibrated on ``calibration`` (one image at a time) and then quantized."""
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    captured = torch.export.export(module, (example,), strict=False).module()
+    prepared = prepare_pt2e(captured, quantizer)
+    with torch.no_grad():
+        for x in calibration:
+            prepared(x[None])
+    return convert_pt2e(prepared, fold_quantize=fold_quantize)
