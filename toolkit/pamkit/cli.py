@@ -11,6 +11,7 @@ from .errors import PamkitError
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each stage registers its own verbs."""
+    from .bench.cli import register as register_bench
     from .compare.cli import register as register_compare
     from .cost.cli import register as register_cost
     from .demo import register as register_demo
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `pamkit VERB --help` for each verb's options. `pamkit demo` runs the whole pipeline.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for register in (register_info, register_train, register_merge, register_prune, register_cost, register_compare,
-                     register_export, register_demo):
+                     register_export, register_bench, register_demo):
         register(verbs)
     return parser
 

@@ -283,7 +283,7 @@ def _manifest(net: MultitaskNet, data: DatasetSplits, entries: list[EntryPoint],
     for e in entries:
         cost = combination_cost(net, e.tasks)
         combinations.append({"tasks": list(e.tasks), "entry": e.name, "outputs": list(e.output_names),
-                             "macs": cost.macs, "params": cost.params})
+                             "macs": cost.macs, "params": cost.params, "activation_bytes": cost.activation_bytes})
     files = [{"format": b.format.name, "precision": b.format.precision, "path": b.path.name, "size": size_of(b.path),
               "sha256": checksum(b.path),
               "entries": [e.name for e in entries], "export_seconds": round(b.seconds, 3),

@@ -1,6 +1,6 @@
 """The export formats, by their ``--formats`` name."""
 
-from .base import Format, Runner, Signature
+from .base import Entry, Format, Loader, Runner, Signature
 from .coreml import CoreMLFormat
 from .executorch import ExecuTorchFormat, ExecuTorchInt8Format
 from .tflite import TFLiteFormat, TFLiteInt8Format
@@ -9,5 +9,5 @@ FORMATS: dict[str, type[Format]] = {f.name: f for f in (ExecuTorchFormat, CoreML
                                                         ExecuTorchInt8Format, TFLiteInt8Format)}
 DEFAULT_FORMATS = ("executorch", "coreml", "tflite")
 
-__all__ = ["DEFAULT_FORMATS", "FORMATS", "CoreMLFormat", "ExecuTorchFormat", "ExecuTorchInt8Format", "Format", "Runner", "Signature", "TFLiteFormat",
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "CoreMLFormat", "ExecuTorchFormat", "ExecuTorchInt8Format", "Entry", "Format", "Loader", "Runner", "Signature", "TFLiteFormat",
            "TFLiteInt8Format"]

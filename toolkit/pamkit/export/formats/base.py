@@ -14,6 +14,8 @@ from ..entries import EntryPoint
 
 TensorSpec = tuple[str | None, tuple[int, ...]]  # (name, or None where the format has no names; shape)
 Runner = Callable[[str, np.ndarray, tuple[str, ...]], list[np.ndarray]]  # (entry, input, output names) -> outputs
+Entry = Callable[[np.ndarray], list[np.ndarray]]  # one loaded entry point: input -> outputs in output order
+Loader = Callable[[str, tuple[str, ...]], Entry]  # (entry name, output names) -> the loaded entry point
 
 
 @dataclass(frozen=True)
@@ -46,5 +48,15 @@ class Format(ABC):
         return None
 
     @abstractmethod
+    def open(self, path: Path, threads: int = 1) -> Loader:
+        """Open the artifact on the official runtime (once); the result loads one entry point at a time."""
+
     def runner(self, path: Path, threads: int = 1) -> Runner:
-        """A function running one entry point on the official runtime."""
+        """A function running one entry point on the official runtime (each loaded on first use)."""
+        load, loaded = self.open(path, threads), {}
+
+        def run(name: str, x: np.ndarray, output_names: tuple[str, ...]) -> list[np.ndarray]:
+            if name not in loaded:
+                loaded[name] = load(name, output_names)
+            return loaded[name](x)
+        return run

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ..entries import INPUT_NAME, EntryPoint
-from .base import Format, Runner, Signature
+from .base import Entry, Format, Loader, Signature
 
 
 class CoreMLFormat(Format):
@@ -56,18 +56,17 @@ class CoreMLFormat(Format):
             return f"Core ML prediction runs only on macOS (this is {platform.system()}); structure checked only"
         return None
 
-    def runner(self, path: Path, threads: int = 1) -> Runner:
+    def open(self, path: Path, threads: int = 1) -> Loader:
         import coremltools as ct
 
-        models = {}
+        def load(name: str, output_names: tuple[str, ...]) -> Entry:
+            model = ct.models.MLModel(str(path), function_name=name, compute_units=ct.ComputeUnit.CPU_ONLY)
 
-        def run(name: str, x: np.ndarray, output_names: tuple[str, ...]) -> list[np.ndarray]:
-            if name not in models:
-                models[name] = ct.models.MLModel(str(path), function_name=name,
-                                                 compute_units=ct.ComputeUnit.CPU_ONLY)
-            outputs = models[name].predict({INPUT_NAME: x})
-            return [np.asarray(outputs[key]) for key in output_names]
-        return run
+            def run(x: np.ndarray) -> list[np.ndarray]:
+                outputs = model.predict({INPUT_NAME: x})
+                return [np.asarray(outputs[key]) for key in output_names]
+            return run
+        return load
 
 
 def convert(entry: EntryPoint, example: Tensor, target):

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from ..entries import EntryPoint
-from .base import Format, Runner, Signature
+from .base import Entry, Format, Loader, Signature
 from .quantize import quantize_pt2e
 
 
@@ -44,14 +44,16 @@ class ExecuTorchFormat(Format):
                                         for i in range(meta.num_outputs())))
         return out
 
-    def runner(self, path: Path, threads: int = 1) -> Runner:
-        program, methods = _program(path), {}
+    def open(self, path: Path, threads: int = 1) -> Loader:
+        from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
 
-        def run(name: str, x: np.ndarray, output_names: tuple[str, ...]) -> list[np.ndarray]:
-            if name not in methods:
-                methods[name] = program.load_method(name)
-            return [t.numpy() for t in methods[name].execute([torch.from_numpy(x)])]
-        return run
+        _unsafe_reset_threadpool(threads)  # XNNPACK's threads (process-wide)
+        program = _program(path)
+
+        def load(name: str, output_names: tuple[str, ...]) -> Entry:
+            method = program.load_method(name)
+            return lambda x: [t.numpy() for t in method.execute([torch.from_numpy(x)])]
+        return load
 
 
 class ExecuTorchInt8Format(ExecuTorchFormat):
@@ -63,8 +65,8 @@ class ExecuTorchInt8Format(ExecuTorchFormat):
 
     name, suffix, precision = "executorch-int8", ".int8.pte", "int8"
 
-    def __init__(self, calibration: Tensor) -> None:
-        self.calibration = calibration  # real images [N, C, H, W], run one at a time (the exported batch)
+    def __init__(self, calibration: Tensor | None = None) -> None:
+        self.calibration = calibration  # real images [N, C, H, W], run one at a time; needed to write, not to run
 
     def capture(self, module: nn.Module, example: Tensor) -> torch.export.ExportedProgram:
         from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,

@@ -9,7 +9,7 @@ import numpy as np
 from torch import Tensor, nn
 
 from ..entries import INPUT_NAME, EntryPoint
-from .base import Format, Runner, Signature
+from .base import Entry, Format, Loader, Signature
 from .quantize import quantize_pt2e
 
 
@@ -45,15 +45,17 @@ class TFLiteFormat(Format):
                                     for details in (runner.get_input_details(), runner.get_output_details())))
         return out
 
-    def runner(self, path: Path, threads: int = 1) -> Runner:
-        interpreter, runners = _interpreter(path, threads), {}
+    def open(self, path: Path, threads: int = 1) -> Loader:
+        interpreter = _interpreter(path, threads)
 
-        def run(name: str, x: np.ndarray, output_names: tuple[str, ...]) -> list[np.ndarray]:
-            if name not in runners:
-                runners[name] = interpreter.get_signature_runner(name)
-            outputs = runners[name](**{INPUT_NAME: x})
-            return [outputs[key] for key in output_names]
-        return run
+        def load(name: str, output_names: tuple[str, ...]) -> Entry:
+            runner = interpreter.get_signature_runner(name)
+
+            def run(x: np.ndarray) -> list[np.ndarray]:
+                outputs = runner(**{INPUT_NAME: x})
+                return [outputs[key] for key in output_names]
+            return run
+        return load
 
 
 class TFLiteInt8Format(TFLiteFormat):
@@ -66,8 +68,8 @@ class TFLiteInt8Format(TFLiteFormat):
 
     name, suffix, precision = "tflite-int8", ".int8.tflite", "int8"
 
-    def __init__(self, calibration: Tensor) -> None:
-        self.calibration = calibration  # real images [N, C, H, W], run one at a time (the exported batch)
+    def __init__(self, calibration: Tensor | None = None) -> None:
+        self.calibration = calibration  # real images [N, C, H, W], run one at a time; needed to write, not to run
         self._quantizer = None
 
     def prepare(self, module: nn.Module, example: Tensor) -> nn.Module:
