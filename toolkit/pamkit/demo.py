@@ -18,7 +18,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
                                         "MTZ, shared trunk, none), prune PAM and no merging under a 1-point "
                                         "accuracy tolerance and report accuracy and the cost of every task "
                                         "combination, and export the pruned PAM model to ExecuTorch, Core ML and "
-                                        "TFLite with one entry point per combination. Falls back to the bundled 8x8 digits when Fashion-MNIST is "
+                                        "TFLite with one entry point per combination, then time every combination "
+                                        "of it against the separately pruned networks on this machine. Falls back to the bundled 8x8 digits when Fashion-MNIST is "
                                         "not installed.")
     demo.add_argument("--out", default="runs/demo", help="where to write everything (default: %(default)s)")
     demo.add_argument("--epochs", type=int, default=8, help="maximum training epochs (default: %(default)s)")
@@ -34,6 +35,7 @@ def run_demo(args: argparse.Namespace) -> int:
     _merge(trained, data, out, args.seed)
     _prune(suite, data, out, config)
     _export(data, out)
+    _bench(data, out)
     print(f"\nDemo finished in {time.perf_counter() - started:.0f} s; artifacts in {out}/")
     return 0
 
@@ -42,7 +44,7 @@ def _train(args: argparse.Namespace, out: Path):
     from .tasks import get_suite
     from .train import TrainConfig, suite_data, train_suite
 
-    print("== 1/4 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
+    print("== 1/5 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
     options = {"limit": args.limit, "seed": args.seed}
     config = TrainConfig(epochs=args.epochs, seed=args.seed)
     try:
@@ -69,7 +71,7 @@ def _merge(trained, data, out: Path, seed: int) -> None:
     from .network import save_multitask
     from .train import evaluate_all
 
-    print("\n== 2/4 merge: every method, then the cost of every task combination (before pruning)")
+    print("\n== 2/5 merge: every method, then the cost of every task combination (before pruning)")
     tasks = [item.record.task for item in trained]
     reports = {}
     for method in METHODS:
@@ -95,7 +97,7 @@ def _prune(suite, data, out: Path, config) -> None:
     from .compare import CompareOptions, combination_rows, compare
     from .prune import PruneOptions
 
-    print("\n== 3/4 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
+    print("\n== 3/5 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
     prune = PruneOptions(batch_size=config.batch_size, seed=config.seed,
                          finetune_samples=None if len(data.train) < 16384 else PruneOptions().finetune_samples)
     report = compare(suite, "lenet5", data, out, CompareOptions(methods=("none", "pam"), train=config, prune=prune,
@@ -117,7 +119,7 @@ def _export(data, out: Path) -> None:
     from .export import DEFAULT_FORMATS, ExportOptions, export, summary
     from .network import load_multitask
 
-    print("\n== 4/4 export: the pruned PAM model, one entry point per task combination in each format, plus int8")
+    print("\n== 4/5 export: the pruned PAM model, one entry point per task combination in each format, plus int8")
     model = out / "pam" / "pruned" / "model.json"
     net, _ = load_multitask(model)
     options = ExportOptions(formats=(*DEFAULT_FORMATS, "executorch-int8", "tflite-int8"), overwrite=True)
@@ -140,3 +142,22 @@ def _export(data, out: Path) -> None:
             detail = result["reason"]
         print(f"   {fmt}: {result['status']} ({detail})")
     print(f"   an app reads {out}/export/manifest.json to pick the entry point for the tasks it needs")
+
+
+def _bench(data, out: Path) -> None:
+    from .bench import BenchOptions, Settings, bench, markdown, save_results
+    from .export import ExportOptions, export
+    from .network import load_multitask
+
+    print("\n== 5/5 bench: every combination on this machine (ExecuTorch XNNPACK, 1 thread), PAM against the\n"
+          "   separately pruned networks, entry points interleaved")
+    model = out / "none" / "pruned" / "model.json"
+    net, _ = load_multitask(model)
+    export(net, data, out / "export-none", ExportOptions(formats=("executorch",), overwrite=True), model_path=model,
+           progress=False)
+    results = bench({"pam": out / "export", "none": out / "export-none"},
+                    BenchOptions(settings=Settings(warmup=5, runs=50)))
+    path = save_results(results, out / "bench.json")
+    print("\n".join(f"   {line}" for line in markdown([results]).splitlines()[2:]))
+    print(f"   raw samples in {path}; `pamkit bench report {path}` plots them; other targets: --target "
+          "emulated-arm64 | android | apple")

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..errors import PamkitError
+from ..schemas import check_schema, packaged_schema
 from ..export import MANIFEST, entry_name, load_manifest
 from ..export.formats import FORMATS
 from ..train.run import current_command
@@ -131,21 +130,14 @@ def load_results(path: str | Path) -> dict[str, Any]:
     return results
 
 
-@cache
 def schema() -> dict[str, Any]:
     """The results file's JSON Schema (shipped with the package)."""
-    return json.loads(resources.files(__package__).joinpath(SCHEMA_FILE).read_text())
+    return packaged_schema(__package__, SCHEMA_FILE)
 
 
 def validate_results(results: dict[str, Any]) -> None:
     """Raise PamkitError naming where ``results`` breaks its schema."""
-    import jsonschema
-
-    try:
-        jsonschema.validate(results, schema())
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise PamkitError(f"bench results do not follow their schema at {where}: {exc.message}") from None
+    check_schema(results, schema(), "bench results")
 
 
 def _check(options: BenchOptions) -> None:

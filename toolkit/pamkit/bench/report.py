@@ -17,10 +17,14 @@ def latency_table(results: dict[str, Any]) -> list[str]:
         s = c["stats"] if c["stats"]["count"] else _reported(c)
         energy = c["energy"]
         measured = (f"{energy['joules_per_inference'] * 1e3:.3f} mJ" if energy.get("joules_per_inference") is not None
-                    else energy.get("note", "not measured"))
+                    else "not measured")
+        note = f"spread {c['stats']['cv']:.0%}, untrustworthy" if c["warning"] and c["stats"].get("cv") else ""
         lines.append(f"| {c['artifact']} | {c['entry']} | {c['macs']:,} | {_ms(s['median'])} | {_ms(s['p90'])} | "
                      f"{_ms(s['std'])} | {_ms(s['trimmed_mean'])} | {_ms(c['load_ms'])} | {_ms(c['first_ms'])} | "
-                     f"{measured} | {c['energy_estimate']['joules'] * 1e6:.2f} µJ | {c['warning'] or ''} |")
+                     f"{measured} | {c['energy_estimate']['joules'] * 1e6:.2f} µJ | {note or c['warning'] or ''} |")
+    flagged = [c["warning"] for c in results["cases"] if c["warning"]]
+    if flagged:
+        lines += ["", f"Warning ({len(flagged)} of {len(results['cases'])} entry points): {flagged[0]}"]
     return lines
 
 

@@ -4,32 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..errors import PamkitError
+from ..schemas import check_schema, packaged_schema
 
 MANIFEST = "manifest.json"
 SCHEMA_FILE = "manifest.schema.json"
 
 
-@cache
 def schema() -> dict[str, Any]:
     """The manifest's JSON Schema (shipped with the package)."""
-    return json.loads(resources.files(__package__).joinpath(SCHEMA_FILE).read_text())
+    return packaged_schema(__package__, SCHEMA_FILE)
 
 
 def validate_manifest(manifest: dict[str, Any]) -> None:
     """Raise PamkitError naming the first place where ``manifest`` breaks the schema."""
-    import jsonschema
-
-    try:
-        jsonschema.validate(manifest, schema())
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise PamkitError(f"manifest does not follow its schema at {where}: {exc.message}") from None
+    check_schema(manifest, schema(), "manifest")
 
 
 def load_manifest(directory: str | Path, verify_files: bool = True) -> dict[str, Any]:
