@@ -95,7 +95,7 @@ def _report(paths: list[str], out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     text = markdown(all_results)
     (out / "report.md").write_text(text + "\n")
-    figures = plot(all_results, out)
+    figures = plot(all_results, out, [f"{Path(p).parent.name}/{Path(p).stem}" for p in paths])
     print(text)
     print(f"report written to {out / 'report.md'}; plots: {', '.join(str(f) for f in figures)}")
     return 0

@@ -18,10 +18,10 @@ def latency_table(results: dict[str, Any]) -> list[str]:
         energy = c["energy"]
         measured = (f"{energy['joules_per_inference'] * 1e3:.3f} mJ" if energy.get("joules_per_inference") is not None
                     else "not measured")
-        note = f"spread {c['stats']['cv']:.0%}, untrustworthy" if c["warning"] and c["stats"].get("cv") else ""
+        note = c["warning"].split(":")[0] if c["warning"] else ""  # the full text is printed below the table
         lines.append(f"| {c['artifact']} | {c['entry']} | {c['macs']:,} | {_ms(s['median'])} | {_ms(s['p90'])} | "
                      f"{_ms(s['std'])} | {_ms(s['trimmed_mean'])} | {_ms(c['load_ms'])} | {_ms(c['first_ms'])} | "
-                     f"{measured} | {c['energy_estimate']['joules'] * 1e6:.2f} µJ | {note or c['warning'] or ''} |")
+                     f"{measured} | {c['energy_estimate']['joules'] * 1e6:.2f} µJ | {note} |")
     flagged = [c["warning"] for c in results["cases"] if c["warning"]]
     if flagged:
         lines += ["", f"Warning ({len(flagged)} of {len(results['cases'])} entry points): {flagged[0]}"]
@@ -61,7 +61,7 @@ def markdown(all_results: list[dict[str, Any]]) -> str:
         if rows:
             lines += [f"Ratios against `{rows[0]['baseline']}` (above 1: faster / cheaper than the baseline):", "",
                       "| entry point | artifact | latency ratio | MACs ratio | latency / MACs − 1 |", "|---|---|---:|---:|---:|"]
-            lines += [f"| {r['entry']} | {r['artifact']} | {r['latency_ratio']:.2f}x | {r['macs_ratio']:.2f}x | "
+            lines += [f"| {r['entry']} | {r['artifact']} | {r['latency_ratio']:.3g}x | {r['macs_ratio']:.3g}x | "
                       f"{r['deviation']:+.0%} |" for r in rows]
             lines.append("")
         energies = {c["energy"].get("note") for c in results["cases"] if c["energy"].get("joules") is None}
@@ -71,14 +71,18 @@ def markdown(all_results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def plot(all_results: list[dict[str, Any]], out: Path) -> list[Path]:
-    """``latency.png`` (median per entry point and artifact, p90 as error bar) and ``latency_vs_macs.png``."""
+def plot(all_results: list[dict[str, Any]], out: Path, names: list[str] | None = None) -> list[Path]:
+    """``latency.png`` (median per entry point and artifact, p90 as error bar) and ``latency_vs_macs.png`` (log-log).
+
+    ``names`` tell the results files apart in the legends (default: target and format).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cases = [(f"{r['target']['kind']}/{r['format']}/{c['artifact']}", c) for r in all_results for c in r["cases"]]
+    names = names or [f"{r['target']['kind']}/{r['format']}" for r in all_results]
+    cases = [(f"{name}/{c['artifact']}", c) for name, r in zip(names, all_results) for c in r["cases"]]
     series = list(dict.fromkeys(name for name, _ in cases))
     entries = list(dict.fromkeys(c["entry"] for _, c in cases))
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(entries) * max(1, len(series)) / 2 + 2), 4))
@@ -96,10 +100,12 @@ def plot(all_results: list[dict[str, Any]], out: Path) -> list[Path]:
     paths = [out / "latency.png"]
     fig.savefig(paths[0], dpi=120)
     plt.close(fig)
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     for name in series:
         mine = [c for n, c in cases if n == name]
         ax.scatter([c["macs"] / 1e6 for c in mine], [_median(c) for c in mine], label=name, s=18)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("MACs (millions)")
     ax.set_ylabel("latency, median (ms)")
     ax.legend(fontsize=8)
