@@ -156,7 +156,7 @@ def _bench(data, out: Path) -> None:
     export(net, data, out / "export-none", ExportOptions(formats=("executorch",), overwrite=True), model_path=model,
            progress=False)
     results = bench({"pam": out / "export", "none": out / "export-none"},
-                    BenchOptions(settings=Settings(warmup=5, runs=50)))
+                    BenchOptions(settings=Settings(warmup=10, runs=100, pin="0")))
     path = save_results(results, out / "bench.json")
     print("\n".join(f"   {line}" for line in markdown([results]).splitlines()[2:]))
     print(f"   raw samples in {path}; `pamkit bench report {path}` plots them; other targets: --target "
