@@ -120,3 +120,12 @@ def test_statistics():
     assert stats["trimmed_mean"] == pytest.approx(3.25)  # without 1.0 and 100.0
     assert stats["mean"] == pytest.approx(12.7) and stats["p99"] > stats["p90"]
     assert summarize([])["median"] is None
+
+
+def test_a_hung_run_is_stopped_and_keeps_its_partial_results(exported):
+    settings = Settings(warmup=0, runs=10**7, timeout_s=2, cooldown_ms=1)  # would take hours
+    results = bench({"pam": exported}, BenchOptions(runner="native", settings=settings, energy=False),
+                    progress=False)
+    assert not results["complete"] and "timed out after 2 s" in results["error"]
+    assert all(0 < len(c["samples_ms"]) < 10**7 for c in results["cases"])
+    assert results["cases"][0]["energy"]["note"] == "not measured: energy not requested (--no-energy)"
