@@ -68,7 +68,7 @@ def _train(args: argparse.Namespace, out: Path):
 def _merge(trained, data, out: Path, seed: int) -> None:
     from .cost import cost_report, structure_summary
     from .merge import METHODS, MergeOptions, merge
-    from .network import save_multitask
+    from .network import MODEL_STEM, save_multitask
     from .train import evaluate_all
 
     print("\n== 2/5 merge: every method, then the cost of every task combination (before pruning)")
@@ -77,7 +77,7 @@ def _merge(trained, data, out: Path, seed: int) -> None:
     for method in METHODS:
         started = time.perf_counter()
         net, report = merge(trained, method, data, MergeOptions(seed=seed))
-        save_multitask(out / method / "merged" / "model", net)
+        save_multitask(out / method / "merged" / MODEL_STEM, net)
         if report:
             (out / method / "merged" / "regrouping.json").write_text(json.dumps(report, indent=1) + "\n")
         scores = evaluate_all(net, tasks, data.test)
@@ -117,10 +117,10 @@ def _prune(suite, data, out: Path, config) -> None:
 def _export(data, out: Path) -> None:
     from .errors import PamkitError
     from .export import DEFAULT_FORMATS, ExportOptions, export, summary
-    from .network import load_multitask
+    from .network import MODEL_STEM, load_multitask
 
     print("\n== 4/5 export: the pruned PAM model, one entry point per task combination in each format, plus int8")
-    model = out / "pam" / "pruned" / "model.json"
+    model = out / "pam" / "pruned" / f"{MODEL_STEM}.json"
     net, _ = load_multitask(model)
     options = ExportOptions(formats=(*DEFAULT_FORMATS, "executorch-int8", "tflite-int8"), overwrite=True)
     try:
@@ -147,11 +147,11 @@ def _export(data, out: Path) -> None:
 def _bench(data, out: Path) -> None:
     from .bench import BenchOptions, Settings, bench, markdown, save_results
     from .export import ExportOptions, export
-    from .network import load_multitask
+    from .network import MODEL_STEM, load_multitask
 
     print("\n== 5/5 bench: every combination on this machine (ExecuTorch XNNPACK, 1 thread), PAM against the\n"
           "   separately pruned networks, entry points interleaved")
-    model = out / "none" / "pruned" / "model.json"
+    model = out / "none" / "pruned" / f"{MODEL_STEM}.json"
     net, _ = load_multitask(model)
     export(net, data, out / "export-none", ExportOptions(formats=("executorch",), overwrite=True), model_path=model,
            progress=False)

@@ -16,7 +16,7 @@ from ..cost import cost_report
 from ..data import DatasetSplits
 from ..errors import PamkitError
 from ..merge import METHODS, MergeOptions, merge
-from ..network import MultitaskNet, load_multitask, save_multitask
+from ..network import MODEL_STEM, MultitaskNet, load_multitask, save_multitask
 from ..prune import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from ..prune.api import REPORT_FILE
 from ..tasks import TaskSuite
@@ -24,8 +24,6 @@ from ..train import TrainConfig, TrainedTask, evaluate_all, load_run, train_suit
 from ..train.run import RUN_FILE, current_command
 from ..versions import package_versions
 from .report import write_report
-
-MODEL_STEM = "model"
 
 
 @dataclass(frozen=True)

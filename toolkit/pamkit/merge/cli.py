@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 from ..cost import cost_report, format_table, structure_summary
-from ..network import load_multitask, save_multitask
+from ..network import MODEL_STEM, load_multitask, save_multitask
 from ..train import data_like, load_run
 from .api import METHODS, MergeOptions, merge
 
-MODEL_STEM = "model"
 REPORT_FILE = "regrouping.json"
 
 

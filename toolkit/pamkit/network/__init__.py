@@ -4,7 +4,7 @@ from .architecture import INPUT_SPACE, Architecture, Op, trace_architecture
 from .multitask import MultitaskNet, reindex_dense
 from .stack import stack
 from .structure import Group, Structure
-from .storage import load_multitask, save_multitask
+from .storage import MODEL_STEM, load_multitask, save_multitask
 
-__all__ = ["INPUT_SPACE", "Architecture", "Group", "MultitaskNet", "Op", "Structure", "load_multitask",
+__all__ = ["INPUT_SPACE", "MODEL_STEM", "Architecture", "Group", "MultitaskNet", "Op", "Structure", "load_multitask",
            "reindex_dense", "save_multitask", "stack", "trace_architecture"]

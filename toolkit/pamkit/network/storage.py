@@ -10,6 +10,7 @@ from .multitask import MultitaskNet
 from .structure import Structure
 
 KIND = "multitask"
+MODEL_STEM = "model"  # a stage directory holds its network as model.safetensors + model.json
 
 
 def save_multitask(stem: str | Path, net: MultitaskNet, meta: dict | None = None) -> Path:

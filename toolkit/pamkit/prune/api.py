@@ -26,13 +26,12 @@ from tqdm.auto import tqdm
 from ..cost import all_combinations, combination_cost, combination_weights, membership_costs
 from ..data import DatasetSplits, Split
 from ..errors import PamkitError
-from ..network import INPUT_SPACE, MultitaskNet, save_multitask, stack
+from ..network import INPUT_SPACE, MODEL_STEM, MultitaskNet, save_multitask, stack
 from ..tasks import Task
 from ..train import TrainConfig, TrainedTask, evaluate_all, fit
 from .importance import CRITERIA, membership_importance
 
 Combination = tuple[str, ...]
-MODEL_STEM = "model"
 REPORT_FILE = "pruning.json"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..console import captured
 from ..entries import EntryPoint
 from .base import Entry, Format, Loader, Signature
 from .quantize import quantize_pt2e
@@ -47,7 +49,8 @@ class ExecuTorchFormat(Format):
     def open(self, path: Path, threads: int = 1) -> Loader:
         from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
 
-        _unsafe_reset_threadpool(threads)  # XNNPACK's threads (process-wide)
+        with captured(Path(os.devnull)):  # the runtime logs the reset on stderr
+            _unsafe_reset_threadpool(threads)  # XNNPACK's threads (process-wide)
         program = _program(path)
 
         def load(name: str, output_names: tuple[str, ...]) -> Entry:
