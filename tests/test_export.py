@@ -40,13 +40,13 @@ def exported(lattice, data, tmp_path_factory):
 
 
 def test_combination_names_and_order(lattice):
-    assert parse_combinations(lattice, "all") == [("digit",), ("odd",), ("high",), ("digit", "odd"),
+    assert parse_combinations(lattice.task_names, "all") == [("digit",), ("odd",), ("high",), ("digit", "odd"),
                                                   ("digit", "high"), ("odd", "high"), ALL]
-    assert parse_combinations(lattice, "high+digit, odd,digit+high") == [("digit", "high"), ("odd",)]
+    assert parse_combinations(lattice.task_names, "high+digit, odd,digit+high") == [("digit", "high"), ("odd",)]
     with pytest.raises(PamkitError, match=r"unknown tasks \['even'\].*digit, odd, high"):
-        parse_combinations(lattice, "digit+even")
+        parse_combinations(lattice.task_names, "digit+even")
     with pytest.raises(PamkitError, match="empty task combination"):
-        parse_combinations(lattice, "digit,,odd")
+        parse_combinations(lattice.task_names, "digit,,odd")
 
 
 def test_every_entry_point_matches_pytorch_on_the_runtimes(exported, lattice):

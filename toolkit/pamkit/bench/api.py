@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PamkitError
-from ..schemas import check_schema, packaged_schema
-from ..export import MANIFEST, entry_name, load_manifest
+from ..export import MANIFEST, entry_name, load_manifest, parse_combinations
 from ..export.formats import FORMATS
+from ..schemas import check_schema, packaged_schema
 from ..train.run import current_command
 from ..versions import package_versions
 from .cases import Case
@@ -97,9 +97,9 @@ def load_cases(artifacts: dict[str, str | Path], fmt: str, combinations: str) ->
             raise PamkitError(f"{directory} has no {fmt} artifact (it has {', '.join(sorted(files)) or 'none'}); "
                               f"export it with `pamkit export ... --formats {fmt}`")
         by_entry = {c["entry"]: c for c in manifest["combinations"]}
-        wanted = list(by_entry) if combinations == "all" else [
-            entry_name(tuple(t for t in (x["name"] for x in manifest["tasks"]) if t in combo.split("+")))
-            for combo in combinations.split(",")]
+        tasks = tuple(task["name"] for task in manifest["tasks"])
+        wanted = list(by_entry) if combinations == "all" else [entry_name(combo) for combo in
+                                                               parse_combinations(tasks, combinations)]
         missing = [w for w in wanted if w not in by_entry]
         if missing:
             raise PamkitError(f"{directory} has no entry points {missing} (it has {', '.join(by_entry)}); export them "

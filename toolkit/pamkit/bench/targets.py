@@ -91,7 +91,8 @@ class InProcess(Target):
         if settings.pin:
             os.sched_setaffinity(0, cpu_list(settings.pin))
         loaders = {path: FORMATS[fmt]().open(path, settings.threads) for path in {c.file for c in cases}}
-        inputs, entries = {}, {}
+        entries, inputs = {}, {}
+        self.entries, self.inputs = entries, inputs  # the energy phase runs the same loaded entry points
         for case in cases:
             started = time.perf_counter()
             entries[case.key] = loaders[case.file](case.entry, case.outputs)
@@ -105,8 +106,9 @@ class InProcess(Target):
         rng = random.Random(settings.seed)
         with tqdm(total=settings.runs * len(cases), desc=f"bench {fmt} on host", unit="run",
                   disable=not progress or None) as bar:
-            for case in schedule(cases, settings, rng):
-                thermal_gate(self.temperature, settings)
+            for i, case in enumerate(schedule(cases, settings, rng)):
+                if i % len(cases) == 0:  # once per round: reading sensors is kept out of the timed loop's rhythm
+                    thermal_gate(self.temperature, settings)
                 run, x = entries[case.key], inputs[case.key]
                 started = time.perf_counter()
                 run(x)
@@ -117,8 +119,7 @@ class InProcess(Target):
         return None
 
     def energy(self, fmt: str, case: Case, settings: Settings, sampler: EnergySampler) -> None:
-        run = FORMATS[fmt]().open(case.file, settings.threads)(case.entry, case.outputs)
-        x = random_input(case, settings.seed)
+        run, x = self.entries[case.key], self.inputs[case.key]
         with sampler.measure() as measurement:
             for _ in range(settings.energy_runs):
                 run(x)
@@ -147,28 +148,37 @@ class NativeRunner(Target):
     arch: str
     wrapper: list[str] = []   # command prefix that runs a program on the device
 
+    def __init__(self) -> None:
+        self.pushed: dict[Path, str] = {}
+
     def push(self, path: Path) -> str:
         """Make a file available on the device; its path there."""
         return str(path)
 
+    def remote(self, path: Path) -> str:
+        """The file's path on the device, pushed on first use only (the runner and artifacts serve many runs)."""
+        if path not in self.pushed:
+            self.pushed[path] = self.push(path)
+        return self.pushed[path]
+
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "runner": "pamkit_runner (C++, ExecuTorch Module API)", "arch": self.arch,
-                "emulated": self.emulated, **host_description()}
+                **host_description()}
 
     def measure(self, fmt: str, cases: list[Case], settings: Settings, progress: bool) -> str | None:
         if fmt != "executorch":
             raise PamkitError(f"the native runner runs ExecuTorch .pte files, not {fmt}; use --format executorch")
-        runner = self.push(self.binary())
+        runner = self.remote(self.binary())
         files = sorted({c.file for c in cases})
-        remote = {f: self.push(f) for f in files}
         blocks = min(settings.runs, 5) if len(files) > 1 else 1  # several artifacts: alternate in blocks
         rng = random.Random(settings.seed)
         prefix = self.command_prefix(settings.pin)
         for block in tqdm(range(blocks), desc=f"bench on {self.kind}", unit="block", disable=not progress or None):
             runs = settings.runs // blocks + (1 if block < settings.runs % blocks else 0)
             for file in rng.sample(files, len(files)):
+                thermal_gate(self.temperature, settings)
                 mine = {c.entry: c for c in cases if c.file == file}
-                out = run_runner(runner, remote[file], methods=list(mine), warmup=settings.warmup if block == 0
+                out = run_runner(runner, self.remote(file), methods=list(mine), warmup=settings.warmup if block == 0
                                  else 1, runs=runs, threads=settings.threads, order=settings.order,
                                  cooldown_ms=round(settings.cooldown_ms), seed=settings.seed + block,
                                  timeout=settings.timeout_s, wrapper=prefix)
@@ -189,7 +199,7 @@ class NativeRunner(Target):
         return (["taskset", "-c", pin] if pin else []) + self.wrapper
 
     def energy(self, fmt: str, case: Case, settings: Settings, sampler: EnergySampler) -> None:
-        runner, model = self.push(self.binary()), self.push(case.file)
+        runner, model = self.remote(self.binary()), self.remote(case.file)
         with sampler.measure() as measurement:  # includes loading the method once: a small overestimate
             run_runner(runner, model, methods=[case.entry], warmup=0, runs=settings.energy_runs,
                        threads=settings.threads, order="sequential", timeout=settings.timeout_s, wrapper=self.wrapper)
@@ -214,6 +224,7 @@ class EmulatedArm64(NativeRunner):
     kind, arch, emulated = "emulated-arm64", "aarch64", True
 
     def __init__(self) -> None:
+        super().__init__()
         self.device = Path(tempfile.mkdtemp(prefix="pamkit-arm64-device-"))
         self.wrapper = qemu_wrapper(executorch_sdk("aarch64"))
 
@@ -233,6 +244,7 @@ class AndroidRunner(NativeRunner):
     kind, arch = "android", "arm64-v8a"
 
     def __init__(self, serial: str | None, runner: Path | None) -> None:
+        super().__init__()
         self.adb = Adb(serial)
         if runner is None:
             raise PamkitError("the android target needs the runner built for the phone: pass --runner-binary PATH to "

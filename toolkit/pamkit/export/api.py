@@ -81,8 +81,7 @@ def export(net: MultitaskNet, data: DatasetSplits, out: str | Path, options: Exp
     """
     out = Path(out)
     formats = _check(net, data, out, options)
-    combos = parse_combinations(net, options.combinations if isinstance(options.combinations, str)
-                                else list(options.combinations))
+    combos = parse_combinations(net.task_names, options.combinations)
     entries = entry_points(net, combos)
     default = entries[-1].name if len(entries[-1].tasks) == len(net.task_names) else entries[0].name
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -135,8 +134,7 @@ class _Session:
         self.example = data.test.images[:1].contiguous()
         self.inputs = data.test.images[:options.parity_samples]
         with torch.no_grad():  # one image at a time: the exported batch size
-            self.references = {e.name: [[t.numpy() for t in e.module()(x[None])] for x in self.inputs]
-                               for e in entries}
+            self.references = {e.name: _outputs(e.module(), self.inputs) for e in entries}
 
     def build(self, formats: list[Format]) -> list[_Built]:
         """Write every format's artifact (in parallel worker processes when ``jobs`` > 1), validating each in turn."""
@@ -234,6 +232,11 @@ class _Session:
                                       f"export without {fmt.name}")
             self.bar.update(1)
         return {"status": "passed", "samples": len(images), "float_accuracy": reference, "accuracy": scores}
+
+
+def _outputs(module: torch.nn.Module, inputs: torch.Tensor) -> list[list[np.ndarray]]:
+    """A module's outputs for each input, run one at a time."""
+    return [[t.numpy() for t in module(x[None])] for x in inputs]
 
 
 def write_artifact(fmt: Format, entries: list[EntryPoint], example: torch.Tensor, path: Path, default: str,

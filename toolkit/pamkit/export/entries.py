@@ -9,6 +9,7 @@ these names: ExecuTorch methods, Core ML functions and TFLite signatures.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from torch import Tensor, nn
@@ -65,12 +66,11 @@ def entry_name(tasks: Combination) -> str:
     return "__".join(output_name(task) for task in tasks)
 
 
-def parse_combinations(net: MultitaskNet, spec: str | list[Combination] | None) -> list[Combination]:
-    """``"all"`` / None (every non-empty subset), ``"a+b,a"``, or a list of task tuples -> ordered combinations.
+def parse_combinations(names: tuple[str, ...], spec: str | Sequence[Combination] | None) -> list[Combination]:
+    """``"all"`` / None (every non-empty subset), ``"a+b,a"``, or task tuples -> combinations of the tasks ``names``.
 
-    Each combination is put in the model's declared task order; duplicates are dropped.
+    Each combination is put in the declared task order of ``names``; duplicates are dropped.
     """
-    names = net.task_names
     if spec is None or spec == "all":
         combos = all_combinations(names)
     else:
