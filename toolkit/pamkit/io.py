@@ -14,7 +14,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .errors import CheckpointError
+from .errors import CheckpointError, PamkitError
 from .versions import package_versions
 
 FORMAT = "pamkit"
@@ -51,11 +51,7 @@ def load_artifact(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor],
     if not sidecar.is_file():
         raise CheckpointError(f"{sidecar} not found: a pamkit checkpoint is a .safetensors file with a .json "
                               "sidecar of the same name; pass either one")
-    try:
-        record = json.loads(sidecar.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{sidecar} is not valid JSON ({exc}); the sidecar is corrupt, re-create the "
-                              "checkpoint") from None
+    record = read_json(sidecar, "the sidecar is corrupt, re-create the checkpoint", CheckpointError)
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise CheckpointError(f"{sidecar} is not a pamkit sidecar (no \"format\": \"pamkit\")")
     if record.get("format_version") != FORMAT_VERSION:
@@ -63,7 +59,7 @@ def load_artifact(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor],
                               f"version {FORMAT_VERSION}: re-create it with this version of pamkit")
     if record.get("kind") != kind:
         raise CheckpointError(f"{sidecar} holds a {record.get('kind')!r}, not a {kind!r}; pass the right file")
-    weights = sidecar.parent / str(record.get("weights", ""))
+    weights = contained(sidecar, record.get("weights"), "weights", CheckpointError)
     if not weights.is_file():
         raise CheckpointError(f"{sidecar} names weights {weights.name!r}, which are missing beside it")
     refuse_pickle(weights)
@@ -75,6 +71,64 @@ def load_artifact(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor],
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"{weights} is not a readable safetensors file ({exc})") from None
     return tensors, record
+
+
+def read_json(path: str | Path, fix: str, error: type[PamkitError] = PamkitError) -> Any:
+    """Parse a JSON file strictly: NaN/Infinity (which strict parsers in apps reject) are refused too.
+
+    ``fix`` ends the message when the file cannot be read, e.g. "re-run `pamkit export`".
+    """
+    path = Path(path)
+
+    def refuse_constant(name: str) -> None:
+        raise ValueError(f"non-finite number {name}")
+    try:
+        return json.loads(path.read_text(), parse_constant=refuse_constant)
+    except IsADirectoryError:
+        raise error(f"{path} is a folder, not a JSON file; {fix}") from None
+    except FileNotFoundError:
+        raise error(f"{path} not found; {fix}") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise error(f"{path} is not valid JSON ({str(exc)[:120]}); {fix}") from None
+
+
+def contained(owner_file: str | Path, relative: Any, what: str, error: type[PamkitError] = PamkitError) -> Path:
+    """A path read from inside ``owner_file``: relative to its folder and resolving inside it, else refused.
+
+    pamkit writes plain names (``model.safetensors``, ``coreml-ios15/a.mlpackage``); an absolute path,
+    ``..`` or a symlink out of the folder means the file was edited to point elsewhere.
+    """
+    owner = Path(owner_file)
+    folder = owner.parent.resolve()
+    if not isinstance(relative, str) or not relative or Path(relative).is_absolute():
+        raise error(f"{owner} names {what} {relative!r}, which is not a path relative to its folder; the file was "
+                    "edited or corrupted: re-create it with pamkit")
+    target = (folder / relative).resolve()
+    if target != folder and folder not in target.parents:
+        raise error(f"{owner} names {what} {relative!r}, which lies outside its folder {folder}; pamkit only reads "
+                    "files beside the file naming them: re-create it with pamkit")
+    return target
+
+
+def write_json(path: str | Path, document: Any, indent: int = 1) -> Path:
+    """Write strict JSON atomically: NaN or Infinity anywhere is a bug upstream and raises, never reaches a file."""
+    path = Path(path)
+    try:
+        text = json.dumps(document, indent=indent, allow_nan=False) + "\n"
+    except ValueError as exc:
+        raise PamkitError(f"refusing to write {path.name}: it would hold a non-finite number ({exc}); an input or "
+                          "a measurement was NaN or infinite") from None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
 
 
 def refuse_pickle(path: Path) -> None:
@@ -114,3 +168,9 @@ def _temporary_beside(target: Path) -> Iterator[str]:
     finally:
         if os.path.exists(name):
             os.remove(name)
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
