@@ -1,17 +1,29 @@
-# The two commands of the README: `make demo` and `make test`. Each sets up what it needs first.
+# The commands of the README: `make demo`, `make test`, `make test-fast` and `make check`. Each sets up what it
+# needs first.
 VENV := .venv
 PAMKIT := $(VENV)/bin/pamkit
 
-.PHONY: setup demo test lock
+.PHONY: setup demo test test-fast check lock
 
 setup:
 	@bash scripts/setup.sh
 
+# --overwrite replaces only an earlier demo's own folder; anything else at runs/demo is refused.
 demo: setup
-	$(PAMKIT) demo
+	$(PAMKIT) demo --overwrite
 
 test: setup
 	$(VENV)/bin/python -m pytest
+
+# The edit-test loop: everything but the tests marked slow (end-to-end runs, the ResNets).
+test-fast: setup
+	$(VENV)/bin/python -m pytest -m "not slow"
+
+# Lint, formatting and types over toolkit/ (settings in pyproject.toml); CI runs it before the tests.
+check: setup
+	$(VENV)/bin/ruff check toolkit
+	$(VENV)/bin/ruff format --check toolkit
+	$(VENV)/bin/mypy
 
 # Regenerate constraints.txt from the current environment (after changing pyproject's pins).
 lock:

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from pamkit.cli import main
 
 
@@ -14,8 +16,9 @@ def test_train_then_eval_on_digits(tmp_path, capsys):
     assert list(summary["tasks"]) == ["odd"]
     assert summary["suite"]["tasks"][0]["name"] == "odd" and summary["versions"]["torch"].startswith("2.13")
     assert main(["eval", str(out), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["odd"]["score"] == summary["tasks"]["odd"]["metrics"]["test"]
+    (result,) = json.loads(capsys.readouterr().out)["models"]
+    assert result["kind"] == "single-task" and result["model"].endswith("odd.json")
+    assert result["combinations"] == [{"tasks": ["odd"], "scores": {"odd": summary["tasks"]["odd"]["metrics"]["test"]}}]
 
 
 def test_bad_input_is_one_clear_line(tmp_path, capsys):
@@ -45,7 +48,7 @@ def test_merge_cost_inspect(digits_run, tmp_path, capsys):
     assert main(["merge", str(run), "--method", "pam", "--samples", "64", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "pam merge of digit, odd, high" in printed and "digit+odd+high" in printed
-    assert main(["cost", str(out / "model.json"), "--json"]) == 0
+    assert main(["cost", str(out), "--json"]) == 0  # a merge folder stands for its model.json
     report = json.loads(capsys.readouterr().out)
     assert report["tasks"] == ["digit", "odd", "high"] and len(report["combinations"]) == 7
     assert all(c["macs"] > 0 and c["params"] > 0 for c in report["combinations"])
@@ -53,9 +56,44 @@ def test_merge_cost_inspect(digits_run, tmp_path, capsys):
     capsys.readouterr()
     assert main(["cost", str(out / "model.json"), "--baseline", str(tmp_path / "none" / "model.json")]) == 0
     assert "MACs vs base" in capsys.readouterr().out
+    assert main(["cost", str(out), "--baseline", str(tmp_path / "none"), "--json"]) == 0
+    assert all(c["macs_vs_baseline"] > 0 for c in json.loads(capsys.readouterr().out)["combinations"])
     assert main(["inspect", str(out / "model.json"), "--neurons", "--layer", "backbone_pool1"]) == 0
     shown = capsys.readouterr().out
     assert "digit:0" in shown and "MI [" in shown
+
+
+def test_inspect_layers_are_named_as_its_table_prints(digits_run, tmp_path, capsys):
+    run, _ = digits_run
+    out = tmp_path / "mtz"
+    assert main(["merge", str(run), "--method", "mtz", "--samples", "64", "--finetune-epochs", "0", "--out",
+                 str(out)]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:] if line.strip()]
+    assert rows == ["backbone_conv1", "backbone_conv2", "backbone_fc1", "backbone_fc2"]
+    assert main(["inspect", str(out), "--neurons", "--layer", rows[1]]) == 0  # an MTZ merge: origins and groups
+    shown = capsys.readouterr().out
+    assert "digit:0+odd:" in shown and "backbone_fc1" not in shown
+    assert main(["inspect", str(out), "--layer", "conv2"]) == 2
+    assert "use one the table prints: backbone_conv1, backbone_conv2" in capsys.readouterr().err
+
+
+def test_eval_scores_every_combination_of_a_multitask_model(digits_run, digits_data, tmp_path, capsys):
+    run, trained = digits_run
+    out = tmp_path / "none"
+    assert main(["merge", str(run), "--method", "none", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["models"]
+    assert result["kind"] == "multitask" and len(result["combinations"]) == 7
+    single = {item.record.task.name: item.record.metrics["test"] for item in trained}
+    for combination in result["combinations"]:  # side by side: each task scores as its own network
+        assert list(combination["scores"]) == combination["tasks"]
+        assert combination["scores"] == pytest.approx({task: single[task] for task in combination["tasks"]})
+    assert main(["eval", str(out / "model.json"), str(run / "odd.json")]) == 0
+    table = capsys.readouterr().out
+    assert "digit+odd+high" in table and "odd            test score" in table
 
 
 def test_merge_refuses_a_single_network(digits_run, tmp_path, capsys):

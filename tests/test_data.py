@@ -235,6 +235,12 @@ def test_explicit_path_without_files_is_an_error(isolated):
     assert str(isolated / "empty") in str(err.value)
 
 
+def test_explicit_path_that_is_a_file_says_so(isolated):
+    (isolated / "notes.txt").write_text("not data")
+    with pytest.raises(DataError, match=r"notes.txt \(a file, not a folder\)"):
+        load_dataset("mnist", path=isolated / "notes.txt")
+
+
 def test_failed_download_falls_through_to_error(isolated):
     with pytest.raises(DataError, match="download into .* failed") as err:
         locate_idx_files("mnist", download=True)
@@ -346,7 +352,7 @@ def test_val_fraction_leaving_empty_split(tmp_path, isolated):
 
 
 def test_digits_takes_no_path(tmp_path):
-    with pytest.raises(DataError, match="drop path"):
+    with pytest.raises(DataError, match="drop the data folder"):
         load_dataset("digits", path=tmp_path)
 
 

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from pamkit.bench.energy import (AndroidFuelGauge, NoSampler, PowermetricsSampler, RaplSampler, estimate_energy,
-                                 host_sampler, parse_powermetrics)
+from pamkit.bench.energy import (
+    AndroidFuelGauge,
+    NoSampler,
+    PowermetricsSampler,
+    RaplSampler,
+    estimate_energy,
+    host_sampler,
+    parse_powermetrics,
+)
 from pamkit.bench.parsers import parse_benchmark_model, parse_sysfs_int
 from pamkit.errors import PamkitError
 
@@ -100,7 +107,7 @@ def test_host_sampler_without_powercap_is_not_measured(tmp_path):
 def test_reading_survives_a_failing_block(tmp_path):
     sampler = NoSampler("nothing to read")
     with pytest.raises(ZeroDivisionError), sampler.measure() as m:
-        1 / 0
+        _ = 1 / 0
     assert m.reading.note == "not measured: nothing to read"
     with pytest.raises(PamkitError, match="before start"):
         NoSampler("x").stop()
@@ -307,7 +314,8 @@ INFO: Running benchmark for at least 50 iterations and at least 1 seconds but te
 INFO: count=9020 first=121 curr=109 min=101 max=2.1234e+03 avg=110.2 std=9 p5=103 median=109 p95=125
 
 INFO: Inference timings in us: Init: 1500, First inference: 300, Warmup (avg): 120.5, Inference (avg): 110.2
-INFO: Note: as the benchmark tool itself affects memory footprint, the following is only APPROXIMATE to the actual memory footprint of the model at runtime. Take the information at your discretion.
+INFO: Note: as the benchmark tool itself affects memory footprint, the following is only APPROXIMATE to the \
+actual memory footprint of the model at runtime. Take the information at your discretion.
 INFO: Memory footprint delta from the start of the tool (MB): init=2.90234 overall=3.24609
 """
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -13,10 +14,8 @@ from pamkit.cost import combination_cost
 from pamkit.errors import PamkitError
 from pamkit.export import ExportOptions, export, load_manifest, parse_combinations, validate_manifest
 from pamkit.export.formats import CoreMLFormat, ExecuTorchFormat, TFLiteFormat
-from pamkit.network import save_multitask
-from pamkit.network import multitask
+from pamkit.network import multitask, save_multitask
 
-pytestmark = pytest.mark.slow
 ALL = ("digit", "odd", "high")
 
 
@@ -49,6 +48,7 @@ def test_combination_names_and_order(lattice):
         parse_combinations(lattice.task_names, "digit,,odd")
 
 
+@pytest.mark.slow
 def test_every_entry_point_matches_pytorch_on_the_runtimes(exported, lattice):
     out, manifest = exported
     entries = [c["entry"] for c in manifest["combinations"]]
@@ -62,13 +62,14 @@ def test_every_entry_point_matches_pytorch_on_the_runtimes(exported, lattice):
         run = fmt.runner(path)
         for combo in manifest["combinations"]:
             got = run(combo["entry"], x.numpy(), tuple(combo["outputs"]))
-            for task, value in zip(combo["tasks"], got):
+            for task, value in zip(combo["tasks"], got, strict=True):
                 np.testing.assert_allclose(value, full[task].numpy(), atol=1e-4, rtol=1e-3)
         result = manifest["validation"]["results"][fmt.name]
         assert result["status"] == "passed" and sorted(result["max_abs_error"]) == sorted(entries)
         assert max(result["max_abs_error"].values()) < 1e-4
 
 
+@pytest.mark.slow
 def test_entry_points_run_only_their_groups(exported, lattice):
     _, manifest = exported
     for combo in manifest["combinations"]:
@@ -79,6 +80,7 @@ def test_entry_points_run_only_their_groups(exported, lattice):
     assert by_entry["digit"]["macs"] < by_entry["digit__odd"]["macs"] < by_entry["digit__odd__high"]["macs"]
 
 
+@pytest.mark.slow
 def test_coreml_package_lists_every_function_with_the_manifests_names(exported):
     import coremltools as ct
 
@@ -96,6 +98,7 @@ def test_coreml_package_lists_every_function_with_the_manifests_names(exported):
         assert coreml["status"] == "structure only" and "macOS" in coreml["reason"]
 
 
+@pytest.mark.slow
 def test_manifest_follows_its_schema_and_checksums(exported):
     out, manifest = exported
     assert load_manifest(out) == manifest  # schema and every file's sha256
@@ -105,13 +108,14 @@ def test_manifest_follows_its_schema_and_checksums(exported):
     assert {f["format"] for f in manifest["files"]} == {"executorch", "coreml", "tflite"}
     broken = json.loads(json.dumps(manifest))
     del broken["combinations"][0]["entry"]
-    with pytest.raises(PamkitError, match="combinations/0.*'entry' is a required property"):
+    with pytest.raises(PamkitError, match=r"combinations/0.*'entry' is a required property"):
         validate_manifest(broken)
     assert not list(out.parent.glob(".all.partial-*"))
 
 
+@pytest.mark.slow
 def test_weights_are_stored_once(lattice, data, exported, tmp_path):
-    out, manifest = exported
+    _, manifest = exported
     alone = export(lattice, data, tmp_path / "alone", ExportOptions(formats=("executorch", "tflite"),
                                                                      combinations="digit+odd+high",
                                                                      parity_samples=1), progress=False)
@@ -124,9 +128,8 @@ def test_weights_are_stored_once(lattice, data, exported, tmp_path):
         assert sizes[item["format"]] - item["size"] < 0.25 * added, (item, sizes, added)
 
 
+@pytest.mark.slow
 def test_tampered_artifact_is_detected(exported, tmp_path):
-    import shutil
-
     out, _ = exported
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
@@ -136,23 +139,126 @@ def test_tampered_artifact_is_detected(exported, tmp_path):
         load_manifest(copy)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("path, message", [("/etc/passwd", "not a path relative to its folder"),
+                                           ("../secret.pte", "lies outside its folder"),
+                                           ("link.pte", "lies outside its folder")])
+def test_manifest_paths_must_stay_in_the_export_folder(exported, tmp_path, path, message):
+    """A crafted manifest must not make pamkit read (or checksum) a file elsewhere."""
+    copy = tmp_path / "copy"
+    shutil.copytree(exported[0], copy)
+    (tmp_path / "secret.pte").write_bytes(b"secret")
+    (copy / "link.pte").symlink_to(tmp_path / "secret.pte")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"][0]["path"] = path
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    for verify in (True, False):
+        with pytest.raises(PamkitError, match=message):
+            load_manifest(copy, verify_files=verify)
+
+
+@pytest.mark.slow
+def test_manifest_with_nan_is_refused_and_never_written(exported, tmp_path):
+    out, manifest = exported
+    assert "NaN" not in (out / "manifest.json").read_text()
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    broken = json.loads(json.dumps(manifest))
+    broken["tasks"][0]["accuracy"]["score"] = float("nan")
+    (copy / "manifest.json").write_text(json.dumps(broken))  # Python writes NaN; apps' strict parsers refuse it
+    with pytest.raises(PamkitError, match="non-finite number NaN"):
+        load_manifest(copy)
+
+
 @pytest.mark.parametrize("options, message", [
-    (ExportOptions(formats=("onnx",)), r"unknown export formats \['onnx'\]"),
-    (ExportOptions(formats=("tflite",), combinations="digit+nine"), "unknown tasks"),
-    (ExportOptions(formats=("tflite",), combinations="digit,"), "empty task combination"),
+    ({"formats": ("onnx",)}, r"unknown export formats \['onnx'\]"),
+    ({"formats": ("tflite",), "combinations": "digit+nine"}, "unknown tasks"),
+    ({"formats": ("tflite",), "combinations": "digit,"}, "empty task combination"),
+    ({"formats": ("tflite",), "coreml_legacy": True}, "add coreml to the formats"),
+    ({"stem": "../model"}, "plain file name"),
 ])
 def test_bad_requests_leave_no_output(lattice, data, tmp_path, options, message):
     with pytest.raises(PamkitError, match=message):
-        export(lattice, data, tmp_path / "out", options, progress=False)
+        export(lattice, data, tmp_path / "out", ExportOptions(**options), progress=False)
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("option", ["atol", "rtol", "int8_tolerance"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+def test_tolerances_must_be_finite_and_not_negative(option, value):
+    """NaN compares false with everything: a NaN tolerance would let every output pass."""
+    with pytest.raises(PamkitError, match=f"^{option} must be"):
+        ExportOptions(**{option: value})
+
+
+@pytest.mark.parametrize("option, value", [("parity_samples", 0), ("parity_samples", 2.0), ("threads", 0),
+                                           ("jobs", -1), ("int8_samples", True), ("int8_tolerance", 1.5)])
+def test_each_bad_number_is_named(option, value):
+    with pytest.raises(PamkitError, match=f"^{option} must be"):
+        ExportOptions(**{option: value})
+
+
+@pytest.mark.slow
+def test_a_non_finite_runtime_output_fails_parity(lattice, data, tmp_path, monkeypatch):
+    """NaN differs from nothing by more than the tolerance; a runtime returning it must still fail."""
+    real = TFLiteFormat.runner
+
+    def nan_runner(self, path, threads=1):
+        run = real(self, path, threads)
+        return lambda name, x, outputs: [np.full_like(o, np.nan) for o in run(name, x, outputs)]
+    monkeypatch.setattr(TFLiteFormat, "runner", nan_runner)
+    with pytest.raises(PamkitError, match="output 'digit' is NaN or infinite where PyTorch's is finite"):
+        export(lattice, data, tmp_path / "out", ExportOptions(formats=("tflite",), combinations="digit",
+                                                              parity_samples=1), progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_overwrite_replaces_only_an_earlier_export(lattice, data, exported, tmp_path):
+    model = save_multitask(tmp_path / "model" / "model", lattice)
+    (tmp_path / "model" / "notes.txt").write_text("mine")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("keep me")
+    options = ExportOptions(formats=("tflite",), combinations="digit", parity_samples=1, overwrite=True)
+    for out, message in ((model.parent, "would replace the folder of the input"),
+                         (tmp_path, "would replace the folder of the input"),
+                         (mine, "files pamkit did not write")):
+        with pytest.raises(PamkitError, match=message):
+            export(lattice, data, out, options, model_path=model, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "model"]
+    assert (mine / "keep.txt").read_text() == "keep me" and (model.parent / "notes.txt").exists() and model.exists()
+    earlier = tmp_path / "earlier"
+    shutil.copytree(exported[0], earlier)
+    link = tmp_path / "link"
+    link.symlink_to(earlier)
+    manifest = export(lattice, data, link, options, model_path=model, progress=False)
+    assert link.is_symlink() and load_manifest(earlier) == manifest and len(manifest["combinations"]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier", "link", "mine", "model"]
+
+
+@pytest.mark.slow
+def test_an_output_that_appears_meanwhile_is_not_replaced(lattice, data, tmp_path, monkeypatch):
+    """Two exports into one new folder: the second to finish fails and leaves the first one's output alone."""
+    out = tmp_path / "out"
+
+    def other_run_finishes_first(manifest):
+        out.mkdir()
+        (out / "manifest.json").write_text("the other run's")
+    monkeypatch.setattr("pamkit.export.api.validate_manifest", other_run_finishes_first)
+    with pytest.raises(PamkitError, match="appeared while this run was writing"):
+        export(lattice, data, out, ExportOptions(formats=("tflite",), combinations="digit", parity_samples=1),
+               progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"] and (out / "manifest.json").read_text() == "the other run's"
+
+
+@pytest.mark.slow
 def test_unexportable_model_is_a_clear_error_and_leaves_no_output(lattice, data, tmp_path, monkeypatch):
     def branchy(x):  # data-dependent control flow: torch.export cannot capture it
         return torch.relu(x) if bool(x.sum() > 0) else -x
 
     monkeypatch.setitem(multitask._FUNCTIONS, "relu", branchy)
-    with pytest.raises(PamkitError, match="executorch export failed.*Nothing was written"):
+    with pytest.raises(PamkitError, match=r"executorch export failed.*Nothing was written"):
         export(lattice, data, tmp_path / "out", ExportOptions(formats=("executorch",)), progress=False)
     assert list(tmp_path.iterdir()) == []
 
@@ -163,11 +269,14 @@ def test_wrong_data_or_existing_output_is_refused(lattice, data, digits_data, tm
             lattice.structure.input_spec, size=8)), tmp_path / "out", progress=False)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("mine")
-    with pytest.raises(PamkitError, match="already exists and is not empty"):
-        export(lattice, data, tmp_path / "out", ExportOptions(formats=("tflite",)), progress=False)
+    for overwrite in (False, True):
+        with pytest.raises(PamkitError, match="files pamkit did not write"):
+            export(lattice, data, tmp_path / "out", ExportOptions(formats=("tflite",), overwrite=overwrite),
+                   progress=False)
     assert [p.name for p in tmp_path.iterdir()] == ["out"] and (tmp_path / "out" / "keep.txt").exists()
 
 
+@pytest.mark.slow
 def test_cli_exports_a_saved_model(lattice, tmp_path, capsys):
     model = save_multitask(tmp_path / "model", lattice)
     out = tmp_path / "export"
@@ -186,6 +295,7 @@ def test_cli_exports_a_saved_model(lattice, tmp_path, capsys):
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_int8_artifacts_keep_each_tasks_accuracy_and_are_smaller(digits_run, digits_data, tmp_path):
     from pamkit.merge import merge
 
@@ -202,7 +312,7 @@ def test_int8_artifacts_keep_each_tasks_accuracy_and_are_smaller(digits_run, dig
         result = manifest["validation"]["results"][f"{fmt}-int8"]
         assert result["samples"] == len(digits_data.test)
         assert set(result["accuracy"]) == {"digit", "digit__odd__high"}
-        for entry, scores in result["accuracy"].items():
+        for scores in result["accuracy"].values():
             for task, score in scores.items():
                 assert result["float_accuracy"][task] - score <= 0.01
     # the int8 methods really run quantized: outputs differ from float32 but agree with the recorded scores

@@ -1,14 +1,19 @@
 """Merge methods end to end: PAM's regrouping on a network with a known answer, MTZ, shared, bad input."""
 
+import shutil
+
 import pytest
 import torch
 from torch import nn
 
 from helpers import source_nets
+from pamkit.cli import main
 from pamkit.data import InputSpec
 from pamkit.errors import PamkitError
 from pamkit.merge import MergeOptions, load_sources, merge
+from pamkit.merge.api import options_for
 from pamkit.merge.pam import merge_pam
+from pamkit.network import load_multitask
 from pamkit.tasks import Task
 from pamkit.train import SingleTaskRecord, TrainedTask
 
@@ -117,3 +122,51 @@ def test_bad_merge_requests(digits_run, digits_data):
         merge(nets, "pam", digits_data, MergeOptions(samples=100000))
     with pytest.raises(PamkitError, match="unknown grouping"):
         MergeOptions(grouping="tree")
+
+
+@pytest.mark.parametrize("kwargs, message", [({"alpha": -0.1}, "alpha"), ({"alpha": float("nan")}, "finite"),
+                                             ({"relative_alpha": float("inf")}, "finite"),
+                                             ({"alpha": 0.1, "relative_alpha": 0.1}, "exclude each other"),
+                                             ({"samples": 1}, "samples"), ({"samples": 64.0}, "an integer"),
+                                             ({"zip_fraction": 0}, "zip_fraction"), ({"lr": 0}, "lr"),
+                                             ({"finetune_epochs": -1}, "finetune_epochs")])
+def test_bad_merge_options(kwargs, message):
+    with pytest.raises(PamkitError, match=message):
+        MergeOptions(**kwargs)
+
+
+def test_options_of_another_method_are_refused():
+    assert options_for("pam", {"alpha": 0.1}).alpha == 0.1
+    with pytest.raises(PamkitError, match="alpha does not apply to --method none"):
+        options_for("none", {"alpha": 0.1})
+    with pytest.raises(PamkitError, match="--zip-fraction does not apply to --method pam"):
+        options_for("pam", {"zip_fraction": 0.5}, lambda name: "--" + name.replace("_", "-"))
+
+
+def _listing(folder):
+    return sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns) for p in folder.rglob("*"))
+
+
+def test_merge_replaces_only_its_own_folder_and_leaves_nothing_stale(digits_run, tmp_path, capsys):
+    run, _ = digits_run
+    out = tmp_path / "merged"
+    mtz = ["merge", str(run), "--method", "mtz", "--samples", "64", "--finetune-epochs", "0", "--out", str(out)]
+    assert main(mtz) == 0 and (out / "regrouping.json").is_file()
+    before = _listing(out)
+    none = ["merge", str(run), "--method", "none", "--out", str(out)]
+    assert main(none) == 2 and "pass --overwrite" in capsys.readouterr().err
+    assert _listing(out) == before
+    assert main([*none, "--overwrite"]) == 0
+    assert not (out / "regrouping.json").exists()  # the old merge's report does not describe the new model
+    assert load_multitask(out)[0].structure.provenance["method"] == "none"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left beside it
+
+
+def test_merge_never_writes_into_or_above_its_input(digits_run, tmp_path, capsys):
+    run = tmp_path / "runs" / "run"
+    shutil.copytree(digits_run[0], run)
+    before = _listing(tmp_path)
+    for out in (run, run.parent, tmp_path):
+        assert main(["merge", str(run), "--method", "none", "--out", str(out), "--overwrite"]) == 2
+        assert "folder of the input" in capsys.readouterr().err
+    assert _listing(tmp_path) == before

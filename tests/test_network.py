@@ -12,7 +12,8 @@ from pamkit.errors import CheckpointError, ModelError, PamkitError
 from pamkit.merge import load_sources, side_by_side
 from pamkit.network import load_multitask, save_multitask, trace_architecture
 
-ARCHS = [("lenet5", 12, {}), ("vgg", 16, {"width": 0.125}), ("resnet18", 8, {}), ("mobilenet_v2", 8, {"width": 0.25})]
+ARCHS = [("lenet5", 12, {}), ("vgg", 16, {"width": 0.125}),
+         pytest.param("resnet18", 8, {}, marks=pytest.mark.slow), ("mobilenet_v2", 8, {"width": 0.25})]
 
 
 @pytest.mark.parametrize("arch, size, kwargs", ARCHS)
@@ -36,6 +37,7 @@ def test_extract_equals_full_network_on_every_combination(arch, size, kwargs):
             assert torch.allclose(full[task], alone[task], atol=1e-5), (combo, task)
 
 
+@pytest.mark.slow
 def test_combination_runs_only_its_groups():
     """Poison every group a combination does not use: its outputs must not change (connectivity rule)."""
     net = random_lattice(source_nets("resnet18", 8), seed=3)
@@ -62,7 +64,7 @@ def test_connectivity_rule_in_every_layer():
     for op in s.ops:
         if op.kind in ("conv", "linear"):
             inputs = s.groups[s.space_of(op.inputs[0])]
-            for group, reads, layer in zip(s.groups[op.space], s.reads(op), net.layers[op.name]):
+            for group, reads, layer in zip(s.groups[op.space], s.reads(op), net.layers[op.name], strict=True):
                 assert all(set(group.label) <= set(inputs[h].label) for h in reads)
                 assert sorted(reads) == [h for h, g in enumerate(inputs) if set(group.label) <= set(g.label)]
                 assert layer.weight.shape[1] > 0
@@ -94,7 +96,8 @@ def test_load_refuses_weights_of_another_structure(tmp_path):
     a = save_multitask(tmp_path / "a", random_lattice(source_nets("lenet5", 12), seed=0))
     save_multitask(tmp_path / "b", random_lattice(source_nets("lenet5", 12), seed=1))
     sidecar = json.loads(a.read_text())
-    sidecar.update(weights="b.safetensors", weights_sha256=json.loads((tmp_path / "b.json").read_text())["weights_sha256"])
+    checksum = json.loads((tmp_path / "b.json").read_text())["weights_sha256"]
+    sidecar.update(weights="b.safetensors", weights_sha256=checksum)
     a.write_text(json.dumps(sidecar))
     with pytest.raises(CheckpointError, match="do not fit the structure"):
         load_multitask(a)
@@ -151,3 +154,55 @@ def test_unknown_or_empty_task_selection():
         net(torch.randn(1, 1, 12, 12), ["shoe"])
     with pytest.raises(PamkitError, match="non-empty list"):
         net.extract([])
+
+
+def test_wrong_input_shape_is_named_at_the_boundary():
+    net = random_lattice(source_nets("lenet5", 12))
+    for bad in (torch.randn(2, 1, 16, 16), torch.randn(1, 12, 12), torch.randn(2, 3, 12, 12)):
+        with pytest.raises(PamkitError, match=r"takes a batch of images of shape \[N, 1, 12, 12\].*got shape"):
+            net(bad)
+    with pytest.raises(PamkitError, match="got list"):
+        net([[0.0]])
+
+
+def _merged_none(tmp_path, digits_run):
+    _, trained = digits_run
+    from pamkit.merge import merge
+    net, _ = merge(trained, "none", None)
+    return net, save_multitask(tmp_path / "merged" / "model", net)
+
+
+def test_sources_are_recorded_relative_to_the_model_file(tmp_path, digits_run, monkeypatch):
+    _, path = _merged_none(tmp_path, digits_run)
+    run = digits_run[0]
+    recorded = json.loads(path.read_text())["structure"]["provenance"]["sources"]
+    assert all(not p.startswith("/") for p in recorded)
+    assert [(path.parent / p).resolve() for p in recorded] == [(run / f"{t}.json").resolve()
+                                                               for t in ("digit", "odd", "high")]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # resolved from the model file, not from the working directory
+    again, _ = load_multitask(path)
+    assert again.structure.provenance["sources"] == [str((run / f"{t}.json").resolve())
+                                                     for t in ("digit", "odd", "high")]
+
+
+@pytest.mark.parametrize("sources, message", [(["/etc/passwd"], "absolute path"), ("odd.json", "must be a list"),
+                                              ([3], "must be a list")])
+def test_sources_of_another_form_are_refused(tmp_path, digits_run, sources, message):
+    _, path = _merged_none(tmp_path, digits_run)
+    sidecar = json.loads(path.read_text())
+    sidecar["structure"]["provenance"]["sources"] = sources
+    path.write_text(json.dumps(sidecar))
+    with pytest.raises(CheckpointError, match=message):
+        load_multitask(path)
+
+
+def test_a_model_folder_stands_for_its_model_json(tmp_path, digits_run):
+    net, path = _merged_none(tmp_path, digits_run)
+    folder_net, _ = load_multitask(path.parent)
+    assert folder_net.task_names == net.task_names
+    with pytest.raises(CheckpointError, match="training run"):
+        load_multitask(digits_run[0])
+    with pytest.raises(CheckpointError, match=r"without model\.json"):
+        load_multitask(tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -60,7 +61,7 @@ def direct_greedy(acts: torch.Tensor, labels: torch.Tensor, alpha: float) -> lis
     """method.md 3.3 done the slow way: every candidate set's MI recomputed from the raw activations."""
     order, free = [], list(range(acts.shape[1]))
     while free:
-        scores = [direct_set_mi(acts, order + [j], labels) for j in free]
+        scores = [direct_set_mi(acts, [*order, j], labels) for j in free]
         best = min(range(len(free)), key=scores.__getitem__)
         if scores[best] > alpha:
             break
@@ -81,7 +82,7 @@ def test_running_sum_scores_equal_direct_computation() -> None:
         buf = torch.empty(3 * 40 * 40)  # chunks of 3: several chunks and a ragged last one
         fast = _candidate_scores(dist[free].transpose(0, 1).contiguous(), dist[members].sum(0),
                                  float(_set_scale(live_members + 1, SIGMA2)), _encode(labels), buf)
-        direct = torch.tensor([direct_set_mi(acts, members + [j], labels) for j in free])
+        direct = torch.tensor([direct_set_mi(acts, [*members, j], labels) for j in free])
         torch.testing.assert_close(fast, direct.float(), atol=2e-5, rtol=1e-4)
 
 
@@ -137,7 +138,7 @@ def test_kde_mutual_information_two_gaussian_classes() -> None:
         z = mu * (2 * y.float() - 1) + noise  # class means -mu and +mu, the same noise draws for every mu
         mis.append(kde_mutual_information(torch.cdist(z, z).square(), y, SIGMA2).item())
     assert abs(mis[0]) < 0.02
-    assert all(later > earlier for earlier, later in zip(mis, mis[1:]))
+    assert all(later > earlier for earlier, later in itertools.pairwise(mis))
     p = y.float().mean().item()
     sample_entropy = -p * math.log(p) - (1 - p) * math.log(1 - p)  # of the drawn labels: log 2 up to sampling
     assert mis[-1] == pytest.approx(sample_entropy, abs=1e-3)
@@ -202,7 +203,7 @@ def test_regroup_known_answer(f: int) -> None:
         carriers = result.mi[[k for k, kind in enumerate(KINDS) if "A" in kind], 0]
         others = result.mi[[k for k, kind in enumerate(KINDS) if kind in ("B", "noise")], 0]
         assert carriers.min() > 3 * others.max()
-        assert all(lm > a > 0 for lm, a in zip(result.layer_mi, result.alpha))
+        assert all(lm > a > 0 for lm, a in zip(result.layer_mi, result.alpha, strict=True))
     assert exact >= 18
 
 
@@ -270,7 +271,7 @@ def test_regroup_rejects_bad_activations(acts: torch.Tensor, message: str) -> No
 def test_kde_mutual_information_rejects_mismatched_shapes() -> None:
     with pytest.raises(PamkitError, match="N = 10"):
         kde_mutual_information(torch.zeros(10, 10), torch.zeros(9, 1, dtype=torch.long))
-    with pytest.raises(PamkitError, match="\\[..., N, N\\]"):
+    with pytest.raises(PamkitError, match=r"\[\.\.\., N, N\]"):
         kde_mutual_information(torch.zeros(10, 9), torch.zeros(10, 1, dtype=torch.long))
-    with pytest.raises(PamkitError, match="\\[..., N, N\\]"):
+    with pytest.raises(PamkitError, match=r"\[\.\.\., N, N\]"):
         kde_entropy(torch.zeros(1, 1), 0.1)

@@ -1,10 +1,15 @@
 """Label derivation for every built-in suite, user suite files, and their errors."""
 
+import time
+
 import pytest
 import torch
 
-from pamkit.errors import TaskError
+from pamkit.cli import main
+from pamkit.errors import PamkitError, TaskError
+from pamkit.export.entries import parse_combinations
 from pamkit.tasks import Task, TaskSuite, builtin_suite_names, get_suite, load_suite_file
+from pamkit.tasks.names import MAX_LENGTH, check_task_names
 
 ALL = torch.arange(10)
 
@@ -77,9 +82,11 @@ def test_task_and_suite_round_trip():
 
 def test_user_suite_yaml_and_toml(tmp_path):
     yaml_file = tmp_path / "shoes.yaml"
-    yaml_file.write_text("dataset: fashion-mnist\ntasks:\n  shoe:\n    kind: binary\n    positive: [sandal, 7, ankle-boot]\n")
+    yaml_file.write_text("dataset: fashion-mnist\ntasks:\n  shoe:\n    kind: binary\n"
+                         "    positive: [sandal, 7, ankle-boot]\n")
     toml_file = tmp_path / "shoes.toml"
-    toml_file.write_text('dataset = "fashion-mnist"\n[tasks.shoe]\nkind = "binary"\npositive = ["sandal", 7, "ankle-boot"]\n')
+    toml_file.write_text('dataset = "fashion-mnist"\n[tasks.shoe]\nkind = "binary"\n'
+                         'positive = ["sandal", 7, "ankle-boot"]\n')
     a, b = load_suite_file(yaml_file), get_suite(str(toml_file))
     assert a.tasks == b.tasks and a.name == "shoes"
     assert a.task("shoe").outputs == (("shoe", (5, 7, 9)),)
@@ -112,3 +119,102 @@ def test_unknown_suite_and_task():
         get_suite("digits").task("prime")
     with pytest.raises(TaskError, match="outside the dataset"):
         Task("x", "binary", (("x", (12,)),), 10, "01")
+
+
+def binary(name: str) -> Task:
+    return Task(name, "binary", ((name, (1,)),), 10, "01")
+
+
+@pytest.mark.parametrize("name", ["a", "long-sleeve", "A1_b-c2", "x" * MAX_LENGTH])
+def test_task_names_that_follow_the_rule(name):
+    assert binary(name).name == name
+
+
+@pytest.mark.parametrize("name", ["", "café", "a__b", "a-_b", "a--b", "3d", "_a", "a-", "a_", "a b", "a.b",
+                                  "x" * (MAX_LENGTH + 1), "x" * 300])
+def test_task_names_that_break_the_rule_are_refused_when_built(name):
+    with pytest.raises(TaskError, match="is not allowed: a task name starts with an ASCII letter"):
+        binary(name)
+
+
+@pytest.mark.parametrize("names, message", [
+    (["a-b", "a_b"], "'a-b' and 'a_b' collide"),
+    (["Odd", "odd"], "'Odd' and 'odd' collide"),
+    (["a", "a"], "'a' is used twice"),
+])
+def test_names_of_one_suite_must_not_collide(names, message):
+    with pytest.raises(TaskError, match=message):
+        check_task_names(names)
+    with pytest.raises(TaskError, match=message):
+        TaskSuite("s", "digits", tuple(binary(n) for n in names))
+
+
+def test_export_uses_the_same_rule():
+    """A model trained before the rule (or built by hand) is refused at export with the rule's own words."""
+    with pytest.raises(PamkitError, match="cannot name exported outputs: task names 'a-b' and 'a_b' collide"):
+        parse_combinations(("a-b", "a_b"), None)
+    assert parse_combinations(("a-b", "c"), "a-b+c") == [("a-b", "c")]
+
+
+def test_trivial_score_per_kind():
+    suite = get_suite("digits")
+    assert suite.task("digit").trivial_score(torch.tensor([0, 0, 1, 2])) == pytest.approx(0.5)
+    assert suite.task("odd").trivial_score(torch.tensor([1, 3, 2])) == pytest.approx(2 / 3)
+    assert suite.task("odd").trivial_score(torch.tensor([2, 4, 6])) == pytest.approx(1.0)
+    with pytest.raises(TaskError, match="no labels"):
+        suite.task("odd").trivial_score(torch.tensor([], dtype=torch.long))
+
+
+def test_always_answering_no_scores_exactly_the_trivial_baseline():
+    """digits-paper's attributes are each on for one class in ten: "no" everywhere already scores 0.9."""
+    task = get_suite("digits-paper").task("a")
+    labels = torch.arange(10).repeat(7)
+    never = torch.full((len(labels), task.num_outputs), -1.0)
+    assert task.trivial_score(labels) == pytest.approx(0.9)
+    assert task.correct(never, task.targets(labels)).mean().item() == pytest.approx(task.trivial_score(labels))
+
+
+def test_select_needs_at_least_one_known_task():
+    suite = get_suite("digits")
+    assert suite.select(["high", "odd"]).task_names == ("odd", "high")
+    for names in ([], [""], ["prime"]):
+        with pytest.raises(TaskError, match="digit, odd, high"):
+            suite.select(names)
+
+
+def alias_bomb(levels: int = 12) -> str:
+    lines = ["dataset: digits", "l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join([*lines, "tasks: {x: {kind: binary, positive: [1]}}"]) + "\n"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("dataset: digits\ntasks:\n  odd: {kind: binary, positive: [1]}\n  odd: {kind: binary, positive: [3]}\n",
+     "line 4, column 3: the key 'odd' appears twice"),
+    ("dataset: digits\ndataset: mnist\ntasks: {x: {kind: binary, positive: [1]}}\n", "the key 'dataset' appears"),
+    (alias_bomb(), "aliases (*name) are not allowed"),
+    ("dataset: digits\ntasks: !!python/object/apply:os.system [echo]\n", "the tag 'tag:yaml.org,2002:python/"),
+    ("dataset: digits\ntasks: {no: {kind: binary, positive: [1]}}\n", "task name False is not text (YAML read it as"),
+    ("dataset: digits\ntasks: {1: {kind: binary, positive: [1]}}\n", "task name 1 is not text (YAML read it as int"),
+    (f"dataset: digits\ntasks: {{{'x' * 300}: {{kind: binary, positive: [1]}}}}\n", "(300 characters)"),
+    ("dataset: digits\ntasks: {a-b: {kind: binary, positive: [1]}, a_b: {kind: binary, positive: [2]}}\n",
+     "collide"),
+])
+def test_suite_files_are_plain_yaml_with_valid_names(tmp_path, body, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(body)
+    started = time.perf_counter()
+    with pytest.raises(TaskError) as err:
+        load_suite_file(path)
+    assert message in str(err.value) and len(str(err.value)) < 400
+    assert time.perf_counter() - started < 1.0
+
+
+def test_suites_verb_checks_a_suite_file(tmp_path, capsys):
+    path = tmp_path / "shoes.toml"
+    path.write_text('dataset = "fashion-mnist"\n[tasks.shoe]\nkind = "binary"\npositive = ["sandal"]\n')
+    assert main(["suites", str(path)]) == 0
+    assert "tasks: shoe (binary, 1 out)" in capsys.readouterr().out
+    path.write_text('dataset = "fashion-mnist"\n[tasks.shoe]\nkind = "binary"\nkind = "binary"\n')
+    assert main(["suites", str(path)]) == 2
+    assert "is not valid TOML" in capsys.readouterr().err

@@ -21,9 +21,10 @@ class Workspace:
 
     @cached_property
     def run(self) -> Path:
-        """Two LeNet-5 digits networks (odd, high), a few epochs on 400 samples."""
+        """Two LeNet-5 digits networks (odd, high), six epochs on 400 samples (fewer leave PAM a task without
+        relevant neurons)."""
         out = self.root / "run"
-        self._run("train", "--suite", "digits", "--arch", "lenet5", "--tasks", "odd,high", "--epochs", "2",
+        self._run("train", "--suite", "digits", "--arch", "lenet5", "--tasks", "odd,high", "--epochs", "6",
                   "--limit", "400", "--size", "16", "--out", str(out))
         return out
 

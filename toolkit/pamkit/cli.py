@@ -11,6 +11,7 @@ from types import FrameType
 
 from .errors import PamkitError
 
+_AFTER_INTERRUPT = "unfinished output was removed (train, prune and compare keep finished work: continue with --resume)"
 MAX_MESSAGE = 400  # characters of an error line; longer ones (a YAML alias bomb echoed back) are cut
 
 
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except PamkitError as exc:
-        return _error(str(exc))
+        return _error(str(exc), exc.exit_code)
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stderr.close()
         return 0
@@ -69,22 +70,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(f"cannot write or read {exc.filename}: {exc.strerror}; check the path, its permissions and "
                       "the free space")
     except KeyboardInterrupt:
-        print("pamkit: interrupted; nothing partial was kept", file=sys.stderr)
+        print(f"pamkit: interrupted; {_AFTER_INTERRUPT}", file=sys.stderr)
         return 130
     except Terminated:
-        print("pamkit: terminated; nothing partial was kept", file=sys.stderr)
+        print(f"pamkit: terminated; {_AFTER_INTERRUPT}", file=sys.stderr)
         return 143
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _error(message: str) -> int:
-    """Print one line (newlines folded, length capped) and return the bad-input exit status."""
+def _error(message: str, code: int = 2) -> int:
+    """Print one line (newlines folded, length capped) and return the exit status (2: bad input)."""
     line = " ".join(message.split())
     if len(line) > MAX_MESSAGE:
         line = line[:MAX_MESSAGE - 20].rstrip() + " ... (message cut)"
     print(f"pamkit: error: {line}", file=sys.stderr)
-    return 2
+    return code
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:

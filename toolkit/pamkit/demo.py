@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 from .errors import DataError
+from .outputs import resumable_output
+from .values import NONNEGATIVE_INT, POSITIVE_INT
+
+WRITER = "demo"
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -19,30 +22,39 @@ def register(verbs: argparse._SubParsersAction) -> None:
                                         "accuracy tolerance and report accuracy and the cost of every task "
                                         "combination, and export the pruned PAM model to ExecuTorch, Core ML and "
                                         "TFLite with one entry point per combination, then time every combination "
-                                        "of it against the separately pruned networks on this machine. Falls back to the bundled 8x8 digits when Fashion-MNIST is "
-                                        "not installed.")
+                                        "of it against the separately pruned networks on this machine. Falls back "
+                                        "to the bundled 8x8 digits when Fashion-MNIST is not installed. --out is "
+                                        "the demo's own folder: an earlier demo's is continued with --resume or "
+                                        "replaced with --overwrite; a folder holding anything else is never touched.")
     demo.add_argument("--out", default="runs/demo", help="where to write everything (default: %(default)s)")
-    demo.add_argument("--epochs", type=int, default=8, help="maximum training epochs (default: %(default)s)")
-    demo.add_argument("--limit", type=int, help="at most LIMIT samples per split (a quicker, rougher demo)")
-    demo.add_argument("--seed", type=int, default=0)
+    again = demo.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue an interrupted demo in --out, reusing its "
+                       "trained, merged and pruned networks")
+    again.add_argument("--overwrite", action="store_true", help="replace an earlier demo in --out")
+    demo.add_argument("--epochs", type=POSITIVE_INT, default=8, help="maximum training epochs (default: %(default)s)")
+    demo.add_argument("--limit", type=POSITIVE_INT, help="at most LIMIT samples per split (a quicker, rougher demo)")
+    demo.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
     demo.set_defaults(run=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    out = Path(args.out)
-    trained, data, suite, config = _train(args, out)
-    _merge(trained, data, out, args.seed)
-    _prune(suite, data, out, config)
-    _export(data, out)
-    _bench(data, out)
-    print(f"\nDemo finished in {time.perf_counter() - started:.0f} s; artifacts in {out}/")
+    with resumable_output(args.out, WRITER, overwrite=args.overwrite, resume=args.resume) as (out, resuming):
+        if resuming:
+            print(f"resuming the demo in {out}: finished networks are reused")
+        trained, data, suite, config = _train(args, out)
+        _merge(trained, data, out, args.seed)
+        _prune(suite, data, out, config)
+        _export(data, out)
+        _bench(data, out)
+    print(f"\nDemo finished in {time.perf_counter() - started:.0f} s; artifacts in {args.out}/")
     return 0
 
 
 def _train(args: argparse.Namespace, out: Path):
+    from .compare import single_task_networks
     from .tasks import get_suite
-    from .train import TrainConfig, suite_data, train_suite
+    from .train import TrainConfig, suite_data
 
     print("== 1/5 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
     options = {"limit": args.limit, "seed": args.seed}
@@ -57,7 +69,7 @@ def _train(args: argparse.Namespace, out: Path):
         config = TrainConfig(epochs=max(args.epochs, 30), batch_size=32, lr=3e-3, patience=5, seed=args.seed)
     print(f"   data: {data.name} from {data.source}: {len(data.train)} train / {len(data.val)} val / "
           f"{len(data.test)} test images of {data.input_spec.size} px")
-    trained = train_suite(suite, "lenet5", data, out / "single", config, data_options=options)
+    trained = single_task_networks(suite, "lenet5", data, out / "single", config, data_options=options)
     for item in trained:
         m = item.record.metrics
         print(f"   task {item.record.task.name}: test mean attribute accuracy {m['test']:.4f} "
@@ -66,9 +78,9 @@ def _train(args: argparse.Namespace, out: Path):
 
 
 def _merge(trained, data, out: Path, seed: int) -> None:
+    from .compare import merged_network
     from .cost import cost_report, structure_summary
-    from .merge import METHODS, MergeOptions, merge
-    from .network import MODEL_STEM, save_multitask
+    from .merge import METHODS, MergeOptions
     from .train import evaluate_all
 
     print("\n== 2/5 merge: every method, then the cost of every task combination (before pruning)")
@@ -76,10 +88,7 @@ def _merge(trained, data, out: Path, seed: int) -> None:
     reports = {}
     for method in METHODS:
         started = time.perf_counter()
-        net, report = merge(trained, method, data, MergeOptions(seed=seed))
-        save_multitask(out / method / "merged" / MODEL_STEM, net)
-        if report:
-            (out / method / "merged" / "regrouping.json").write_text(json.dumps(report, indent=1) + "\n")
+        net = merged_network(method, trained, data, out / method / "merged", MergeOptions(seed=seed))
         scores = evaluate_all(net, tasks, data.test)
         reports[method] = cost_report(net)
         print(f"\n   {method} ({time.perf_counter() - started:.1f} s): test scores "
@@ -94,7 +103,7 @@ def _merge(trained, data, out: Path, seed: int) -> None:
 
 
 def _prune(suite, data, out: Path, config) -> None:
-    from .compare import CompareOptions, combination_rows, compare
+    from .compare import CompareOptions, combination_rows, compare, unlearned
     from .prune import PruneOptions
 
     print("\n== 3/5 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
@@ -107,6 +116,9 @@ def _prune(suite, data, out: Path, config) -> None:
     for task in report["tasks"]:
         print(f"     {task}: none {methods['none']['test'][task]:.4f}, pam {methods['pam']['test'][task]:.4f} "
               f"({report['reference']['test'][task]:.4f})")
+    for net, tasks in unlearned(report).items():
+        print(f"   warning: {net} scores no better than always giving the most frequent answer on "
+              f"{', '.join(tasks)}: it learned nothing there")
     print(f"\n   {'combination':<14}{'none MACs':>12}{'pam MACs':>12}{'none / pam':>12}")
     for row in combination_rows(report):
         print(f"   {'+'.join(row['tasks']):<14}{row['macs']['none']:>12,}{row['macs']['pam']:>12,}"

@@ -2,7 +2,9 @@
 
 
 class PamkitError(Exception):
-    """Base class: the CLI prints these as one clean line instead of a traceback."""
+    """Base class: the CLI prints these as one clean line instead of a traceback, and exits ``exit_code``."""
+
+    exit_code = 2  # bad input; a subclass for "ran, but did not reach the goal" uses 1
 
 
 class DataError(PamkitError):

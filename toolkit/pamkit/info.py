@@ -7,10 +7,11 @@ import argparse
 
 def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``suites``, ``archs`` and ``datasets``."""
-    suites = verbs.add_parser("suites", help="list the built-in task suites, or print one as YAML",
+    suites = verbs.add_parser("suites", help="list the built-in task suites, print one as YAML, or check a suite file",
                               description="Without NAME: list the built-in suites. With NAME: print its YAML, "
-                                          "a template for your own suite file (pass it to --suite).")
-    suites.add_argument("name", nargs="?", help="suite to print")
+                                          "a template for your own suite file (pass it to --suite). With a "
+                                          ".yaml/.toml file: check it as training would and list its tasks.")
+    suites.add_argument("name", nargs="?", help="built-in suite to print, or suite file to check")
     suites.set_defaults(run=run_suites)
     verbs.add_parser("archs", help="list the architectures", description="List the architectures and their "
                      "options (set them with --arch-arg KEY=VALUE).").set_defaults(run=run_archs)
@@ -22,13 +23,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
 def run_suites(args: argparse.Namespace) -> int:
     from .tasks import builtin_suite_names, builtin_suite_text, get_suite
 
-    if args.name:
+    if args.name in builtin_suite_names():
         print(builtin_suite_text(args.name), end="")
         return 0
-    for name in builtin_suite_names():
-        suite = get_suite(name)
+    for suite in [get_suite(args.name)] if args.name else map(get_suite, builtin_suite_names()):
         tasks = ", ".join(f"{t.name} ({t.kind}, {t.num_outputs} out)" for t in suite.tasks)
-        print(f"{name:<14} {suite.dataset:<14} {suite.description}\n{'':<29} tasks: {tasks}")
+        print(f"{suite.name:<14} {suite.dataset:<14} {suite.description}\n{'':<29} tasks: {tasks}")
     return 0
 
 

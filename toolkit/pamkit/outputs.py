@@ -70,10 +70,12 @@ def ownership(folder: Path) -> Ownership:
 
 
 def check_output_dir(out: str | Path, writer: str, *, inputs: Iterable[str | Path] = (), overwrite: bool = False,
-                     resume: bool = False, resumable: bool = False, flag: str = "--out") -> Path:
+                     resume: bool = False, resumable: bool = False, flag: str = "--out",
+                     meta: dict[str, Any] | None = None) -> Path:
     """Check that ``writer`` may write the folder ``out``; returns its resolved path. Writes nothing.
 
-    ``resumable``: the writer can continue its own unfinished folder (``resume``).
+    ``resumable``: the writer can continue its own unfinished folder (``resume``), and only with the
+    ``meta`` (settings) it was started with, so that old and new results never mix.
     """
     target = _resolved(out, flag)
     _refuse_input_folders(target, inputs, flag)
@@ -91,6 +93,8 @@ def check_output_dir(out: str | Path, writer: str, *, inputs: Iterable[str | Pat
             state = "an unfinished" if not owner.complete else "a finished"
             raise OutputError(f"{flag} {out} already holds {state} `pamkit {writer}` output; {hint}, or choose "
                               "another folder")
+        if resume and not overwrite and meta is not None:
+            _check_same_settings(target, meta, out, flag)
     _check_writable_parent(target, out, flag)
     return target
 
@@ -119,7 +123,11 @@ def staged_output(out: str | Path, writer: str, *, inputs: Iterable[str | Path] 
     """Yield a hidden temporary folder to write into; on success it becomes ``out``, on any failure it is removed."""
     target = check_output_dir(out, writer, inputs=inputs, overwrite=overwrite, flag=flag)
     with _made_parents(target.parent):
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        except OSError as exc:  # the parent refuses new entries (e.g. /proc, a read-only mount)
+            raise OutputError(f"{flag} {out} cannot be written ({exc.strerror}); choose a folder you can write "
+                              "to") from None
         try:
             yield tmp
             write_marker(tmp, writer, complete=True, meta=meta)
@@ -138,7 +146,7 @@ def resumable_output(out: str | Path, writer: str, *, inputs: Iterable[str | Pat
     With ``overwrite`` a finished or unfinished folder of this writer is emptied first (its own files only).
     """
     target = check_output_dir(out, writer, inputs=inputs, overwrite=overwrite, resume=resume, resumable=True,
-                              flag=flag)
+                              flag=flag, meta=meta)
     owner = ownership(target) if target.is_dir() else Ownership(None, False)
     resuming = resume and owner.writer == writer and not owner.complete and not overwrite
     if owner.writer == writer and not resuming and target.is_dir() and any(target.iterdir()):
@@ -164,6 +172,29 @@ def write_marker(folder: Path, writer: str, complete: bool, meta: dict[str, Any]
     write_json(folder / MARKER, record)
 
 
+def _check_same_settings(folder: Path, meta: dict[str, Any], out: str | Path, flag: str) -> None:
+    """The settings recorded in an unfinished folder's marker must be those of the run continuing it."""
+    try:
+        recorded = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        recorded = {}
+    wanted = json.loads(json.dumps(meta))  # tuples become lists, as in the marker
+    differ = [name for key in wanted for name in _differences(recorded.get(key), wanted[key], key)]
+    if differ:
+        shown = ", ".join(differ[:3]) + (f" and {len(differ) - 3} more" if len(differ) > 3 else "")
+        raise OutputError(f"{flag} {out} holds an unfinished run started with other settings ({shown}); "
+                          "--resume continues it only with the same options: repeat them, or pass --overwrite to "
+                          "start again")
+
+
+def _differences(old: Any, new: Any, name: str) -> list[str]:
+    """Dotted names of the settings that differ between two JSON values."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for key in sorted(set(old) | set(new)) for d in _differences(old.get(key), new.get(key),
+                                                                               f"{name}.{key}")]
+    return [] if old == new else [name]
+
+
 def _resolved(out: str | Path, flag: str) -> Path:
     text = str(out)
     if not text.strip() or "\0" in text:
@@ -178,7 +209,7 @@ def _refuse_input_folders(target: Path, inputs: Iterable[str | Path], flag: str)
     for item in inputs:
         source = _resolved(item, flag)
         folder = source if source.is_dir() else source.parent
-        if target == source or target == folder or target in folder.parents:
+        if target in (source, folder) or target in folder.parents:
             raise OutputError(f"{flag} {target} would replace the folder of the input {item}; write the output to a "
                               "new folder elsewhere")
 
@@ -190,9 +221,28 @@ def _check_writable_parent(target: Path, out: str | Path, flag: str) -> None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise OutputError(f"{flag} {out} lies under {ancestor}, which is a file; choose a path under a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
+    if not os.access(ancestor, os.W_OK | os.X_OK) or not _can_create_in(ancestor):
         raise OutputError(f"{flag} {out} cannot be written: {ancestor} is not writable; choose a folder you can "
                           "write to")
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can really be made in ``folder``: ``os.access`` says yes to root even on /proc.
+
+    Tried with an unnamed file (O_TMPFILE, which leaves no trace); where the file system lacks it, with
+    a named temporary file, removed at once.
+    """
+    try:
+        os.close(os.open(folder, getattr(os, "O_TMPFILE", 0) | os.O_WRONLY, 0o600))
+        return True
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            return False
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".pamkit-probe-"):
+            return True
+    except OSError:
+        return False
 
 
 @contextmanager

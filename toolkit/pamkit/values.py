@@ -53,10 +53,15 @@ def number_arg(*, low: float | None = None, high: float | None = None, low_open:
 
 def _range(low: float | None, high: float | None, low_open: bool) -> str:
     if low is not None and high is not None:
-        return f"{'above' if low_open else 'at least'} {low:g} and at most {high:g}"
+        return f"{'above' if low_open else 'at least'} {_shown(low)} and at most {_shown(high)}"
     if low is not None:
-        return f"{'above' if low_open else 'at least'} {low:g}"
-    return f"at most {high:g}" if high is not None else "finite"
+        return f"{'above' if low_open else 'at least'} {_shown(low)}"
+    return f"at most {_shown(high)}" if high is not None else "finite"
+
+
+def _shown(bound: float) -> str:
+    """A bound as written: integers in full (2147483647, not 2.14748e+09)."""
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
 POSITIVE_INT = number_arg(low=1, integer=True)
@@ -65,3 +70,4 @@ ANY_INT = number_arg(integer=True)
 POSITIVE = number_arg(low=0, low_open=True)
 NONNEGATIVE = number_arg(low=0)
 FRACTION = number_arg(low=0, high=1)
+SEED = number_arg(low=0, high=2**31 - 1, integer=True)  # derived seeds (seed + i) stay in every generator's range

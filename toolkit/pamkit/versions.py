@@ -7,7 +7,7 @@ import sys
 from importlib import metadata
 
 _PACKAGES = ("pamkit", "torch", "torchvision", "executorch", "coremltools", "litert-torch", "ai-edge-litert",
-             "torch-pruning", "numpy", "safetensors", "scikit-learn")
+             "numpy", "safetensors", "scikit-learn")
 
 
 def package_versions() -> dict[str, str]:

@@ -26,10 +26,11 @@ class Adb:
     """One attached Android device, reached through the real ``adb`` binary."""
 
     def __init__(self, serial: str | None = None, adb: str = "adb") -> None:
-        self.adb = shutil.which(adb)
-        if self.adb is None:
+        found = shutil.which(adb)
+        if found is None:
             raise PamkitError(f"{adb!r} not found: install Android's platform tools (Debian: apt-get install adb) or "
                               "put adb on PATH")
+        self.adb = found
         listed = self._run(["devices"], timeout=30)
         ready = parse_devices(listed)
         if serial is None:

@@ -7,9 +7,13 @@ from pathlib import Path
 
 from ..errors import PamkitError
 from ..export.formats import FORMATS
-from .api import TARGETS, BenchOptions, bench, load_results, save_results
+from ..outputs import check_output_dir, staged_output
+from ..values import NONNEGATIVE, NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, number_arg
+from .api import TARGETS, BenchOptions, bench, check_results_path, load_results, save_results
 from .report import markdown, plot
-from .targets import Settings
+from .targets import MAX_SEED, MAX_THREADS, Settings
+
+REPORT_WRITER = "bench report"  # as the marker names it: `pamkit bench report` output
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -37,39 +41,51 @@ def register(verbs: argparse._SubParsersAction) -> None:
                    "runtimes in this process, or the C++ runner built against the executorch wheel (default: "
                    "%(default)s)")
     p.add_argument("--combinations", default="all", help="'all' or a list like 'a+b,a' (default: %(default)s)")
-    p.add_argument("--warmup", type=int, default=d.warmup, help="untimed runs per entry point (default: %(default)s)")
-    p.add_argument("--runs", type=int, default=d.runs, help="timed runs per entry point (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=d.threads, help="runtime threads (default: %(default)s)")
+    p.add_argument("--warmup", type=NONNEGATIVE_INT, default=d.warmup,
+                   help="untimed runs per entry point (default: %(default)s)")
+    p.add_argument("--runs", type=POSITIVE_INT, default=d.runs,
+                   help="timed runs per entry point (default: %(default)s)")
+    p.add_argument("--threads", type=number_arg(low=1, high=MAX_THREADS, integer=True), default=d.threads,
+                   help="runtime threads (default: %(default)s)")
     p.add_argument("--order", default=d.order, choices=("interleaved", "sequential"),
                    help="interleaved: each round runs every entry point once in shuffled order (default)")
-    p.add_argument("--cooldown-ms", type=float, default=d.cooldown_ms, help="pause between entry points")
+    p.add_argument("--cooldown-ms", type=NONNEGATIVE, default=d.cooldown_ms, help="pause between entry points")
     p.add_argument("--pin", metavar="CPUS", help="run on these CPUs, e.g. 0 or 2-3 (taskset on devices)")
-    p.add_argument("--thermal-limit", type=float, default=d.thermal_limit_c, help="wait while a readable "
+    p.add_argument("--thermal-limit", type=POSITIVE, default=d.thermal_limit_c, help="wait while a readable "
                    "temperature is above this many °C (default: %(default)s)")
-    p.add_argument("--energy-runs", type=int, default=d.energy_runs, help="inferences per entry point under the "
-                   "energy sampler (default: %(default)s)")
+    p.add_argument("--energy-runs", type=POSITIVE_INT, default=d.energy_runs, help="inferences per entry point "
+                   "under the energy sampler (default: %(default)s)")
     p.add_argument("--no-energy", action="store_true", help="skip the energy measurement")
-    p.add_argument("--timeout", type=float, default=d.timeout_s, help="seconds before a run counts as hung; its "
+    p.add_argument("--timeout", type=POSITIVE, default=d.timeout_s, help="seconds before a run counts as hung; its "
                    "partial results are kept (default: %(default)s)")
     p.add_argument("--runner-binary", metavar="PATH", help="android: the arm64 runner built with the NDK")
     p.add_argument("--benchmark-model", metavar="PATH", help="android + tflite: TFLite's benchmark_model binary")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--out", help="results JSON (bench) or report directory (report); default: bench-results.json / "
-                   "bench-report")
+    p.add_argument("--seed", type=number_arg(low=0, high=MAX_SEED, integer=True), default=d.seed,
+                   help="seed of the input values and the run order (default: %(default)s)")
+    p.add_argument("--out", help="results JSON (bench; an existing file is replaced only if it holds bench "
+                   "results) or report directory (report); default: bench-results.json / bench-report")
+    p.add_argument("--overwrite", action="store_true", help="report: replace a folder that `pamkit bench report` "
+                   "wrote earlier (never any other folder)")
     p.set_defaults(run=run_bench)
 
 
 def run_bench(args: argparse.Namespace) -> int:
     if args.paths[0] == "report":
-        return _report(args.paths[1:], Path(args.out or "bench-report"))
+        return _report(args.paths[1:], Path(args.out or "bench-report"), args.overwrite)
+    if args.overwrite:
+        raise PamkitError("--overwrite applies to `pamkit bench report`; a results file is replaced without it, and "
+                          "only when it holds earlier bench results")
     settings = Settings(warmup=args.warmup, runs=args.runs, threads=args.threads, order=args.order,
                         cooldown_ms=args.cooldown_ms, pin=args.pin, thermal_limit_c=args.thermal_limit,
                         energy_runs=args.energy_runs, timeout_s=args.timeout, seed=args.seed)
     options = BenchOptions(target=args.target, format=args.format, runner=args.runner,
                            combinations=args.combinations, settings=settings, energy=not args.no_energy,
                            runner_binary=args.runner_binary, benchmark_model=args.benchmark_model)
-    results = bench(parse_artifacts(args.paths), options)
-    path = save_results(results, args.out or "bench-results.json")
+    artifacts = parse_artifacts(args.paths)
+    out = args.out or "bench-results.json"
+    check_results_path(out, artifacts)  # before measuring: a bad path must not cost the measurements
+    results = bench(artifacts, options)
+    path = save_results(results, out)
     print(markdown([results]))
     print(f"results (with every raw sample) written to {path}")
     return 0 if results["complete"] else 1
@@ -79,8 +95,8 @@ def parse_artifacts(items: list[str]) -> dict[str, Path]:
     """``["pam=DIR", "DIR2"]`` -> {"pam": DIR, <DIR2's name>: DIR2}; labels must differ."""
     artifacts: dict[str, Path] = {}
     for item in items:
-        label, _, path = item.rpartition("=")
-        path = Path(path)
+        label, _, text = item.rpartition("=")
+        path = Path(text)
         label = label or path.name
         if label in artifacts:
             raise PamkitError(f"two artifacts are labelled {label!r}; name them, e.g. pam={path} none=OTHER_DIR")
@@ -88,14 +104,17 @@ def parse_artifacts(items: list[str]) -> dict[str, Path]:
     return artifacts
 
 
-def _report(paths: list[str], out: Path) -> int:
+def _report(paths: list[str], out: Path, overwrite: bool) -> int:
+    """Tables and plots of results files into a new folder; every file is checked before anything is written."""
     if not paths:
         raise PamkitError("`pamkit bench report` needs one or more results files written by `pamkit bench`")
+    check_output_dir(out, REPORT_WRITER, inputs=paths, overwrite=overwrite)
     all_results = [load_results(p) for p in paths]
-    out.mkdir(parents=True, exist_ok=True)
     text = markdown(all_results)
-    (out / "report.md").write_text(text + "\n")
-    figures = plot(all_results, out, [f"{Path(p).parent.name}/{Path(p).stem}" for p in paths])
+    with staged_output(out, REPORT_WRITER, inputs=paths, overwrite=overwrite) as tmp:
+        (tmp / "report.md").write_text(text + "\n")
+        figures = [out / f.name for f in plot(all_results, tmp, [f"{Path(p).parent.name}/{Path(p).stem}"
+                                                                for p in paths])]
     print(text)
     print(f"report written to {out / 'report.md'}; plots: {', '.join(str(f) for f in figures)}")
     return 0

@@ -15,6 +15,7 @@ measurement, and is always labelled so.
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import re
@@ -71,6 +72,12 @@ class Measurement:
     """Handle that ``measure()`` yields; ``reading`` is set when the block exits."""
 
     reading: EnergyReading | None = None
+
+    def result(self) -> EnergyReading:
+        """The reading, once the ``measure()`` block has ended."""
+        if self.reading is None:
+            raise PamkitError("an energy reading was asked for before its measure() block ended")
+        return self.reading
 
 
 class EnergySampler(ABC):
@@ -311,11 +318,11 @@ class AndroidFuelGauge(EnergySampler):
         if reason:
             return not_measured(self.name, seconds, f"a charger was connected during the block: {reason}")
         try:
-            samples = self._samples + [self._sample()]
+            samples = [*self._samples, self._sample()]
         except PamkitError as err:
             return not_measured(self.name, seconds, str(err))
         span = samples[-1][0] - samples[0][0]
-        area = sum((t1 - t0) * (w0 + w1) / 2 for (t0, w0), (t1, w1) in zip(samples, samples[1:]))
+        area = sum((t1 - t0) * (w0 + w1) / 2 for (t0, w0), (t1, w1) in itertools.pairwise(samples))
         mean_w = area / span if span > 0 else samples[-1][1]
         note = (f"fuel gauge |I|·V, trapezoid over {len(samples)} samples scaled to the block; whole-phone power "
                 "(screen and idle included: subtract an idle baseline); gauges refresh about once a second")
@@ -350,7 +357,7 @@ def parse_powermetrics(text: str) -> list[dict[str, float]]:
     """
     parts = _SAMPLE_HEADER.split(text)
     samples = []
-    for elapsed, body in zip(parts[1::2], parts[2::2]):
+    for elapsed, body in zip(parts[1::2], parts[2::2], strict=True):
         sample: dict[str, float] = {}
         for kind, value, unit in _POWER_LINE.findall(body):
             sample.setdefault(f"{kind.lower()}_mw", float(value) * (1000 if unit == "W" else 1))
@@ -399,7 +406,7 @@ class PowermetricsSampler(EnergySampler):
         return None
 
     def _begin(self) -> str | None:
-        self._out = tempfile.TemporaryFile("w+")
+        self._out = tempfile.TemporaryFile("w+")  # noqa: SIM115 -- open from _begin until _end closes it
         try:
             self._proc = self.run(self.argv(), self._out)
         except OSError as err:

@@ -176,8 +176,10 @@ def run_runner(binary: Path | str, model: Path | str, methods: list[str] | None 
         raise PamkitError(f"cannot start {cmd[0]}: {exc}") from exc
     events: list[dict] = []
     stderr: list[str] = []
-    readers = [threading.Thread(target=_read_events, args=(proc.stdout, events)),
-               threading.Thread(target=lambda: stderr.append(proc.stderr.read()))]
+    out, err = proc.stdout, proc.stderr  # pipes, as asked above
+    assert out is not None and err is not None
+    readers = [threading.Thread(target=_read_events, args=(out, events)),
+               threading.Thread(target=lambda: stderr.append(err.read()))]
     for reader in readers:
         reader.start()
     try:
@@ -187,20 +189,29 @@ def run_runner(binary: Path | str, model: Path | str, methods: list[str] | None 
         proc.kill()
         returncode = proc.wait()
         error = f"timed out after {timeout:g} s"
+    except BaseException:  # Ctrl-C, SIGTERM: the runner must not outlive pamkit
+        proc.kill()
+        proc.wait()
+        raise
     for reader in readers:
         reader.join()
     return _collect(events, returncode, error, "".join(stderr))
 
 
 def _read_events(stream, events: list[dict]) -> None:
-    """Parse JSON lines as the runner flushes them; a line cut off by a kill (or any non-JSON line) is skipped."""
+    """Parse JSON lines as the runner flushes them; a line cut off by a kill (or any non-JSON line) is skipped,
+    and so is one holding NaN or Infinity, which no results file may hold."""
     for line in stream:
         try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
+            event = json.loads(line, parse_constant=_not_finite)
+        except ValueError:  # json.JSONDecodeError too
             continue
         if isinstance(event, dict):
             events.append(event)
+
+
+def _not_finite(name: str) -> None:
+    raise ValueError(f"non-finite number {name}")
 
 
 def _collect(events: list[dict], returncode: int, error: str | None, stderr: str) -> RunnerOutput:

@@ -73,7 +73,9 @@ def _timed_run_stats(text: str) -> dict[str, float]:
     taken to end with the timed run. Op-profiling summaries (``Timings (microseconds): count=..``, ``Memory (bytes):
     count=..``) are not run statistics and serve only as the fallback.
     """
-    runs, profiled, marked = [], [], False
+    runs: list[dict[str, float]] = []
+    profiled: list[dict[str, float]] = []
+    marked = False
     for line in text.splitlines():
         if "Running benchmark for at least" in line:
             marked = True

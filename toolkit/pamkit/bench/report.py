@@ -12,7 +12,8 @@ def latency_table(results: dict[str, Any]) -> list[str]:
     lines = [f"### {t['kind']}{' (EMULATED: not device speed)' if t['emulated'] else ''}, {results['format']}, "
              f"{t['runner']}" + ("" if results["complete"] else f" — INCOMPLETE: {results['error']}"), "",
              "| artifact | entry point | MACs | median ms | p90 ms | std ms | trimmed mean ms | load ms | first ms | "
-             "energy (measured) | energy (estimate) | note |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+             "energy (measured) | energy (estimate) | note |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     for c in results["cases"]:
         s = c["stats"] if c["stats"]["count"] else _reported(c)
         energy = c["energy"]
@@ -45,10 +46,10 @@ def ratio_rows(results: dict[str, Any], baseline: str | None = None) -> list[dic
             base = by.get((baseline, entry))
             if artifact != label or base is None:
                 continue
-            latency = _median(base) / _median(case)
-            macs = base["macs"] / case["macs"] if case["macs"] else float("nan")
+            latency = _ratio(_median(base), _median(case))
+            macs = _ratio(base["macs"], case["macs"])
             rows.append({"entry": entry, "artifact": label, "baseline": baseline, "latency_ratio": latency,
-                         "macs_ratio": macs, "deviation": latency / macs - 1})
+                         "macs_ratio": macs, "deviation": _ratio(latency, macs) - 1})
     return rows
 
 
@@ -56,11 +57,12 @@ def markdown(all_results: list[dict[str, Any]]) -> str:
     """The whole report: a latency table per results file and, where two artifacts were measured, the ratios."""
     lines = ["# pamkit bench report", ""]
     for results in all_results:
-        lines += latency_table(results) + [""]
+        lines += [*latency_table(results), ""]
         rows = ratio_rows(results)
         if rows:
             lines += [f"Ratios against `{rows[0]['baseline']}` (above 1: faster / cheaper than the baseline):", "",
-                      "| entry point | artifact | latency ratio | MACs ratio | latency / MACs − 1 |", "|---|---|---:|---:|---:|"]
+                      "| entry point | artifact | latency ratio | MACs ratio | latency / MACs − 1 |",
+                      "|---|---|---:|---:|---:|"]
             lines += [f"| {r['entry']} | {r['artifact']} | {r['latency_ratio']:.3g}x | {r['macs_ratio']:.3g}x | "
                       f"{r['deviation']:+.0%} |" for r in rows]
             lines.append("")
@@ -82,7 +84,7 @@ def plot(all_results: list[dict[str, Any]], out: Path, names: list[str] | None =
     import matplotlib.pyplot as plt
 
     names = names or [f"{r['target']['kind']}/{r['format']}" for r in all_results]
-    cases = [(f"{name}/{c['artifact']}", c) for name, r in zip(names, all_results) for c in r["cases"]]
+    cases = [(f"{name}/{c['artifact']}", c) for name, r in zip(names, all_results, strict=True) for c in r["cases"]]
     series = list(dict.fromkeys(name for name, _ in cases))
     entries = list(dict.fromkeys(c["entry"] for _, c in cases))
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(entries) * max(1, len(series)) / 2 + 2), 4))
@@ -102,8 +104,8 @@ def plot(all_results: list[dict[str, Any]], out: Path, names: list[str] | None =
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name in series:
-        mine = [c for n, c in cases if n == name]
-        ax.scatter([c["macs"] / 1e6 for c in mine], [_median(c) for c in mine], label=name, s=18)
+        points = [c for n, c in cases if n == name]
+        ax.scatter([c["macs"] / 1e6 for c in points], [_median(c) for c in points], label=name, s=18)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("MACs (millions)")
@@ -130,6 +132,11 @@ def _median(case: dict[str, Any]) -> float:
 
 def _p90(case: dict[str, Any]) -> float:
     return case["stats"]["p90"] if case["stats"]["count"] else _median(case)
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b, NaN where b is zero (a case of zero MACs or an unmeasured latency gives no ratio)."""
+    return a / b if b else float("nan")
 
 
 def _ms(value: float | None) -> str:

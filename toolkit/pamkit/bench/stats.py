@@ -16,7 +16,7 @@ def summarize(samples_ms: list[float], trim: float = 0.1) -> dict[str, float | i
     cut = int(len(x) * trim)
     trimmed = x[cut:len(x) - cut] if len(x) > 2 * cut else x
     mean = float(x.mean())
-    return {"count": int(len(x)), "min": float(x[0]), "median": float(np.median(x)), "mean": mean,
+    return {"count": len(x), "min": float(x[0]), "median": float(np.median(x)), "mean": mean,
             "p90": float(np.percentile(x, 90)), "p99": float(np.percentile(x, 99)), "std": float(x.std(ddof=0)),
             "trimmed_mean": float(trimmed.mean()), "cv": float(x.std(ddof=0) / mean) if mean > 0 else None}
 

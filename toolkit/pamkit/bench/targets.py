@@ -18,13 +18,21 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import PamkitError
-from ..export.formats import FORMATS
+from ..export.console import guarded
+from ..export.formats import FORMATS, Entry, Loader
+from ..values import check_number
 from ..versions import package_versions
 from .adb import DEVICE_DIR, Adb
 from .cases import Case
 from .energy import AndroidFuelGauge, EnergySampler, NoSampler, PowermetricsSampler, host_sampler
-from .native import build_runner, executorch_sdk, qemu_wrapper, run_runner
+from .native import ORDERS, build_runner, executorch_sdk, qemu_wrapper, run_runner
 from .parsers import parse_benchmark_model
+
+MAX_THREADS = 256
+MAX_SEED = 2**32 - 1  # the native runner seeds a 32-bit generator
+MAX_CPUS = 8192       # Linux's largest CONFIG_NR_CPUS
+LOAD_FIX = ("the artifact is corrupt or does not match its manifest (the export folder was edited); re-run "
+            "`pamkit export`")
 
 
 @dataclass(frozen=True)
@@ -43,16 +51,38 @@ class Settings:
     timeout_s: float = 600.0
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        """Refuse a bad setting by name; NaN too (``t > nan`` is never true: it would switch the thermal gate off)."""
+        check_number("warmup", self.warmup, low=0, integer=True)
+        for name in ("runs", "energy_runs"):
+            check_number(name, getattr(self, name), low=1, integer=True)
+        check_number("threads", self.threads, low=1, high=MAX_THREADS, integer=True)
+        check_number("cooldown_ms", self.cooldown_ms, low=0)
+        check_number("thermal_limit_c", self.thermal_limit_c, low=0, low_open=True)
+        check_number("thermal_wait_s", self.thermal_wait_s, low=0)
+        check_number("timeout_s", self.timeout_s, low=0, low_open=True)
+        check_number("seed", self.seed, low=0, high=MAX_SEED, integer=True)
+        if self.order not in ORDERS:
+            raise PamkitError(f"unknown order {self.order!r}; choose {' or '.join(ORDERS)}")
+        if self.pin is not None:
+            cpu_list(self.pin)
+
 
 class Target(ABC):
     """A place to run artifacts; fills each case's load time, first inference and samples."""
 
     kind: str
     emulated = False
+    pins_host_cpus = True  # --pin names CPUs of this machine (False: of a phone)
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """CPU, OS and runtime versions, for the results file."""
+
+    def check(self, fmt: str, settings: Settings) -> None:
+        """Refuse, before anything is measured, what this target cannot do here (CPUs to pin that do not exist)."""
+        if self.pins_host_cpus:
+            check_host_cpus(settings.pin)
 
     @abstractmethod
     def measure(self, fmt: str, cases: list[Case], settings: Settings, progress: bool) -> str | None:
@@ -90,19 +120,21 @@ class InProcess(Target):
     def measure(self, fmt: str, cases: list[Case], settings: Settings, progress: bool) -> str | None:
         if settings.pin:
             os.sched_setaffinity(0, cpu_list(settings.pin))
-        loaders = {path: FORMATS[fmt]().open(path, settings.threads) for path in {c.file for c in cases}}
-        entries, inputs = {}, {}
+        loaders = {path: self._open(fmt, path, settings.threads) for path in {c.file for c in cases}}
+        entries: dict[str, Entry] = {}
+        inputs: dict[str, np.ndarray] = {}
         self.entries, self.inputs = entries, inputs  # the energy phase runs the same loaded entry points
         for case in cases:
-            started = time.perf_counter()
-            entries[case.key] = loaders[case.file](case.entry, case.outputs)
-            case.load_ms = (time.perf_counter() - started) * 1e3
-            inputs[case.key] = random_input(case, settings.seed)
-            started = time.perf_counter()
-            entries[case.key](inputs[case.key])
-            case.first_ms = (time.perf_counter() - started) * 1e3
-            for _ in range(settings.warmup):
+            with guarded(f"running entry point {case.entry!r} of {case.file}", LOAD_FIX):
+                started = time.perf_counter()
+                entries[case.key] = loaders[case.file](case.entry, case.outputs)
+                case.load_ms = (time.perf_counter() - started) * 1e3
+                inputs[case.key] = random_input(case, settings.seed)
+                started = time.perf_counter()
                 entries[case.key](inputs[case.key])
+                case.first_ms = (time.perf_counter() - started) * 1e3
+                for _ in range(settings.warmup):
+                    entries[case.key](inputs[case.key])
         rng = random.Random(settings.seed)
         with tqdm(total=settings.runs * len(cases), desc=f"bench {fmt} on host", unit="run",
                   disable=not progress or None) as bar:
@@ -118,12 +150,17 @@ class InProcess(Target):
                     time.sleep(settings.cooldown_ms / 1e3)
         return None
 
+    def _open(self, fmt: str, path: Path, threads: int) -> Loader:
+        """An artifact opened on its runtime; its console chatter held back, its failure named by file."""
+        with guarded(f"loading {path} on the {fmt} runtime", LOAD_FIX):
+            return FORMATS[fmt]().open(path, threads)
+
     def energy(self, fmt: str, case: Case, settings: Settings, sampler: EnergySampler) -> None:
         run, x = self.entries[case.key], self.inputs[case.key]
         with sampler.measure() as measurement:
             for _ in range(settings.energy_runs):
                 run(x)
-        case.energy = per_inference(measurement.reading.to_dict(), settings.energy_runs)
+        case.energy = per_inference(measurement.result().to_dict(), settings.energy_runs)
 
 
 class Apple(InProcess):
@@ -146,9 +183,9 @@ class NativeRunner(Target):
     """The C++ runner (ExecuTorch ``Module``) on a device: push the runner and artifact, run, collect JSON lines."""
 
     arch: str
-    wrapper: list[str] = []   # command prefix that runs a program on the device
 
     def __init__(self) -> None:
+        self.wrapper: list[str] = []  # command prefix that runs a program on the device
         self.pushed: dict[Path, str] = {}
 
     def push(self, path: Path) -> str:
@@ -166,8 +203,6 @@ class NativeRunner(Target):
                 **host_description()}
 
     def measure(self, fmt: str, cases: list[Case], settings: Settings, progress: bool) -> str | None:
-        if fmt != "executorch":
-            raise PamkitError(f"the native runner runs ExecuTorch .pte files, not {fmt}; use --format executorch")
         runner = self.remote(self.binary())
         files = sorted({c.file for c in cases})
         blocks = min(settings.runs, 5) if len(files) > 1 else 1  # several artifacts: alternate in blocks
@@ -203,7 +238,7 @@ class NativeRunner(Target):
         with sampler.measure() as measurement:  # includes loading the method once: a small overestimate
             run_runner(runner, model, methods=[case.entry], warmup=0, runs=settings.energy_runs,
                        threads=settings.threads, order="sequential", timeout=settings.timeout_s, wrapper=self.wrapper)
-        case.energy = per_inference(measurement.reading.to_dict(), settings.energy_runs)
+        case.energy = per_inference(measurement.result().to_dict(), settings.energy_runs)
 
 
 class HostRunner(NativeRunner):
@@ -241,7 +276,7 @@ class EmulatedArm64(NativeRunner):
 class AndroidRunner(NativeRunner):
     """The runner on an attached phone through adb; the arm64 runner is built with the NDK and given by path."""
 
-    kind, arch = "android", "arm64-v8a"
+    kind, arch, pins_host_cpus = "android", "arm64-v8a", False
 
     def __init__(self, serial: str | None, runner: Path | None) -> None:
         super().__init__()
@@ -251,7 +286,7 @@ class AndroidRunner(NativeRunner):
                               "an arm64 pamkit_runner built with the Android NDK from toolkit/pamkit/bench/runner/ "
                               "against ExecuTorch's Android libraries (push its .so files beside it)")
         self.runner = runner
-        self.wrapper = self.adb.wrapper() + [f"LD_LIBRARY_PATH={DEVICE_DIR}"]
+        self.wrapper = [*self.adb.wrapper(), f"LD_LIBRARY_PATH={DEVICE_DIR}"]
 
     def push(self, path: Path) -> str:
         return self.adb.push(path, f"{DEVICE_DIR}/{path.name}")
@@ -277,7 +312,7 @@ class AndroidRunner(NativeRunner):
 class AndroidBenchmarkModel(Target):
     """TFLite signatures through the official ``benchmark_model`` binary, pushed to the phone."""
 
-    kind = "android"
+    kind, pins_host_cpus = "android", False
 
     def __init__(self, serial: str | None, binary: Path) -> None:
         self.adb = Adb(serial)
@@ -292,8 +327,6 @@ class AndroidBenchmarkModel(Target):
         return AndroidFuelGauge(self.adb.shell)
 
     def measure(self, fmt: str, cases: list[Case], settings: Settings, progress: bool) -> str | None:
-        if fmt != "tflite":
-            raise PamkitError("benchmark_model runs .tflite files; use --format tflite (or the runner for .pte)")
         remote = {f: self.adb.push(f, f"{DEVICE_DIR}/{f.name}") for f in {c.file for c in cases}}
         pin = f"taskset {cpu_mask(settings.pin)} " if settings.pin else ""
         for case in tqdm(cases, desc="bench tflite on android", disable=not progress or None):
@@ -334,15 +367,29 @@ def per_inference(reading: dict[str, Any], runs: int) -> dict[str, Any]:
 
 
 def cpu_list(spec: str) -> set[int]:
-    """``"0,2-3"`` -> {0, 2, 3}."""
-    cpus = set()
+    """``"0,2-3"`` -> {0, 2, 3}; PamkitError for anything else (a reversed range, a negative number, nothing)."""
+    cpus: set[int] = set()
     for part in spec.split(","):
         low, _, high = part.partition("-")
         try:
-            cpus.update(range(int(low), int(high or low) + 1))
+            first, last = int(low), int(high or low)
         except ValueError:
-            raise PamkitError(f"cannot read CPU list {spec!r}; write it like 0 or 0,2-3") from None
+            first, last = -1, -1
+        if first < 0 or last < first or last >= MAX_CPUS:
+            raise PamkitError(f"cannot read CPU list {spec!r}; write it like 0 or 0,2-3 (--pin)")
+        cpus.update(range(first, last + 1))
     return cpus
+
+
+def check_host_cpus(spec: str | None) -> None:
+    """Refuse, before anything is measured, a ``--pin`` naming CPUs this process cannot run on."""
+    if not spec:
+        return
+    usable = os.sched_getaffinity(0)
+    missing = sorted(cpu_list(spec) - usable)
+    if missing:
+        raise PamkitError(f"--pin {spec}: CPUs {missing} do not exist or are not available to this process; pick "
+                          f"from {','.join(map(str, sorted(usable)))}")
 
 
 def cpu_mask(spec: str) -> str:

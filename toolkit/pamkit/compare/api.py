@@ -2,12 +2,12 @@
 
 Layout of the output directory (each stage is reused when its files are already there, so an
 interrupted comparison resumes): ``single/`` (the single-task networks), ``<method>/merged/``,
-``<method>/pruned/``, ``oracle/<combination>/`` and ``report.json``.
+``<method>/pruned/``, ``oracle/<combination>/`` and ``report.json``. The folder itself is the
+caller's: ``pamkit compare`` owns it as a resumable output (``--resume``), the demo writes into its own.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,9 @@ from typing import Any
 from ..cost import cost_report
 from ..data import DatasetSplits
 from ..errors import PamkitError
+from ..io import read_json, write_json
 from ..merge import METHODS, MergeOptions, merge
+from ..merge.cli import REPORT_FILE as REGROUPING_FILE
 from ..network import MODEL_STEM, MultitaskNet, load_multitask, save_multitask
 from ..prune import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from ..prune.api import REPORT_FILE
@@ -31,9 +33,9 @@ class CompareOptions:
     """What to compare and how; every method is pruned with the same ``prune`` options."""
 
     methods: tuple[str, ...] = ("none", "shared", "mtz", "pam")
-    train: TrainConfig = TrainConfig()
-    merge: MergeOptions = MergeOptions()
-    prune: PruneOptions = PruneOptions()
+    train: TrainConfig = field(default_factory=TrainConfig)
+    merge: MergeOptions = field(default_factory=MergeOptions)
+    prune: PruneOptions = field(default_factory=PruneOptions)
     oracle: bool = True  # for two tasks: also prune for the all-tasks combination alone
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -41,14 +43,18 @@ class CompareOptions:
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown or not self.methods:
             raise PamkitError(f"unknown methods {unknown or '(none given)'}; choose from {', '.join(METHODS)}")
+        repeated = sorted({m for m in self.methods if self.methods.count(m) > 1})
+        if repeated:
+            raise PamkitError(f"methods {repeated} are listed twice; list each method once")
 
 
 def compare(suite: TaskSuite, arch: str, data: DatasetSplits, out: str | Path,
-            options: CompareOptions = CompareOptions(), data_options: dict[str, Any] | None = None
+            options: CompareOptions | None = None, data_options: dict[str, Any] | None = None
             ) -> dict[str, Any]:
     """Train (or reuse) the single-task networks, merge and prune with each method, report every combination."""
-    out = Path(out)
-    trained = _single_task(suite, arch, data, out / "single", options, data_options)
+    out, options = Path(out), options or CompareOptions()
+    trained = single_task_networks(suite, arch, data, out / "single", options.train, options.arch_kwargs,
+                                   data_options)
     reference = reference_scores(trained, data.val)
     report: dict[str, Any] = {"suite": suite.name, "arch": arch, "tasks": [t.name for t in suite.tasks],
                               "command": current_command(), "versions": package_versions(),
@@ -57,13 +63,14 @@ def compare(suite: TaskSuite, arch: str, data: DatasetSplits, out: str | Path,
                               "data": {"name": data.name, "source": data.source, "train": len(data.train),
                                        "val": len(data.val), "test": len(data.test)},
                               "reference": {"val": reference, "test": reference_scores(trained, data.test)},
+                              "trivial": {"test": {t.name: t.trivial_score(data.test.labels) for t in suite.tasks}},
                               "methods": {}}
     for method in options.methods:
         print(f"\n== {method}: merge, then prune (tolerance {options.prune.tolerance})")
         merge_options = options.merge  # the shared trunk is trained jointly as long as each network was alone
         if method == "shared":
             merge_options = replace(merge_options, finetune_epochs=options.train.epochs)
-        merged = _merged(method, trained, data, out / method / "merged", merge_options)
+        merged = merged_network(method, trained, data, out / method / "merged", merge_options)
         pruned, record = _pruned(merged, method, data, reference, out / method / "pruned", options.prune)
         entry = report["methods"][method] = _method_entry(merged, pruned, record, data)
         print(f"   MACs of all tasks {entry['merged'][-1]['macs']:,} -> {entry['pruned'][-1]['macs']:,}; test scores "
@@ -75,8 +82,11 @@ def compare(suite: TaskSuite, arch: str, data: DatasetSplits, out: str | Path,
     return report
 
 
-def _single_task(suite: TaskSuite, arch: str, data: DatasetSplits, out: Path, options: CompareOptions,
-                 data_options: dict[str, Any] | None) -> list[TrainedTask]:
+def single_task_networks(suite: TaskSuite, arch: str, data: DatasetSplits, out: Path, config: TrainConfig,
+                         arch_kwargs: dict[str, Any] | None = None, data_options: dict[str, Any] | None = None
+                         ) -> list[TrainedTask]:
+    """One ``arch`` network per task, trained into ``out``; a finished run there is reused, and so is each task
+    checkpoint an interrupted run left (the folder is fresh unless the caller resumes it)."""
     if (out / RUN_FILE).is_file():
         trained = load_run(out)
         names = [item.record.task.name for item in trained]
@@ -86,14 +96,18 @@ def _single_task(suite: TaskSuite, arch: str, data: DatasetSplits, out: Path, op
         print(f"== reusing the single-task networks in {out}")
         return trained
     print(f"== training one {arch} per task of {suite.name} into {out}")
-    return train_suite(suite, arch, data, out, options.train, options.arch_kwargs, data_options)
+    return train_suite(suite, arch, data, out, config, arch_kwargs, data_options, resume=True)
 
 
-def _merged(method: str, trained: list[TrainedTask], data: DatasetSplits, out: Path,
-            options: MergeOptions) -> MultitaskNet:
+def merged_network(method: str, trained: list[TrainedTask], data: DatasetSplits, out: Path,
+                   options: MergeOptions) -> MultitaskNet:
+    """The networks merged with ``method`` into ``out`` (as ``pamkit merge`` writes it), or reused from there."""
     if (out / f"{MODEL_STEM}.json").is_file():
         return load_multitask(out / f"{MODEL_STEM}.json")[0]
-    net, _ = merge(trained, method, data, options)
+    net, regrouping = merge(trained, method, data, options)
+    out.mkdir(parents=True, exist_ok=True)
+    if regrouping:  # first: the model file is what marks this stage finished
+        write_json(out / REGROUPING_FILE, regrouping)
     save_multitask(out / MODEL_STEM, net)
     return net
 
@@ -102,7 +116,8 @@ def _pruned(net: MultitaskNet, method: str, data: DatasetSplits, reference: dict
             options: PruneOptions) -> tuple[MultitaskNet, dict[str, Any]]:
     """The pruned network and its pruning record (the no-merging baseline prunes each task alone)."""
     if (out / f"{MODEL_STEM}.json").is_file() and (out / REPORT_FILE).is_file():
-        return load_multitask(out / f"{MODEL_STEM}.json")[0], json.loads((out / REPORT_FILE).read_text())
+        record = read_json(out / REPORT_FILE, "delete that folder and run again with --resume")
+        return load_multitask(out / f"{MODEL_STEM}.json")[0], record
     result = (prune_separately if method == "none" else prune)(net, data, reference, options)
     save_pruned(out, result, options)
     return result.net, result.to_dict()
@@ -131,7 +146,7 @@ def _oracle(report: dict[str, Any], trained: list[TrainedTask], data: DatasetSpl
         tasks = tuple(combo["tasks"])
         candidates = {m: entry["pruned"][i]["macs"] for m, entry in methods.items() if len(tasks) > 1 or m == "none"}
         if len(tasks) > 1:
-            merged = _merged("pam", trained, data, out.parent / "pam" / "merged", options.merge)
+            merged = merged_network("pam", trained, data, out.parent / "pam" / "merged", options.merge)
             targeted = PruneOptions(**{**vars(options.prune), "combination_weights": {tasks: 1.0}})
             net, _ = _pruned(merged, "pam", data, reference, out / "+".join(tasks), targeted)
             candidates["pam pruned for this combination"] = cost_report(net)["combinations"][i]["macs"]

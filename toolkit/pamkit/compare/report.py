@@ -1,12 +1,19 @@
-"""The comparison's report: per-combination tables with ratios, the paper's goals checked, a cost plot."""
+"""The comparison's report: per-combination tables with ratios, the paper's goals checked, a cost plot.
+
+Costs only mean something for networks that learned their tasks: every report flags a task whose
+test score does not beat its trivial baseline (always giving the most frequent answer), and no goal
+is reported met while any network is flagged.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from ..io import write_json
+
 ORACLE_SLACK = 1.10  # goal: PAM within 10% of the oracle
+TRIVIAL_MARGIN = 1e-6  # float32 rounding: a score equal to the trivial baseline must not count as above it
 
 
 def combination_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -27,13 +34,27 @@ def combination_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def unlearned(report: dict[str, Any]) -> dict[str, list[str]]:
+    """Per network ("single-task" or a method), the tasks whose test score does not beat the trivial baseline."""
+    trivial = report["trivial"]["test"]
+    scores = {"single-task": report["reference"]["test"], **{m: e["test"] for m, e in report["methods"].items()}}
+    flagged = {net: [t for t in report["tasks"] if s[t] <= trivial[t] + TRIVIAL_MARGIN] for net, s in scores.items()}
+    return {net: tasks for net, tasks in flagged.items() if tasks}
+
+
 def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's targets for PAM, each with the measured value and whether it is met."""
+    """The issue's targets for PAM, each with the measured value and whether it is met.
+
+    The first checks that every network learned every task; when one did not, no other goal is met.
+    """
     rows = combination_rows(report)
     if "pam" not in report["methods"]:
         return []
     n = len(report["tasks"])
-    checks = []
+    flagged = unlearned(report)
+    checks = [{"goal": "every task beats its trivial baseline (always the most frequent answer)",
+               "measured": "; ".join(f"{net}: {', '.join(tasks)} not above it" for net, tasks in flagged.items())
+                           or "all above it", "met": not flagged}]
     for base in ("none", "mtz"):
         if base in report["methods"]:
             worst = min(rows, key=lambda r: r[f"vs_{base}"]["pam"])
@@ -50,10 +71,13 @@ def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
         checks.append({"goal": "at least 2.01x below MTZ on some combination", "measured": f"best {best:.2f}x",
                        "met": best >= 2.01})
     if report.get("oracle"):
-        worst = max((r["macs"]["pam"] / max(r["oracle"], 1), r["tasks"]) for r in rows if "oracle" in r)
+        excess, tasks = max((r["macs"]["pam"] / max(r["oracle"], 1), r["tasks"]) for r in rows if "oracle" in r)
         checks.append({"goal": "within 10% of the oracle on every combination",
-                       "measured": f"worst {worst[0]:.2f}x the oracle on {'+'.join(worst[1])}",
-                       "met": worst[0] <= ORACLE_SLACK})
+                       "measured": f"worst {excess:.2f}x the oracle on {'+'.join(tasks)}",
+                       "met": excess <= ORACLE_SLACK})
+    if flagged:
+        for check in checks[1:]:
+            check.update(met=False, measured=f"{check['measured']}; not judged: a network learned nothing")
     return checks
 
 
@@ -65,13 +89,7 @@ def markdown(report: dict[str, Any]) -> str:
              f"{report['data']['train']} train / {report['data']['val']} val / {report['data']['test']} test  ",
              f"Pruning: criterion {report['options']['prune']['criterion']}, tolerance "
              f"{report['options']['prune']['tolerance']} (validation split), cost-aware "
-             f"{report['options']['prune']['cost_aware']}", "", "## Scores (test; validation in brackets)", "",
-             "| task | single-task | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
-    for task in report["tasks"]:
-        cells = [f"{report['methods'][m]['test'][task]:.4f} ({report['methods'][m]['val'][task]:.4f})"
-                 for m in methods]
-        lines.append(f"| {task} | {report['reference']['test'][task]:.4f} ({report['reference']['val'][task]:.4f}) | "
-                     + " | ".join(cells) + " |")
+             f"{report['options']['prune']['cost_aware']}", "", *_score_lines(report)]
     oracle = bool(report.get("oracle"))
     lines += ["", "## MACs per combination after pruning (ratio = baseline / method)", "",
               "| combination | " + " | ".join(methods) + (" | oracle" if oracle else "")
@@ -92,6 +110,24 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Why pruning stopped", ""]
     lines += [f"- {m}: {report['methods'][m]['stop_reason']}" for m in methods]
     return "\n".join(lines) + "\n"
+
+
+def _score_lines(report: dict[str, Any]) -> list[str]:
+    """The scores table, with the trivial baseline beside each task and a warning for networks not above it."""
+    flagged = unlearned(report)
+    networks = {"single-task": report["reference"], **report["methods"]}
+    lines = ["## Scores (test; validation in brackets)", "",
+             "| task | trivial | " + " | ".join(networks) + " |", "|---|---|" + "---|" * len(networks)]
+    for task in report["tasks"]:
+        cells = [f"{scores['test'][task]:.4f} ({scores['val'][task]:.4f})"
+                 + (" (!)" if task in flagged.get(net, ()) else "") for net, scores in networks.items()]
+        lines.append(f"| {task} | {report['trivial']['test'][task]:.4f} | " + " | ".join(cells) + " |")
+    if flagged:
+        lines += ["", "**Warning: (!) marks scores no better than the trivial baseline** (always giving the most "
+                  "frequent answer): " + "; ".join(f"{net}: {', '.join(tasks)}" for net, tasks in flagged.items())
+                  + ". Those networks learned nothing, so their costs below say nothing about merging; train "
+                  "longer, on more data or with another learning rate."]
+    return lines
 
 
 def plot(report: dict[str, Any], path: str | Path) -> Path:
@@ -125,8 +161,8 @@ def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     """``report.json`` (everything), ``report.md`` (tables and goals) and ``cost.png`` in ``out``."""
     out = Path(out)
     paths = {"json": out / "report.json", "markdown": out / "report.md", "plot": out / "cost.png"}
-    paths["json"].write_text(json.dumps({**report, "rows": combination_rows(report), "goals": goals(report)},
-                                        indent=1) + "\n")
+    write_json(paths["json"], {**report, "rows": combination_rows(report), "goals": goals(report),
+                               "unlearned": unlearned(report)})
     paths["markdown"].write_text(markdown(report))
     plot(report, paths["plot"])
     return paths

@@ -21,6 +21,7 @@ from ..errors import PamkitError
 from ..network.architecture import INPUT_SPACE, PARAMETRIC
 from ..network.multitask import MultitaskNet
 from ..network.structure import Group, Structure
+from ..values import check_number
 
 BYTES_PER_VALUE = 4  # float32
 
@@ -62,7 +63,7 @@ def combination_cost(net: MultitaskNet | Structure, tasks: tuple[str, ...]) -> C
         if op.kind in PARAMETRIC:
             inputs = s.groups[s.space_of(op.inputs[0])]
             reads = s.reads(op)
-            for i, size in zip(active, sizes):
+            for i, size in zip(active, sizes, strict=True):
                 width = sum(inputs[h].size for h in reads[i]) * a.get("expansion", 1)
                 per_output = width * math.prod(a.get("kernel_size", [1]))
                 macs += per_output * size * math.prod(op.out_shape[1:])
@@ -137,19 +138,28 @@ def combination_weights(combos: list[tuple[str, ...]], weights: dict[tuple[str, 
     if not weights:
         return {combo: 1 / len(combos) for combo in combos}
     known = {frozenset(c): c for c in combos}
-    resolved = dict.fromkeys(combos, 0.0)
+    resolved: dict[tuple[str, ...], float] = {}
     for combo, weight in weights.items():
-        key = frozenset(combo)
-        if key not in known:
-            raise PamkitError(f"combination weight given for {'+'.join(combo)}, which is not a combination of "
-                              f"this network's tasks ({', '.join(combos[-1])})")
-        if not weight >= 0:
-            raise PamkitError(f"the weight of combination {'+'.join(combo)} is {weight}; weights must be >= 0")
+        key = _combination_key(combo, combos[-1])
+        if known[key] in resolved:
+            raise PamkitError(f"combination {'+'.join(known[key])} is given two weights; give each combination once")
+        check_number(f"the weight of combination {'+'.join(combo)}", weight, low=0)
         resolved[known[key]] = float(weight)
+    resolved = {combo: resolved.get(combo, 0.0) for combo in combos}
     total = sum(resolved.values())
     if total <= 0:
         raise PamkitError("every combination weight is zero; give at least one combination a positive weight")
     return {combo: w / total for combo, w in resolved.items()}
+
+
+def _combination_key(combo: tuple[str, ...], tasks: tuple[str, ...]) -> frozenset[str]:
+    """A combination as a set, after checking it names each of the network's tasks at most once."""
+    unknown = [name for name in combo if name not in tasks]
+    if unknown or len(set(combo)) != len(combo) or not combo:
+        problem = f"unknown task {unknown[0]!r}" if unknown else "a task twice" if combo else "no task"
+        raise PamkitError(f"combination weight given for {'+'.join(combo)!r}, which names {problem}; this "
+                          f"network's tasks: {', '.join(tasks)}")
+    return frozenset(combo)
 
 
 def cost_report(net: MultitaskNet) -> dict[str, Any]:
@@ -157,28 +167,38 @@ def cost_report(net: MultitaskNet) -> dict[str, Any]:
     return {"tasks": list(net.task_names), "combinations": [c.to_dict() for c in combination_costs(net)]}
 
 
+def baseline_ratios(report: dict[str, Any], baseline: dict[str, Any]) -> list[float]:
+    """Per combination of ``report``, baseline MACs / model MACs; both reports must be over the same tasks."""
+    if set(report["tasks"]) != set(baseline["tasks"]):
+        raise PamkitError(f"the baseline's tasks ({', '.join(baseline['tasks'])}) differ from the model's "
+                          f"({', '.join(report['tasks'])}); compare models of the same tasks")
+    base = {frozenset(c["tasks"]): c["macs"] for c in baseline["combinations"]}
+    return [base[frozenset(c["tasks"])] / max(c["macs"], 1) for c in report["combinations"]]
+
+
 def format_table(report: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
-    """A plain-text table of a cost report (with ratios against a baseline report when given)."""
+    """A plain-text table of a cost report (with ratios against a baseline report of the same tasks when given)."""
     header = f"{'combination':<28} {'MACs':>14} {'params':>12} {'act. mem':>10}"
-    if baseline:
+    ratios = baseline_ratios(report, baseline) if baseline else None
+    if ratios:
         header += f" {'MACs vs base':>13}"
-        base = {tuple(c["tasks"]): c for c in baseline["combinations"]}
     lines = [header, "-" * len(header)]
-    for c in report["combinations"]:
+    for i, c in enumerate(report["combinations"]):
         line = f"{'+'.join(c['tasks']):<28} {c['macs']:>14,} {c['params']:>12,} {c['activation_bytes'] / 1024:>8.1f}KB"
-        if baseline:
-            line += f" {base[tuple(c['tasks'])]['macs'] / max(c['macs'], 1):>12.2f}x"
+        if ratios:
+            line += f" {ratios[i]:>12.2f}x"
         lines.append(line)
     return "\n".join(lines)
 
 
+def space_layers(s: Structure) -> dict[int, str]:
+    """Each regroupable space and the name of its first layer (how tables and ``--layer`` name it)."""
+    return {space: next(op.name for op in s.ops if op.space == space and op.kind in PARAMETRIC)
+            for space in s.groups if space != INPUT_SPACE}
+
+
 def structure_summary(s: Structure) -> list[str]:
     """One line per space: its first layer and its groups (label: size)."""
-    lines = []
-    for space, groups in s.groups.items():
-        if space == 0:
-            continue
-        layer = next(op.name for op in s.ops if op.space == space and op.kind in PARAMETRIC)
-        parts = ", ".join(f"{'+'.join(s.task_names[t] for t in g.label)}: {g.size}" for g in groups)
-        lines.append(f"{layer:<32} {parts}")
-    return lines
+    return [f"{layer:<32} " + ", ".join(f"{'+'.join(s.task_names[t] for t in g.label)}: {g.size}"
+                                        for g in s.groups[space])
+            for space, layer in space_layers(s).items()]

@@ -87,7 +87,8 @@ def _load_idx(info: DatasetInfo, path: Path | None, download: bool) -> RawData:
 def _load_digits(info: DatasetInfo, path: Path | None, download: bool) -> RawData:
     """Load scikit-learn's bundled 8x8 digits; always available, so the offline fallback."""
     if path is not None:
-        raise DataError(f"{info.name} is bundled with scikit-learn and reads no files; drop path={str(path)!r}")
+        raise DataError(f"{info.name} is bundled with scikit-learn and reads no files; drop the data folder "
+                        f"(--data / path={str(path)!r})")
     from sklearn.datasets import load_digits  # slow import, only when digits is asked for
 
     bunch = load_digits()
@@ -145,7 +146,7 @@ def _split_indices(raw: RawData, val_fraction: float, limit: int | None,
     """Choose each split's (images pool, labels pool, indices) from one seeded generator."""
     n = len(raw.train_labels)
     perm = torch.randperm(n, generator=gen).numpy()
-    if raw.test_images is None:
+    if raw.test_images is None or raw.test_labels is None:
         n_train, n_val = round(DIGITS_SPLIT[0] * n), round(DIGITS_SPLIT[1] * n)
         cuts = {"train": perm[:n_train], "val": perm[n_train:n_train + n_val], "test": perm[n_train + n_val:]}
         pools = dict.fromkeys(cuts, (raw.train_images, raw.train_labels))
@@ -170,7 +171,7 @@ def _to_tensor(images: np.ndarray, max_value: float, size: int, spec: InputSpec)
     x = torch.from_numpy(np.asarray(images, dtype=np.float32)).div_(max_value).unsqueeze(1)
     if x.shape[-1] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < x.shape[-1])
-    if spec.mean is not None:
+    if spec.mean is not None and spec.std is not None:
         x = x.sub_(spec.mean).div_(spec.std)
     return x.contiguous()
 

@@ -104,6 +104,8 @@ def _download(name: str, directory: Path, missing: list[str]) -> str | None:
 
 def _describe(directory: Path, found: dict[str, Path], missing: list[str]) -> str:
     """Say why a directory did not qualify, for the final error message."""
+    if directory.is_file():
+        return f"{directory} (a file, not a folder)"
     if not directory.is_dir():
         return f"{directory} (no such directory)"
     if not found:
@@ -120,8 +122,9 @@ def locate_idx_files(name: str, *, path: str | Path | None = None, download: boo
         found, missing = _find_in(directory)
         if missing:
             raise DataError(
-                f"path={str(path)!r} does not hold the {name} files: {_describe(directory, found, missing)}; "
-                f"pass a directory with {', '.join(IDX_FILES)} (each optionally .gz), or omit path to search"
+                f"the data folder {str(path)!r} (--data / path=) does not hold the {name} files: "
+                f"{_describe(directory, found, missing)}; pass a directory with {', '.join(IDX_FILES)} (each "
+                "optionally .gz), or leave it out to search the usual places"
             )
         return LocatedFiles(found, str(directory))
 

@@ -1,21 +1,22 @@
 """``export``: one artifact per format with one entry point per task combination, validated, then a manifest.
 
-Everything is built in a temporary directory beside the output and moved into place only after
-every entry point of every format has passed validation, so a failure leaves no partial output.
+Everything is built in a hidden folder beside the output (``outputs.staged_output``) and moved into place
+only after every entry point of every format has passed validation, so a failure or an interrupt leaves no
+partial output, and ``overwrite`` replaces only an earlier export, never the model's folder or a user's.
 """
 
 from __future__ import annotations
 
-import json
+import ctypes
 import os
-import shutil
-import tempfile
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -27,17 +28,22 @@ from tqdm.auto import tqdm
 from ..cost import combination_cost
 from ..data import DatasetSplits, Split
 from ..errors import PamkitError
+from ..io import read_json, write_json
 from ..network import MultitaskNet
+from ..outputs import staged_output
 from ..train import evaluate_all
 from ..train.run import current_command
+from ..values import check_number
 from ..versions import package_versions
-from .console import captured, terminal_stream
+from .console import guarded, terminal_stream
 from .entries import INPUT_NAME, EntryPoint, entry_points, output_name, parse_combinations
 from .formats import DEFAULT_FORMATS, FORMATS, CoreMLFormat, Format, Runner, Signature
 from .manifest import MANIFEST, checksum, size_of, validate_manifest
 
 LOG_FILE = "export.log"
 LEGACY_DIR = "coreml-ios15"
+WRITER = "export"
+MAX_THREADS = 256
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,26 @@ class ExportOptions:
     int8_tolerance: float = 0.01        # int8: largest allowed accuracy drop of any task against float32
     overwrite: bool = False
     jobs: int = 0                       # formats built in parallel processes (0: one per format, up to the cores)
+
+    def __post_init__(self) -> None:
+        """Refuse a bad option by name (NaN too: it would switch a check off), before anything is built."""
+        for name in ("parity_samples", "calibration_samples", "int8_samples"):
+            check_number(name, getattr(self, name), low=1, integer=True)
+        check_number("threads", self.threads, low=1, high=MAX_THREADS, integer=True)
+        check_number("jobs", self.jobs, low=0, integer=True)
+        check_number("atol", self.atol, low=0)
+        check_number("rtol", self.rtol, low=0)
+        check_number("int8_tolerance", self.int8_tolerance, low=0, high=1)
+        if not isinstance(self.stem, str) or Path(self.stem).name != self.stem or self.stem in ("", ".", ".."):
+            raise PamkitError(f"stem must be a plain file name like 'model', got {self.stem!r}")
+        if isinstance(self.formats, str) or not all(isinstance(f, str) for f in self.formats):
+            raise PamkitError(f"formats must be a tuple of format names, got {self.formats!r}")
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown or not self.formats:
+            raise PamkitError(f"unknown export formats {unknown or '(none given)'}; choose from {', '.join(FORMATS)}")
+        if self.coreml_legacy and "coreml" not in self.formats:
+            raise PamkitError("coreml_legacy (--coreml-legacy) adds plain Core ML packages beside the coreml "
+                              "artifact: add coreml to the formats, or drop it")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -79,48 +105,32 @@ def export(net: MultitaskNet, data: DatasetSplits, out: str | Path, options: Exp
     ``data`` supplies real inputs: its test split for the parity check and each task's accuracy,
     its training split for int8 calibration.
     """
-    out = Path(out)
-    formats = _check(net, data, out, options)
+    formats = _check(net, data, options)
     combos = parse_combinations(net.task_names, options.combinations)
     entries = entry_points(net, combos)
     default = entries[-1].name if len(entries[-1].tasks) == len(net.task_names) else entries[0].name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
+    inputs = [model_path] if model_path else []
+    with staged_output(out, WRITER, inputs=inputs, overwrite=options.overwrite) as tmp:
         total = len(formats) * (2 * len(entries) + 1)
         with terminal_stream() as stream, tqdm(total=total, desc="export", unit="step", file=stream,
                                            disable=not progress or None) as bar:
             built = _Session(net, data, entries, default, tmp, options, bar).build(formats)
-        text = json.dumps(_manifest(net, data, entries, default, built, options, model_path), indent=1) + "\n"
-        manifest = json.loads(text)  # exactly what an app will read
+        path = write_json(tmp / MANIFEST, _manifest(net, data, entries, default, built, options, model_path))
+        manifest = read_json(path, "this is a bug in pamkit export")  # exactly what an app will read
         validate_manifest(manifest)
-        (tmp / MANIFEST).write_text(text)
-        _move_into_place(tmp, out, options.overwrite)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
 
 
-def _check(net: MultitaskNet, data: DatasetSplits | None, out: Path, options: ExportOptions) -> list[Format]:
+def _check(net: MultitaskNet, data: DatasetSplits | None, options: ExportOptions) -> list[Format]:
     if not isinstance(net, MultitaskNet):
         raise PamkitError(f"export takes a pamkit MultitaskNet (the output of `pamkit merge` or `pamkit prune`), "
                           f"not a {type(net).__name__}; merge single-task networks first")
-    unknown = [f for f in options.formats if f not in FORMATS]
-    if unknown or not options.formats:
-        raise PamkitError(f"unknown export formats {unknown or '(none given)'}; choose from {', '.join(FORMATS)}")
     if data is None or data.input_spec != net.structure.input_spec:
         got = None if data is None else data.input_spec.to_dict()
         raise PamkitError(f"export validates on real inputs of the model's dataset "
                           f"{net.structure.input_spec.to_dict()}, got {got}; load that dataset (pamkit export --data)")
-    counts = (options.parity_samples, options.threads, options.calibration_samples, options.int8_samples)
-    if min(counts) < 1 or min(options.atol, options.rtol, options.int8_tolerance, options.jobs) < 0:
-        raise PamkitError("parity_samples, threads, calibration_samples and int8_samples must be at least 1; atol, "
-                          "rtol, int8_tolerance and jobs must not be negative")
-    if out.exists() and not options.overwrite and (not out.is_dir() or any(out.iterdir())):
-        raise PamkitError(f"{out} already exists and is not empty; choose another --out or pass --overwrite")
     calibration = data.train.images[:options.calibration_samples]
-    return [FORMATS[name](calibration) if FORMATS[name].precision == "int8" else FORMATS[name]()
+    return [FORMATS[name](calibration if FORMATS[name].precision == "int8" else None)
             for name in dict.fromkeys(options.formats)]
 
 
@@ -146,17 +156,11 @@ class _Session:
         if jobs == 1:
             return [self._validated(fmt, paths[fmt.name], self._write(fmt, paths[fmt.name])) for fmt in formats]
         self.bar.set_description(f"{', '.join(f.name for f in formats)}: building in {jobs} processes")
-        threads = max(1, torch.get_num_threads() // jobs)
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=torch.set_num_threads,
-                                 initargs=(threads,)) as pool:
+        with _workers(jobs, max(1, torch.get_num_threads() // jobs)) as pool:
             futures = [pool.submit(write_artifact, fmt, self.entries, self.example, paths[fmt.name], self.default,
                                    self.tmp / LOG_FILE) for fmt in formats]
-            try:
-                return [self._validated(fmt, paths[fmt.name], future.result(), written=True)
-                        for fmt, future in zip(formats, futures)]
-            except BaseException:  # drop formats not started; wait for running ones before the directory goes
-                pool.shutdown(cancel_futures=True)
-                raise
+            return [self._validated(fmt, paths[fmt.name], future.result(), written=True)
+                    for fmt, future in zip(formats, futures, strict=True)]
 
     def _write(self, fmt: Format, path: Path) -> tuple[float, float]:
         self.bar.set_description(f"{fmt.name}: building {len(self.entries)} entry points")
@@ -190,22 +194,35 @@ class _Session:
         for e in self.entries:
             self.bar.set_description(f"{fmt.name}: validating {e.name}")
             errors[e.name] = max(self._parity(fmt, e, x, run(e.name, x[None].numpy(), e.output_names), expected)
-                                 for x, expected in zip(self.inputs, self.references[e.name]))
+                                 for x, expected in zip(self.inputs, self.references[e.name], strict=True))
             self.bar.update(1)
         return {"status": "passed", "max_abs_error": errors}
 
     def _parity(self, fmt: Format, entry: EntryPoint, x: torch.Tensor, outputs: list[np.ndarray],
                 expected: list[np.ndarray]) -> float:
-        """The largest difference from PyTorch; an error when any value is outside the tolerance."""
+        """The largest difference from PyTorch; an error when any value is outside the tolerance or not finite.
+
+        NaN compares false with everything, so a NaN output would pass a plain ``difference > tolerance`` test.
+        """
         atol, rtol = self.options.atol, self.options.rtol
         worst = 0.0
-        for name, got, ref in zip(entry.output_names, outputs, expected):
+        for name, got, ref in zip(entry.output_names, outputs, expected, strict=True):
+            where = f"{fmt.name}: entry point {entry.name!r} output {name!r}"
+            if not np.isfinite(ref).all():
+                raise PamkitError(f"{where}: PyTorch's own output is NaN or infinite: the model's weights are "
+                                  "broken; re-create the model, nothing was written")
+            if np.shape(got) != np.shape(ref):
+                raise PamkitError(f"{where} has shape {np.shape(got)}, PyTorch's {np.shape(ref)}; the runtime does "
+                                  "not reproduce the model, nothing was written")
+            if not np.isfinite(got).all():
+                raise PamkitError(f"{where} is NaN or infinite where PyTorch's is finite; the runtime does not "
+                                  "reproduce the model, nothing was written")
             difference = np.abs(got - ref)
             worst = max(worst, float(difference.max()))
             if (difference > atol + rtol * np.abs(ref)).any():
-                raise PamkitError(f"{fmt.name}: entry point {entry.name!r} output {name!r} differs from PyTorch by "
-                                  f"{difference.max():.3g} (allowed {atol:g} + {rtol:g} x |output|); the runtime "
-                                  "does not reproduce the model, nothing was written")
+                raise PamkitError(f"{where} differs from PyTorch by {difference.max():.3g} (allowed {atol:g} + "
+                                  f"{rtol:g} x |output|); the runtime does not reproduce the model, nothing was "
+                                  "written")
         return worst
 
     def _accuracy(self, fmt: Format, run: Runner) -> dict[str, Any]:
@@ -216,7 +233,7 @@ class _Session:
         reference = {name: float(score) for name, score in
                      evaluate_all(self.net, list(tasks[t] for t in self.net.task_names),
                                   Split(images, labels)).items()}
-        scores = {}
+        scores: dict[str, dict[str, float]] = {}
         for e in self.entries:
             self.bar.set_description(f"{fmt.name}: accuracy of {e.name}")
             outputs = [run(e.name, x[None].numpy(), e.output_names) for x in images]
@@ -259,7 +276,7 @@ def write_artifact(fmt: Format, entries: list[EntryPoint], example: torch.Tensor
 def _check_signature(fmt: Format, entry: EntryPoint, signature: Signature, example: torch.Tensor,
                      output_shapes: list[tuple[int, ...]]) -> None:
     expected_in = [(INPUT_NAME, tuple(example.shape))]
-    expected_out = list(zip(entry.output_names, (tuple(s) for s in output_shapes)))
+    expected_out = list(zip(entry.output_names, (tuple(s) for s in output_shapes), strict=True))
     problems = []
     for kind, declared, expected in (("input", signature.inputs, expected_in), ("output", signature.outputs,
                                                                                expected_out)):
@@ -292,11 +309,11 @@ def _manifest(net: MultitaskNet, data: DatasetSplits, entries: list[EntryPoint],
               "entries": [e.name for e in entries], "export_seconds": round(b.seconds, 3),
               "trace_seconds": round(b.trace_seconds, 3),
               **({"min_os": "iOS 18 / macOS 15"} if b.format.name == "coreml" else {})} for b in built]
-    legacy = next((b for b in built if isinstance(b.format, CoreMLFormat) and b.format.legacy_dir), None)
+    legacy = next((b.format.legacy_dir for b in built if isinstance(b.format, CoreMLFormat)), None)
     if legacy is not None:  # one plain package per combination, for OS versions without multifunction models
         files += [{"format": "coreml", "precision": "float32", "path": f"{LEGACY_DIR}/{e.name}.mlpackage",
-                   "size": size_of(legacy.format.legacy_dir / f"{e.name}.mlpackage"),
-                   "sha256": checksum(legacy.format.legacy_dir / f"{e.name}.mlpackage"), "entries": [e.name],
+                   "size": size_of(legacy / f"{e.name}.mlpackage"),
+                   "sha256": checksum(legacy / f"{e.name}.mlpackage"), "entries": [e.name],
                    "export_seconds": 0.0, "min_os": "iOS 15 / macOS 12"} for e in entries]
     return {
         "schema": "pamkit-export-manifest", "schema_version": 1,
@@ -315,34 +332,58 @@ def _manifest(net: MultitaskNet, data: DatasetSplits, entries: list[EntryPoint],
                        "results": {b.format.name: b.validation for b in built}},
         "options": options.to_dict(),
         "versions": package_versions(),
-        "created": {"command": current_command(), "time": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+        "created": {"command": current_command(), "time": datetime.now(UTC).isoformat(timespec="seconds")},
     }
 
 
-def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
-    """Replace ``out`` by the finished directory (the old one is removed only after the new one is complete)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp made it private
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old) if old.is_dir() else old.unlink()
-    else:
-        os.replace(tmp, out)
-
-
 @contextmanager
-def _converter_step(fmt: Format, step: str, log: Path) -> Iterator[None]:
-    """Send the converters' console output to the log; turn their failures into one clear error."""
+def _workers(jobs: int, threads: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes that never outlive the export.
+
+    On any failure or interrupt (Ctrl-C, SIGTERM) they are stopped at once, before the temporary folder
+    they write into is removed; and on Linux the kernel kills them if this process dies without unwinding.
+    """
+    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_worker_setup,
+                               initargs=(threads, os.getpid()))
     try:
-        with captured(log):
-            yield
-    except PamkitError:
+        yield pool
+    except BaseException:
+        _stop(pool)
         raise
-    except Exception as exc:  # converter and runtime errors: name the format and where the details are
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300].rstrip(".")
-        raise PamkitError(f"{fmt.name} {step} failed: {type(exc).__name__}: {first}. The model has an operation "
-                          f"this format cannot take, or the toolchain is broken; export with --formats without "
-                          f"{fmt.name} to skip it. Nothing was written.") from exc
+    pool.shutdown()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Terminate a pool's worker processes (a conversion can run for minutes) and wait until they are gone."""
+    processes = list((pool._processes or {}).values())  # the executor offers no public way to stop running work
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    pool.shutdown(cancel_futures=True)
+
+
+def _worker_setup(threads: int, parent: int) -> None:
+    """In each worker: its share of the threads; Ctrl-C is left to the parent, which stops the workers itself."""
+    torch.set_num_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: have the kernel SIGKILL this process when its parent dies, even by SIGKILL (no cleanup ran)."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _converter_step(fmt: Format, step: str, log: Path) -> AbstractContextManager[None]:
+    """Send the converters' console output to the log; turn their failures into one clear error."""
+    return guarded(f"{fmt.name} {step}", f"the model has an operation this format cannot take, or the toolchain is "
+                   f"broken; export with --formats without {fmt.name} to skip it. Nothing was written", log)

@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 
 from ..network import load_multitask
+from ..outputs import check_output_dir
 from ..train import model_data
-from .api import ExportOptions, export
+from ..values import FRACTION, NONNEGATIVE, NONNEGATIVE_INT, POSITIVE_INT
+from .api import WRITER, ExportOptions, export
 from .formats import FORMATS
 from .manifest import summary
 
@@ -28,7 +30,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
         epilog="example: pamkit export runs/demo/pam/pruned/model.json --out runs/demo/export "
                "--formats executorch,tflite --combinations 'a+b,a'")
     p.add_argument("model", help="multitask model .json written by `pamkit merge` or `pamkit prune`")
-    p.add_argument("--out", required=True, help="output directory (must not exist or be empty, unless --overwrite)")
+    p.add_argument("--out", required=True, help="output directory: new or empty (an earlier export there is "
+                   "replaced only with --overwrite)")
     p.add_argument("--formats", default=",".join(d.formats),
                    help=f"comma-separated, from {', '.join(FORMATS)} (default: %(default)s). executorch-int8 is a "
                         "second .pte quantized with PT2E and the XNNPACK quantizer (static), tflite-int8 a second "
@@ -38,28 +41,30 @@ def register(verbs: argparse._SubParsersAction) -> None:
                    "like 'a+b,a' (default: %(default)s)")
     p.add_argument("--coreml-legacy", action="store_true", help="also write one plain .mlpackage per combination "
                    "(iOS 15 / macOS 12, for OS versions without multifunction models)")
-    p.add_argument("--parity-samples", type=int, default=d.parity_samples,
+    p.add_argument("--parity-samples", type=POSITIVE_INT, default=d.parity_samples,
                    help="test images each entry point is checked on (default: %(default)s)")
-    p.add_argument("--atol", type=float, default=d.atol, help="parity tolerance, absolute (default: %(default)s)")
-    p.add_argument("--rtol", type=float, default=d.rtol, help="parity tolerance, relative (default: %(default)s)")
-    p.add_argument("--int8-tolerance", type=float, default=d.int8_tolerance,
+    p.add_argument("--atol", type=NONNEGATIVE, default=d.atol, help="parity tolerance, absolute (default: %(default)s)")
+    p.add_argument("--rtol", type=NONNEGATIVE, default=d.rtol, help="parity tolerance, relative (default: %(default)s)")
+    p.add_argument("--int8-tolerance", type=FRACTION, default=d.int8_tolerance,
                    help="largest accuracy drop int8 may cost any task (default: %(default)s = 1 point)")
-    p.add_argument("--jobs", type=int, default=d.jobs, help="formats converted at once in worker processes "
+    p.add_argument("--jobs", type=NONNEGATIVE_INT, default=d.jobs, help="formats converted at once in worker processes "
                    "(default: %(default)s = one per format, up to the number of cores; 1 = in this process)")
     p.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
-    p.add_argument("--overwrite", action="store_true", help="replace DIR if it exists (only once the new export "
-                   "has passed)")
+    p.add_argument("--overwrite", action="store_true", help="replace DIR if it holds an earlier export (only once "
+                   "the new export has passed); a folder holding anything else is never replaced")
     p.set_defaults(run=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    net, _ = load_multitask(args.model)
-    data = model_data(net.structure.input_spec, net.structure.provenance, args.data)
     options = ExportOptions(formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
                             combinations=args.combinations, coreml_legacy=args.coreml_legacy,
                             parity_samples=args.parity_samples, atol=args.atol, rtol=args.rtol,
                             int8_tolerance=args.int8_tolerance, jobs=args.jobs,
                             overwrite=args.overwrite)
+    inputs = [args.model] + ([args.data] if args.data else [])
+    check_output_dir(args.out, WRITER, inputs=inputs, overwrite=args.overwrite)  # before any long work
+    net, _ = load_multitask(args.model)
+    data = model_data(net.structure.input_spec, net.structure.provenance, args.data)
     manifest = export(net, data, Path(args.out), options, model_path=args.model)
     print("\n".join(summary(manifest)))
     print(f"\nwritten to {args.out}/ (manifest.json says which entry point runs which tasks)")

@@ -8,18 +8,17 @@ these names: ExecuTorch methods, Core ML functions and TFLite signatures.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from torch import Tensor, nn
 
 from ..cost import all_combinations
-from ..errors import PamkitError
+from ..errors import PamkitError, TaskError
 from ..network import MultitaskNet
+from ..tasks.names import check_task_names
 
 INPUT_NAME = "image"
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 Combination = tuple[str, ...]
 
@@ -98,9 +97,7 @@ def entry_points(net: MultitaskNet, combinations: list[Combination]) -> list[Ent
 
 
 def _check_names(tasks: tuple[str, ...], combos: list[Combination]) -> None:
-    outputs = [output_name(t) for t in tasks]
-    bad = [t for t, name in zip(tasks, outputs) if not _IDENTIFIER.match(name) or "__" in name]
-    if bad or len(set(outputs)) != len(outputs):
-        raise PamkitError(f"tasks {bad or list(tasks)} cannot name exported outputs: an output name is the task name "
-                          "with '-' as '_', must start with a letter or '_', must not contain '__', and must differ "
-                          "between tasks; rename the tasks in the suite and retrain")
+    try:
+        check_task_names(tasks)
+    except TaskError as exc:
+        raise PamkitError(f"this model's tasks cannot name exported outputs: {exc}, then retrain") from None

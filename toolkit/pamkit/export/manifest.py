@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from ..errors import PamkitError
+from ..io import contained, read_json
 from ..schemas import check_schema, packaged_schema
 
 MANIFEST = "manifest.json"
@@ -25,22 +25,26 @@ def validate_manifest(manifest: dict[str, Any]) -> None:
 
 
 def load_manifest(directory: str | Path, verify_files: bool = True) -> dict[str, Any]:
-    """Read and validate ``DIR/manifest.json``; with ``verify_files`` also check every file's size and sha256."""
+    """Read and validate ``DIR/manifest.json``; with ``verify_files`` also check every file's size and sha256.
+
+    Strict JSON (NaN/Infinity refused, as apps' parsers do), and every file it names must lie inside ``DIR``.
+    """
     path = Path(directory) / MANIFEST
     if not path.is_file():
         raise PamkitError(f"{path} not found: pass a directory written by `pamkit export`")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PamkitError(f"{path} is not valid JSON ({exc}); re-run `pamkit export`") from None
+    manifest = read_json(path, "re-run `pamkit export`")
     validate_manifest(manifest)
-    if verify_files:
-        for item in manifest["files"]:
-            file = path.parent / item["path"]
-            if not file.exists() or checksum(file) != item["sha256"]:
-                raise PamkitError(f"{file} is missing or differs from its checksum in {path}: the export directory "
-                                  "was changed; re-run `pamkit export`")
+    for item in manifest["files"]:
+        file = artifact_path(directory, item)
+        if verify_files and (not file.exists() or checksum(file) != item["sha256"]):
+            raise PamkitError(f"{file} is missing or differs from its checksum in {path}: the export directory "
+                              "was changed; re-run `pamkit export`")
     return manifest
+
+
+def artifact_path(directory: str | Path, item: dict[str, Any]) -> Path:
+    """Where a ``files`` item of the manifest in ``directory`` lies; refused unless inside that directory."""
+    return contained(Path(directory) / MANIFEST, item["path"], "the file")
 
 
 def checksum(path: Path) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -11,7 +13,8 @@ from ..data import DatasetSplits
 from ..errors import PamkitError
 from ..network.multitask import MultitaskNet
 from ..train import TrainConfig, TrainedTask, fit
-from .assemble import assemble, source_origins, source_template
+from ..values import check_number
+from .assemble import Label, assemble, source_origins, source_template
 from .mtz import merge_mtz
 from .pam import GROUPINGS, merge_pam
 from .sources import Sources, candidate_weights, load_sources
@@ -35,25 +38,57 @@ class MergeOptions:
     def __post_init__(self) -> None:
         if self.grouping not in GROUPINGS:
             raise PamkitError(f"unknown grouping {self.grouping!r}; use one of {', '.join(GROUPINGS)}")
-        if self.samples < 2:
-            raise PamkitError(f"samples={self.samples}: PAM needs at least 2 held-out inputs (default 128)")
-        if self.finetune_epochs < 0:
-            raise PamkitError(f"finetune_epochs={self.finetune_epochs} must be 0 or more")
+        check_number("samples (held-out inputs)", self.samples, low=2, integer=True)
+        check_number("alpha (PAM's mutual-information threshold)", self.alpha, low=0, optional=True)
+        check_number("relative_alpha", self.relative_alpha, low=0, optional=True)
+        if self.alpha is not None and self.relative_alpha is not None:
+            raise PamkitError("alpha and relative_alpha exclude each other: alpha is the threshold itself, "
+                              "relative_alpha calibrates it per layer; give one of them")
+        check_number("zip_fraction", self.zip_fraction, low=0, low_open=True, high=1)
+        check_number("finetune_epochs", self.finetune_epochs, low=0, integer=True)
+        check_number("lr (learning rate)", self.lr, low=0, low_open=True)
+        check_number("seed", self.seed, low=0, integer=True)
 
 
-def merge(nets: list[TrainedTask], method: str, data: DatasetSplits | None,
-          options: MergeOptions = MergeOptions(), progress: bool = True) -> tuple[MultitaskNet, dict[str, Any]]:
-    """Merge single-task networks (one per task, same architecture) with ``method``; returns network and report."""
+# Which methods use each option (those not listed here apply to all but none: seed, lr)
+METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
+    "samples": ("pam", "mtz"), "grouping": ("pam",), "alpha": ("pam",), "relative_alpha": ("pam",),
+    "zip_fraction": ("mtz",), "finetune_epochs": ("mtz", "shared"), "lr": ("mtz", "shared"),
+    "seed": ("pam", "mtz", "shared"),
+}
+
+
+def options_for(method: str, given: dict[str, Any], flag: Callable[[str], str] = str) -> MergeOptions:
+    """MergeOptions from the settings ``given`` explicitly; one that ``method`` does not use is refused, not ignored.
+
+    ``flag`` names a setting in the error (the CLI passes ``--relative-alpha`` for ``relative_alpha``).
+    """
     if method not in METHODS:
         raise PamkitError(f"unknown merge method {method!r}; use one of {', '.join(METHODS)}")
-    sources = load_sources(nets)
+    for name in given:
+        if method not in METHOD_OPTIONS[name]:
+            raise PamkitError(f"{flag(name)} does not apply to --method {method}: it is used by "
+                              f"{', '.join(METHOD_OPTIONS[name])} only; leave it out")
+    return MergeOptions(**given)
+
+
+def merge(nets: list[TrainedTask] | Sources, method: str, data: DatasetSplits | None,
+          options: MergeOptions = MergeOptions(), progress: bool = True) -> tuple[MultitaskNet, dict[str, Any]]:
+    """Merge single-task networks (one per task, same architecture) with ``method``; returns network and report.
+
+    ``nets`` may be already checked by ``load_sources``. The model records its sources' checkpoints
+    (absolute here; ``save_multitask`` writes them relative to the model file).
+    """
+    if method not in METHODS:
+        raise PamkitError(f"unknown merge method {method!r}; use one of {', '.join(METHODS)}")
+    sources = nets if isinstance(nets, Sources) else load_sources(nets)
     if method != "none" and data is None:
         raise PamkitError(f"merge method {method!r} needs data (held-out inputs and, for mtz/shared, training "
                           "data); pass the dataset the networks were trained on")
-    provenance = {"method": method, "options": asdict(options), "sources": [str(item.path) for item in nets]}
-    if method == "none":
-        net = side_by_side(sources, provenance)
-        return net, {}
+    provenance = {"method": method, "options": asdict(options),
+                  "sources": [str(Path(item.path).resolve()) for item in sources.nets]}
+    if method == "none" or data is None:
+        return side_by_side(sources, provenance), {}
     images, labels = _held_out(sources, data, options)
     if method == "pam":
         net, report = merge_pam(sources, images, labels, options.grouping, options.alpha, options.relative_alpha,
@@ -72,8 +107,8 @@ def merge(nets: list[TrainedTask], method: str, data: DatasetSplits | None,
 
 def side_by_side(sources: Sources, provenance: dict[str, Any]) -> MultitaskNet:
     """The no-merging baseline: every neuron private to its own task; outputs equal the sources' exactly."""
-    labels = {space: [(k,) for k in range(sources.n) for _ in range(size)]
-              for space, size in sources.arch.space_sizes.items()}
+    labels: dict[int, list[Label]] = {space: [(k,) for k in range(sources.n) for _ in range(size)]
+                                      for space, size in sources.arch.space_sizes.items()}
     return assemble(source_template(sources, provenance), candidate_weights(sources), labels, source_origins(sources))
 
 

@@ -11,7 +11,7 @@ pair average of MTZ's closed form.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -59,21 +59,22 @@ def zip_space(net: MultitaskNet, space: int, zipped: tuple[int, ...], task: tupl
     rows_x, rows_y = (torch.arange(*spans[labels.index(lab)]) for lab in (zipped, task))
     producers = [op for op in s.ops if op.kind in PARAMETRIC and op.space == space]
     dense = net.to_dense()
-    fits = [_producer_fit(net, dense, op, merged_label, rows_x, rows_y, images) for op in producers]
-    if any(fit is None for fit in fits):
+    found = [_producer_fit(net, dense, op, merged_label, rows_x, rows_y, images) for op in producers]
+    fits = [fit for fit in found if fit is not None]
+    if len(fits) < len(found):
         return net, 0.0  # some producer has no input shared by all the tasks: nothing can be zipped here
-    costs = sum(pair_costs(fit["a"], fit["b"], fit["h"], fit["h"]) for fit in fits)
+    costs = cast(Tensor, sum(pair_costs(fit["a"], fit["b"], fit["h"], fit["h"]) for fit in fits))
     pairs = greedy_pairs(costs, round(fraction * min(len(rows_x), len(rows_y))))
     px = torch.tensor([i for i, _, _ in pairs], dtype=torch.long)
     py = torch.tensor([j for _, j, _ in pairs], dtype=torch.long)
-    for op, fit in zip(producers, fits):
+    for op, fit in zip(producers, fits, strict=True):
         _write_merged_rows(dense, op, fit, rows_x[px], px, py)
     _average_channelwise(s, dense, space, rows_x[px], rows_y[py])
     _sum_consumer_columns(s, dense, space, rows_x[px], rows_y[py])
 
     channel_labels = [g.label for g in s.groups[space] for _ in range(g.size)]
     origins = [o for g in s.groups[space] for o in g.origins]
-    for x, y in zip(rows_x[px].tolist(), rows_y[py].tolist()):
+    for x, y in zip(rows_x[px].tolist(), rows_y[py].tolist(), strict=True):
         channel_labels[x], origins[x] = merged_label, f"{origins[x]}+{origins[y]}"
     gone = set(rows_y[py].tolist())
     keep = torch.tensor([c for c in range(len(origins)) if c not in gone], dtype=torch.long)
@@ -95,7 +96,8 @@ def _producer_fit(net: MultitaskNet, dense: dict[str, Tensor], op, merged_label:
         values = net.eval().intermediates(images, [op.inputs[0]], names)[op.inputs[0]]
     x = torch.cat([values[h] for h in readable], dim=1)
     a = op.attrs
-    h = layer_hessian(x, *(tuple(a[k]) for k in ("kernel_size", "stride", "padding", "dilation"))) if op.kind == "conv" \
+    conv = op.kind == "conv"
+    h = layer_hessian(x, *(tuple(a[k]) for k in ("kernel_size", "stride", "padding", "dilation"))) if conv \
         else layer_hessian(x)
     spans = s.spans(in_space, a.get("expansion", 1))
     columns = group_columns(spans, readable)
@@ -114,7 +116,7 @@ def _write_merged_rows(dense: dict[str, Tensor], op, fit: dict[str, Any], rows: 
     full = dense[f"{op.name}.weight"]
     full[rows] = 0
     full[rows[:, None], fit["columns"][None, :]] = weight
-    if has_bias:
+    if bias is not None:
         dense[f"{op.name}.bias"][rows] = bias
 
 

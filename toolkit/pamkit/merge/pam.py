@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from ..network.multitask import MultitaskNet
 from .assemble import Label, assemble, source_origins, source_template
-from .relevance import Relevance, regroup
+from .relevance import DEFAULT_RELATIVE_ALPHA, Relevance, regroup
 from .sources import Sources, candidate_weights
 
 GROUPINGS = ("paper", "lattice")
@@ -19,24 +19,30 @@ GROUPINGS = ("paper", "lattice")
 def probe_activations(sources: Sources, images: Tensor) -> dict[int, Tensor]:
     """Per space, every candidate's activations on ``images``: [N, n*d, f] (f = h*w per channel, summed probes)."""
     per_source = []
+    channels = {name: sources.arch.space_sizes[space] for space, names in sources.arch.probes.items() for name in names}
     for item in sources.nets:
-        graph_module = fx.symbolic_trace(item.net.eval())
-        channels = {name: sources.arch.space_sizes[space] for space, names in sources.arch.probes.items()
-                    for name in names}
-        recorded: dict[str, Tensor] = {}
-
-        class _Recorder(fx.Interpreter):
-            def run_node(self, node: fx.Node) -> Any:
-                value = super().run_node(node)
-                if node.name in channels:  # [N, C, H, W], or [N, C*H*W] after a flatten: channel-major either way
-                    recorded[node.name] = value.detach().reshape(value.shape[0], channels[node.name], -1)
-                return value
-
+        recorder = _Recorder(fx.symbolic_trace(item.net.eval()), channels)
         with torch.no_grad():
-            _Recorder(graph_module).run(images)
+            recorder.run(images)
+        recorded = recorder.recorded
         per_source.append({space: torch.cat([recorded[name] for name in names], dim=2)
                            for space, names in sources.arch.probes.items()})
     return {space: torch.cat([acts[space] for acts in per_source], dim=1) for space in sources.arch.probes}
+
+
+class _Recorder(fx.Interpreter):
+    """Runs a traced network, keeping the outputs of the probed nodes as [N, C, f] (f: features per channel)."""
+
+    def __init__(self, graph_module: fx.GraphModule, channels: dict[str, int]) -> None:
+        super().__init__(graph_module)
+        self.channels = channels
+        self.recorded: dict[str, Tensor] = {}
+
+    def run_node(self, node: fx.Node) -> Any:
+        value = super().run_node(node)
+        if node.name in self.channels:  # [N, C, H, W], or [N, C*H*W] after a flatten: channel-major either way
+            self.recorded[node.name] = value.detach().reshape(value.shape[0], self.channels[node.name], -1)
+        return value
 
 
 def labels_from_relevance(relevance: Relevance, n_tasks: int, grouping: str) -> list[Label]:
@@ -60,9 +66,10 @@ def merge_pam(sources: Sources, images: Tensor, labels: list[Tensor], grouping: 
     activations = probe_activations(sources, images)
     origins = source_origins(sources)
     options = {} if relative_alpha is None else {"relative_alpha": relative_alpha}
+    calibration = DEFAULT_RELATIVE_ALPHA if relative_alpha is None else relative_alpha
     candidate_labels, report = {}, {}
     for space in tqdm(sources.arch.spaces, desc="PAM regrouping", unit="layer", disable=None if progress else True):
-        relevance = regroup(activations[space], labels, alpha=alpha, **options)
+        relevance = regroup(activations[space], labels, alpha=alpha, relative_alpha=calibration)
         candidate_labels[space] = labels_from_relevance(relevance, sources.n, grouping)
         report[str(space)] = _space_report(sources, space, relevance, candidate_labels[space], origins[space])
     provenance = {"method": "pam", "grouping": grouping, "samples": len(images), "alpha": alpha,
@@ -78,4 +85,4 @@ def _space_report(sources: Sources, space: int, relevance: Relevance, labels: li
     return {"layer": probes[0], "probes": probes, "alpha": relevance.alpha, "layer_mi": relevance.layer_mi,
             "neurons": [{"origin": origin, "tasks": [names[t] for t in label],
                          "mi": [round(float(v), 5) for v in mi]}
-                        for origin, label, mi in zip(origins, labels, relevance.mi.tolist())]}
+                        for origin, label, mi in zip(origins, labels, relevance.mi.tolist(), strict=True)]}

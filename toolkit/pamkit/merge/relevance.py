@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -268,7 +269,7 @@ def _greedy(dist: Tensor, live: Tensor, labels: _Labels, threshold: _Threshold, 
         total += free[:, best]
         total_live += int(free_live[best])
         score = float(scores[best])
-        if threshold.exceeded(score, lambda: _set_kernel(total, total_live, sigma2)):
+        if threshold.exceeded(score, partial(_set_kernel, total, total_live, sigma2)):
             break
         order.append(int(ids[best]))
         free[:, best], ids[best], free_live[best] = free[:, size - 1], ids[size - 1], free_live[size - 1]
@@ -293,7 +294,7 @@ def _thresholds(alpha: float | list[float] | None, relative_alpha: float, layer_
                 or not 0 <= relative_alpha < math.inf:
             raise PamkitError(f"relative_alpha must be a finite number >= 0, got {relative_alpha!r}")
         tests = []
-        for y, mi in zip(labels, layer_mi):
+        for y, mi in zip(labels, layer_mi, strict=True):
             null_labels = _permuted(y)
             null = float(torch.cat([_mi_from_kernel(layer_kernel, batch) for batch in null_labels]).mean())
             margin = relative_alpha * (mi - null)
@@ -333,7 +334,7 @@ def regroup(activations: Tensor, labels: list[Tensor], alpha: float | list[float
     thresholds = _thresholds(alpha, relative_alpha, layer_kernel, checked, layer_mi)
     relevant = torch.ones(len(dist), len(encoded), dtype=torch.bool)
     orders = []
-    for t, (y, threshold) in enumerate(zip(encoded, thresholds)):
+    for t, (y, threshold) in enumerate(zip(encoded, thresholds, strict=True)):
         with tqdm(total=len(dist), desc=f"regroup task {t}", disable=not progress) as bar:
             orders.append(_greedy(dist, live, y, threshold, sigma2, chunk, bar))
         relevant[orders[-1], t] = False

@@ -132,7 +132,9 @@ def greedy_pairs(costs: Tensor, k: int | None = None) -> list[tuple[int, int, fl
         raise PamkitError("greedy_pairs got NaN or inf costs; check the Hessians and weights (or raise damping)")
     k = _pair_count(k, min(costs.shape))
     db = costs.shape[1]
-    used_i, used_j, pairs = set(), set(), []
+    used_i: set[int] = set()
+    used_j: set[int] = set()
+    pairs: list[tuple[int, int, float]] = []
     for flat in torch.argsort(costs.flatten(), stable=True).tolist():
         if len(pairs) == k:
             break

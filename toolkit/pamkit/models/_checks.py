@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from pamkit.errors import ModelError
@@ -15,9 +16,9 @@ def check_positive_int(value: object, what: str, fix: str) -> int:
 
 
 def check_positive_number(value: object, what: str, fix: str) -> float:
-    """Return ``value`` as float if it is a number > 0 (bools refused), else raise ModelError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ModelError(f"{what} must be a number > 0, got {value!r}; {fix}")
+    """Return ``value`` as float if it is a finite number > 0 (bools refused), else raise ModelError."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (math.isfinite(value) and value > 0):
+        raise ModelError(f"{what} must be a finite number > 0, got {value!r}; {fix}")
     return float(value)
 
 
@@ -26,7 +27,7 @@ def check_choice(value: object, what: str, choices: Iterable[str]) -> str:
     choices = list(choices)
     if value not in choices:
         raise ModelError(f"{what} {value!r} is not supported; use one of: {', '.join(choices)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def check_bool(value: object, what: str) -> bool:

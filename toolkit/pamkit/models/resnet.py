@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import nn
 
 from pamkit._compat import import_torchvision
 
 from ._checks import check_positive_number
+
+if TYPE_CHECKING:
+    from torchvision.models import ResNet
 
 # conv1 now has stride 1 and the max-pool is gone; each stride-2 3x3 conv (and 1x1
 # downsample) maps a side s to ceil(s / 2) >= 1, so any side >= 1 runs.
@@ -17,7 +22,7 @@ def _basic_block():
     return import_torchvision().models.resnet.BasicBlock
 
 
-def _adapt_resnet(model: nn.Module, in_channels: int, width: float, blocks: list[int]) -> nn.Module:
+def _adapt_resnet(model: ResNet, in_channels: int, width: float, blocks: list[int]) -> nn.Module:
     """Swap the ImageNet stem for a 3x3 stride-1 conv, drop the max-pool and fc, and record ``feature_dim``.
 
     ``width`` scales every stage (1.0: torchvision's 64-128-256-512 channels); the stages are

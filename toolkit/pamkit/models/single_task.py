@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from torch import Tensor, nn
 
 from pamkit.errors import ModelError
@@ -32,4 +34,4 @@ def build_single_task(arch: str, in_channels: int, size: int, num_outputs: int, 
     """Build a freshly initialised single-task network: ``arch``'s backbone plus a ``num_outputs``-wide head."""
     check_positive_int(num_outputs, "num_outputs", "pass the number of outputs of the task (classes or attributes)")
     backbone = build_backbone(arch, in_channels, size, **kwargs)
-    return SingleTaskNet(backbone, nn.Linear(backbone.feature_dim, num_outputs))
+    return SingleTaskNet(backbone, nn.Linear(cast(int, backbone.feature_dim), num_outputs))  # every builder sets it

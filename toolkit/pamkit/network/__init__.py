@@ -3,8 +3,8 @@
 from .architecture import INPUT_SPACE, Architecture, Op, trace_architecture
 from .multitask import MultitaskNet, reindex_dense
 from .stack import stack
+from .storage import MODEL_STEM, load_multitask, model_file, save_multitask
 from .structure import Group, Structure
-from .storage import MODEL_STEM, load_multitask, save_multitask
 
 __all__ = ["INPUT_SPACE", "MODEL_STEM", "Architecture", "Group", "MultitaskNet", "Op", "Structure", "load_multitask",
-           "reindex_dense", "save_multitask", "stack", "trace_architecture"]
+           "model_file", "reindex_dense", "save_multitask", "stack", "trace_architecture"]

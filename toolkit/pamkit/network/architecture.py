@@ -144,7 +144,7 @@ class _Tracer:
         elif node.op == "output":
             self.output_seen = True
         elif node.op == "call_module":
-            self.visit_module(node, self.gm.get_submodule(node.target))
+            self.visit_module(node, self.gm.get_submodule(str(node.target)))
         elif node.op == "call_function":
             self.visit_function(node)
         elif node.op == "call_method" and node.target in _METHOD_FUNCTIONS and len(node.args) == 1:
@@ -208,7 +208,7 @@ class _Tracer:
         (source,) = self.tensor_inputs(node)
         self.add_op(node, "fn", [source], self.by_name[source].space, attrs={"fn": name, "kwargs": kwargs})
 
-    def add_flatten(self, node: fx.Node, start_dim: int = 0, end_dim: int = -1) -> None:
+    def add_flatten(self, node: fx.Node, start_dim: Any = 0, end_dim: Any = -1) -> None:
         (source,) = self.tensor_inputs(node)
         if start_dim != 1 or end_dim != -1:
             raise self.fail(node, f"flatten(start_dim={start_dim}, end_dim={end_dim}); only flatten(x, 1)")
@@ -222,14 +222,17 @@ class _Tracer:
             raise ModelError("the task head must be the network's last operation")
         per_channel: dict[str, int] = {}  # features per channel: H*W after flattening a conv map, else 1
         for op in self.ops:
-            source = self.by_name[op.inputs[0]] if op.inputs else None
+            if not op.inputs:
+                per_channel[op.name] = 1
+                continue
+            source = self.by_name[op.inputs[0]]
             if op.kind == "flatten":
                 per_channel[op.name] = math.prod(source.out_shape[1:])
             elif op.kind in ("linear", "head"):
                 op.attrs["expansion"] = per_channel[source.name]
                 per_channel[op.name] = 1
             else:
-                per_channel[op.name] = per_channel[source.name] if source else 1
+                per_channel[op.name] = per_channel[source.name]
         spaces: dict[int, int] = {}
         for op in self.ops:
             op.space = self.find(op.space) if op.kind != "head" else -1
@@ -258,7 +261,7 @@ def _function_kwargs(node: fx.Node) -> dict[str, Any]:
              "max_pool2d": ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
              "avg_pool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")}
     positional = names.get(_CALL_FUNCTIONS[node.target], ())
-    kwargs = dict(zip(positional, node.args[1:]))
+    kwargs = dict(zip(positional, node.args[1:], strict=False))
     kwargs.update(node.kwargs)
     kwargs.pop("inplace", None)
     return {k: _jsonable(v) for k, v in kwargs.items()}

@@ -9,7 +9,7 @@ gathers them back. Merging, pruning surgery and ``extract`` all go through these
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -63,6 +63,7 @@ class MultitaskNet(nn.Module):
 
     def _run(self, x: Tensor, wanted: list[int]) -> tuple[dict[str, Tensor], dict[str, dict[int, Tensor]]]:
         s = self.structure
+        self._check_input(x)
         values: dict[str, dict[int, Tensor]] = {}
         for op in s.ops[:-1]:
             active = s.active(op.space, set(wanted))
@@ -70,9 +71,11 @@ class MultitaskNet(nn.Module):
                 values[op.name] = {0: x}
             elif op.kind in PARAMETRIC:
                 source, reads = values[op.inputs[0]], self._reads[op.name]
-                values[op.name] = {i: self.layers[op.name][i](_cat(source, reads[i])) for i in active}
+                layers = self.group_layers(op.name)
+                values[op.name] = {i: layers[i](_cat(source, reads[i])) for i in active}
             elif op.kind in ("dwconv", "bn"):
-                values[op.name] = {i: self.layers[op.name][i](values[op.inputs[0]][i]) for i in active}
+                layers = self.group_layers(op.name)
+                values[op.name] = {i: layers[i](values[op.inputs[0]][i]) for i in active}
             elif op.kind == "fn":
                 fn, kwargs = _function(op, self.training)
                 values[op.name] = {i: fn(values[op.inputs[0]][i], **kwargs) for i in active}
@@ -82,8 +85,25 @@ class MultitaskNet(nn.Module):
                 a, b = (values[name] for name in op.inputs)
                 values[op.name] = {i: a[i] + b[i] for i in active}
         features = values[s.ops[-1].inputs[0]]
-        outputs = {s.task_names[t]: self.heads[s.task_names[t]](_cat(features, self._head_reads[t])) for t in wanted}
+        outputs = {s.task_names[t]: self.head(s.task_names[t])(_cat(features, self._head_reads[t])) for t in wanted}
         return outputs, values
+
+    def group_layers(self, op_name: str) -> list[Any]:
+        """One op's per-group modules (conv, linear, depthwise conv or batch norm), in group order."""
+        return list(cast(nn.ModuleList, self.layers[op_name]))
+
+    def head(self, task: str) -> nn.Linear:
+        """A task's head."""
+        return cast(nn.Linear, self.heads[task])
+
+    def _check_input(self, x: Tensor) -> None:
+        """The input must be a batch of the images the network was built for (a clear error, not torch's)."""
+        expected = self.structure.input_spec.shape
+        if not isinstance(x, Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != expected:
+            got = f"shape {list(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+            raise PamkitError(f"this network takes a batch of images of shape [N, {', '.join(map(str, expected))}] "
+                              f"(channels, height, width of {self.structure.input_spec.dataset}), got {got}; "
+                              "resize the input to the network's input spec")
 
     def _task_indices(self, tasks: Iterable[str] | None) -> list[int]:
         if tasks is None:
@@ -99,7 +119,7 @@ class MultitaskNet(nn.Module):
 
     # -- dense form and surgery -----------------------------------------------------------------
     @classmethod
-    def build(cls, structure: Structure, dense: dict[str, Tensor]) -> "MultitaskNet":
+    def build(cls, structure: Structure, dense: dict[str, Tensor]) -> MultitaskNet:
         """A network from a structure and dense weights; groups that cannot be computed are dropped first."""
         structure, dense = normalize(structure, dense)
         net = cls(structure)
@@ -112,7 +132,7 @@ class MultitaskNet(nn.Module):
         """Dense weights over the flat channel order, zero where the connectivity rule forbids."""
         s, dense = self.structure, {}
         for op in s.ops:
-            layers = self.layers[op.name] if op.name in self.layers else None
+            layers = self.group_layers(op.name) if op.name in self.layers else []
             if op.kind in PARAMETRIC:
                 spans_in, spans_out = _spans(s, s.space_of(op.inputs[0]), op), _spans(s, op.space)
                 reads = s.reads(op)
@@ -132,7 +152,7 @@ class MultitaskNet(nn.Module):
             elif op.kind == "head":
                 spans_in = _spans(s, s.space_of(op.inputs[0]), op)
                 for t in s.heads:
-                    head = self.heads[s.task_names[t]]
+                    head = self.head(s.task_names[t])
                     full = head.weight.new_zeros(head.weight.shape[0], spans_in[-1][1])
                     columns = group_columns(spans_in, s.head_reads(t))
                     full[:, columns] = head.weight.detach()
@@ -140,8 +160,8 @@ class MultitaskNet(nn.Module):
                     dense[f"{op.name}.{s.task_names[t]}.bias"] = head.bias.detach().clone()
         return dense
 
-    def select(self, keep: dict[int, list[int]] | None = None, tasks: Iterable[str] | None = None) -> "MultitaskNet":
-        """A new network keeping, per space, the channels at ``keep[space]`` (flat indices) and the heads of ``tasks``."""
+    def select(self, keep: dict[int, list[int]] | None = None, tasks: Iterable[str] | None = None) -> MultitaskNet:
+        """A new network keeping, per space, the channels at ``keep[space]`` (flat indices) and ``tasks``' heads."""
         s = self.structure
         keep = {space: sorted(set(channels)) for space, channels in (keep or {}).items()}
         heads = tuple(self._task_indices(tasks)) if tasks is not None else s.heads
@@ -152,7 +172,7 @@ class MultitaskNet(nn.Module):
         net = type(self).build(s.with_groups(groups, heads), dense)
         return net.train(self.training)
 
-    def relabel(self, labels: dict[int, list[Label]]) -> "MultitaskNet":
+    def relabel(self, labels: dict[int, list[Label]]) -> MultitaskNet:
         """A new network whose channels in the given spaces carry new task labels (flat order; () removes one).
 
         Weights a new label no longer permits (reads from groups lacking one of its tasks) are dropped.
@@ -160,12 +180,12 @@ class MultitaskNet(nn.Module):
         origins = {space: [o for g in self.structure.groups[space] for o in g.origins] for space in labels}
         return assemble(self.structure, self.to_dense(), labels, origins).train(self.training)
 
-    def extract(self, tasks: Iterable[str]) -> "MultitaskNet":
+    def extract(self, tasks: Iterable[str]) -> MultitaskNet:
         """A standalone network for one combination: only its groups and heads, same outputs, static shapes."""
         wanted = set(self._task_indices(tasks))
         s = self.structure
         keep = {}
-        for space, groups in s.groups.items():
+        for space in s.groups:
             spans = _spans(s, space)
             keep[space] = [c for i in s.active(space, wanted) for c in range(*spans[i])]
         return self.select(keep, tasks).eval()
@@ -339,5 +359,6 @@ def _drop_groups(s: Structure, dense: dict[str, Tensor], drop: dict[int, set[int
     keep = {space: torch.tensor([c for i, span in enumerate(_spans(s, space)) if i not in drop[space]
                                  for c in range(*span)], dtype=torch.long) for space in s.groups}
     new_dense = reindex_dense(s.op, dense, keep)
-    groups = {space: tuple(g for i, g in enumerate(groups) if i not in drop[space]) for space, groups in s.groups.items()}
+    groups = {space: tuple(g for i, g in enumerate(groups) if i not in drop[space])
+              for space, groups in s.groups.items()}
     return s.with_groups(groups), new_dense

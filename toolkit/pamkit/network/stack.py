@@ -35,9 +35,9 @@ def stack_dense(ops: Sequence[Op], denses: list[dict[str, Tensor]]) -> dict[str,
         elif op.kind == "head":
             heads = [sorted(k.rsplit(".", 1)[0] for k in d if k.startswith(f"{op.name}.") and k.endswith(".weight"))
                      for d in denses]
-            widths = [d[f"{names[0]}.weight"].shape[1] for d, names in zip(denses, heads)]
+            widths = [d[f"{names[0]}.weight"].shape[1] for d, names in zip(denses, heads, strict=True)]
             start = 0
-            for d, names, width in zip(denses, heads, widths):
+            for d, names, width in zip(denses, heads, widths, strict=True):
                 for name in names:
                     weight = d[f"{name}.weight"]
                     full = weight.new_zeros(weight.shape[0], sum(widths))

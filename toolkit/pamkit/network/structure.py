@@ -28,7 +28,7 @@ class Group:
         """Number of neurons (channels) in the group."""
         return len(self.origins)
 
-    def reads(self, other: "Group") -> bool:
+    def reads(self, other: Group) -> bool:
         """The connectivity rule: a group may read a group whose label is a superset of its own."""
         return set(self.label) <= set(other.label)
 
@@ -88,7 +88,7 @@ class Structure:
             start += g.size * per_channel
         return spans
 
-    def with_groups(self, groups: dict[int, tuple[Group, ...]], heads: tuple[int, ...] | None = None) -> "Structure":
+    def with_groups(self, groups: dict[int, tuple[Group, ...]], heads: tuple[int, ...] | None = None) -> Structure:
         """The same structure with other groups (and optionally fewer heads)."""
         return replace(self, groups=groups, heads=self.heads if heads is None else heads)
 
@@ -102,7 +102,7 @@ class Structure:
                 "heads": [names[t] for t in self.heads], "provenance": self.provenance}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Structure":
+    def from_dict(cls, data: dict[str, Any]) -> Structure:
         """Rebuild from ``to_dict``; CheckpointError on anything malformed."""
         try:
             tasks = tuple(Task.from_dict(t) for t in data["tasks"])
@@ -121,4 +121,4 @@ def input_group(input_spec: InputSpec, n_tasks: int) -> tuple[Group, ...]:
     return (Group(tuple(range(n_tasks)), tuple(f"input:{c}" for c in range(input_spec.channels))),)
 
 
-__all__ = ["Group", "INPUT_SPACE", "Structure", "input_group", "sort_groups"]
+__all__ = ["INPUT_SPACE", "Group", "Structure", "input_group", "sort_groups"]

@@ -2,6 +2,7 @@
 
 from .api import PruneOptions, PruneResult, expected_macs, prune, prune_separately, reference_scores, save_pruned
 from .importance import CRITERIA, membership_importance
+from .state import Checkpoint, Checkpoints, PruneState
 
-__all__ = ["CRITERIA", "PruneOptions", "PruneResult", "membership_importance", "expected_macs", "prune",
-           "prune_separately", "reference_scores", "save_pruned"]
+__all__ = ["CRITERIA", "Checkpoint", "Checkpoints", "PruneOptions", "PruneResult", "PruneState", "expected_macs",
+           "membership_importance", "prune", "prune_separately", "reference_scores", "save_pruned"]

@@ -13,11 +13,10 @@ follows. Cost never rises: labels only shrink.
 from __future__ import annotations
 
 import copy
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -26,10 +25,13 @@ from tqdm.auto import tqdm
 from ..cost import all_combinations, combination_cost, combination_weights, membership_costs
 from ..data import DatasetSplits, Split
 from ..errors import PamkitError
+from ..io import write_json
 from ..network import INPUT_SPACE, MODEL_STEM, MultitaskNet, save_multitask, stack
 from ..tasks import Task
 from ..train import TrainConfig, TrainedTask, evaluate_all, fit
+from ..values import check_number
 from .importance import CRITERIA, membership_importance
+from .state import Checkpoint, Checkpoints, Move, PruneState
 
 Combination = tuple[str, ...]
 REPORT_FILE = "pruning.json"
@@ -58,18 +60,23 @@ class PruneOptions:
     def __post_init__(self) -> None:
         if self.criterion not in CRITERIA:
             raise PamkitError(f"unknown pruning criterion {self.criterion!r}; use one of {', '.join(CRITERIA)}")
-        if not 0 <= self.tolerance < 1:
-            raise PamkitError(f"tolerance {self.tolerance} is out of range: give the allowed accuracy drop as a "
-                              "fraction in [0, 1), e.g. 0.01 for one percentage point")
-        if not 0 < self.step < 1:
-            raise PamkitError(f"step {self.step} must be a fraction in (0, 1), e.g. 0.09")
-        if self.finetune_samples is not None and self.finetune_samples < self.batch_size:
-            raise PamkitError(f"finetune_samples={self.finetune_samples} is below one batch ({self.batch_size})")
-        if self.retries < 0 or self.recovery_epochs < 0:
-            raise PamkitError(f"retries={self.retries} and recovery_epochs={self.recovery_epochs} must be >= 0")
+        check_number("tolerance (the allowed accuracy drop, a fraction: 0.01 = 1 point)", self.tolerance, low=0,
+                     high=1)
+        check_number("step (a share of the channels or MACs per iteration, e.g. 0.09)", self.step, low=0,
+                     low_open=True, high=1)
         for name in ("max_iterations", "patience", "batch_size", "importance_batches"):
-            if getattr(self, name) < 1:
-                raise PamkitError(f"{name}={getattr(self, name)} must be at least 1")
+            check_number(name, getattr(self, name), low=1, integer=True)
+        for name in ("retries", "recovery_epochs", "seed"):
+            check_number(name, getattr(self, name), low=0, integer=True)
+        check_number("finetune_samples", self.finetune_samples, low=1, integer=True, optional=True)
+        if self.finetune_samples is not None and self.finetune_samples < self.batch_size:
+            raise PamkitError(f"finetune_samples={self.finetune_samples} is below one batch ({self.batch_size}); "
+                              "give at least one batch of samples")
+        check_number("lr (learning rate)", self.lr, low=0, low_open=True)
+        for factor in self.final_lr_factors:
+            check_number("final_lr_factors", factor, low=0, low_open=True)
+        for combination, weight in (self.combination_weights or {}).items():
+            check_number(f"the weight of combination {'+'.join(combination)}", weight, low=0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings (combinations joined with '+')."""
@@ -96,75 +103,115 @@ class PruneResult:
 
 
 def prune(net: MultitaskNet, data: DatasetSplits, reference: dict[str, float],
-          options: PruneOptions = PruneOptions(), progress: bool = True, label: str = "prune") -> PruneResult:
-    """Prune ``net`` (a copy) as far as every task stays within ``options.tolerance`` of ``reference``."""
+          options: PruneOptions = PruneOptions(), progress: bool = True, label: str = "prune",
+          checkpoint: Checkpoint | None = None) -> PruneResult:
+    """Prune ``net`` (a copy) as far as every task stays within ``options.tolerance`` of ``reference``.
+
+    ``checkpoint``: where the state is saved after every accepted step and at the end; when it holds
+    a state saved by an interrupted run (same settings), pruning continues from there. Every seed
+    derives from the iteration, so a resumed prune ends where an uninterrupted one would.
+    """
     tasks = _check_inputs(net, data, reference)
     limits = {task.name: reference[task.name] - options.tolerance for task in tasks}
     weights = combination_weights(all_combinations(net.task_names), _weights_for(net, options.combination_weights))
-    net = copy.deepcopy(net)
+    loop = checkpoint.load(label) if checkpoint else None
+    if loop is None or loop.stop_reason is None:
+        if loop is None:
+            loop = _start(copy.deepcopy(net), tasks, data, limits, weights, options)
+        if _within(loop.val, limits):
+            loop.stop_reason = _iterate(loop, tasks, data, limits, weights, options, progress, label, checkpoint)
+            _final_finetune(loop, tasks, data, limits, weights, options)
+        else:
+            loop.stop_reason = "outside the tolerance before pruning: " + _gap(loop.val, limits)
+        if checkpoint:
+            checkpoint.save(loop)
+    return PruneResult(loop.net.eval(), reference, loop.val, loop.stop_reason, loop.history)
+
+
+def _start(net: MultitaskNet, tasks: list[Task], data: DatasetSplits, limits: dict[str, float],
+           weights: dict[Combination, float], options: PruneOptions) -> PruneState:
+    """The starting scores, after a recovery fine-tune when the merge starts outside the tolerance."""
     val = evaluate_all(net, tasks, data.val, options.batch_size * 4)
     history = [_entry(0, net, weights, val, "start", 0)]
     if not _within(val, limits) and options.recovery_epochs:
         val = _finetune(net, tasks, data, options, options.lr, options.recovery_epochs, None, options.seed)
         history.append(_entry(0, net, weights, val, "recovery fine-tune", 0))
-    if not _within(val, limits):
-        return PruneResult(net, reference, val, "outside the tolerance before pruning: " + _gap(val, limits), history)
-    step, iteration, ranking, banned, rejections = options.step, 0, None, set(), 0
+    return PruneState(net, val, history, options.step)
+
+
+def _iterate(loop: PruneState, tasks: list[Task], data: DatasetSplits, limits: dict[str, float],
+             weights: dict[Combination, float], options: PruneOptions, progress: bool, label: str,
+             checkpoint: Checkpoint | None) -> str:
+    """Prune step by step until the tolerance stops it; returns why it stopped."""
+    ranking, rejections = None, 0
     reason = "max_iterations reached"
     bar = tqdm(desc=label, unit="step", disable=not progress or None, leave=True)
-    while iteration < options.max_iterations:
-        iteration += 1
-        seed = options.seed + iteration
+    while loop.iteration < options.max_iterations:
+        loop.iteration += 1
+        seed = options.seed + loop.iteration
         if ranking is None:
-            ranking = _ranking(net, tasks, data.train, options, weights, seed)
-        labels, removed = _plan(net, ranking, step, banned)
+            ranking = _ranking(loop.net, tasks, data.train, options, weights, seed)
+        labels, removed = _plan(loop.net, ranking, loop.step, loop.banned)
         if not removed:
             reason = "nothing left to try (each layer keeps one channel per task; the rest broke the tolerance)"
             break
-        candidate = _relabelled(net, labels)
-        accepted, scores = False, val
+        candidate = _relabelled(loop.net, labels)
+        accepted, scores = False, loop.val
         for attempt in range(1 + options.retries if candidate is not None else 0):  # a step may need more rounds
-            scores = _finetune(candidate, tasks, data, options, options.lr, 1, options.finetune_samples,
-                               seed + 1000 * attempt)
+            scores = _finetune(cast(MultitaskNet, candidate), tasks, data, options, options.lr, 1,
+                               options.finetune_samples, seed + 1000 * attempt)
             accepted = _within(scores, limits)
             if accepted:
                 break
         event = "accepted" if accepted else "rejected" if candidate is not None else "rejected: cuts a task off"
-        history.append(_entry(iteration, net if candidate is None else candidate, weights, scores, event, len(removed), step))
+        tried = loop.net if candidate is None else candidate
+        loop.history.append(_entry(loop.iteration, tried, weights, scores, event, len(removed), loop.step))
         if accepted:
-            net, val, ranking, rejections = candidate, scores, None, 0
-            step = min(options.step, step * 2)  # grow back after a success
+            loop.net, loop.val, ranking, rejections = tried, scores, None, 0
+            loop.step = min(options.step, loop.step * 2)  # grow back after a success
+            if checkpoint:
+                checkpoint.save(loop)
         else:
             rejections += 1
             if len(removed) == 1:
-                banned |= removed  # this task needs this channel: try the next one
+                loop.banned |= removed  # this task needs this channel: try the next one
             else:
-                step /= 2
+                loop.step /= 2
             if rejections >= options.patience:
                 reason = f"{rejections} steps in a row broke the tolerance (last: {_gap(scores, limits)})"
                 break
         bar.update()
-        bar.set_postfix_str(f"MACs {history[-1]['expected_macs'] / history[0]['expected_macs']:.3f}x of start, "
-                            + ", ".join(f"{name} {score:.4f}" for name, score in scores.items())
-                            + f", step {step:.3f}")
+        bar.set_postfix_str(f"MACs {loop.history[-1]['expected_macs'] / loop.history[0]['expected_macs']:.3f}x of "
+                            "start, " + ", ".join(f"{name} {score:.4f}" for name, score in scores.items())
+                            + f", step {loop.step:.3f}")
     bar.close()
+    return reason
+
+
+def _final_finetune(loop: PruneState, tasks: list[Task], data: DatasetSplits, limits: dict[str, float],
+                    weights: dict[Combination, float], options: PruneOptions) -> None:
+    """One epoch at each decreasing learning rate, kept when it helps and stays within the tolerance."""
     for factor in options.final_lr_factors:
-        tuned = copy.deepcopy(net)
+        tuned = copy.deepcopy(loop.net)
         scores = _finetune(tuned, tasks, data, options, options.lr * factor, 1, None, options.seed)
-        accepted = _within(scores, limits) and sum(scores.values()) >= sum(val.values())
-        history.append(_entry(iteration, tuned, weights, scores, f"final fine-tune lr x{factor}: "
-                              + ("kept" if accepted else "discarded"), 0))
+        accepted = _within(scores, limits) and sum(scores.values()) >= sum(loop.val.values())
+        loop.history.append(_entry(loop.iteration, tuned, weights, scores, f"final fine-tune lr x{factor}: "
+                                   + ("kept" if accepted else "discarded"), 0))
         if accepted:
-            net, val = tuned, scores
-    net.eval()
-    return PruneResult(net, reference, val, reason, history)
+            loop.net, loop.val = tuned, scores
 
 
 def prune_separately(net: MultitaskNet, data: DatasetSplits, reference: dict[str, float],
-                     options: PruneOptions = PruneOptions(), progress: bool = True) -> PruneResult:
-    """The no-merging baseline: prune each task's own subnetwork alone, then stack them side by side."""
-    results = [prune(net.extract([name]), data, reference, options, progress, label=f"prune {name}")
-               for name in net.task_names]
+                     options: PruneOptions = PruneOptions(), progress: bool = True,
+                     checkpoints: Checkpoints | None = None) -> PruneResult:
+    """The no-merging baseline: prune each task's own subnetwork alone, then stack them side by side.
+
+    ``checkpoints``: each task's prune keeps its own checkpoint there, so a resumed run skips the
+    tasks that finished and continues the one that was interrupted.
+    """
+    results = [prune(net.extract([name]), data, reference, options, progress, label=f"prune {name}",
+                     checkpoint=checkpoints.named(f"task{t}") if checkpoints else None)
+               for t, name in enumerate(net.task_names)]
     val = {name: score for r in results for name, score in r.val.items()}
     history = [{**entry, "task": r.net.task_names[0]} for r in results for entry in r.history]
     reason = "; ".join(f"{r.net.task_names[0]}: {r.stop_reason}" for r in results)
@@ -176,7 +223,7 @@ def save_pruned(out: Path, result: PruneResult, options: PruneOptions) -> Path:
     path = save_multitask(out / MODEL_STEM, result.net, {"pruning": {"options": options.to_dict(),
                                                                      "val": result.val,
                                                                      "reference": result.reference}})
-    (out / REPORT_FILE).write_text(json.dumps({"options": options.to_dict(), **result.to_dict()}, indent=1) + "\n")
+    write_json(out / REPORT_FILE, {"options": options.to_dict(), **result.to_dict()})
     return path
 
 
@@ -225,9 +272,6 @@ def _normalised(value: Tensor) -> Tensor:
     """Scores divided by their mean over members (all 1 when they are all zero), NaN kept for non-members."""
     mean = value.nanmean()
     return value / mean if mean > 0 else torch.where(value.isnan(), value, torch.ones_like(value))
-
-
-Move = tuple[int, str, int]  # (space, channel origin, task taken off or -1: the whole channel)
 
 
 def _plan(net: MultitaskNet, ranking: Ranking, step: float,

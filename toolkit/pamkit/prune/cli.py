@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from typing import Any
 
-from ..cost import cost_report, format_table, structure_summary
+from ..cost import all_combinations, combination_weights, cost_report, format_table, structure_summary
 from ..errors import CheckpointError, PamkitError
-from ..network import load_multitask
+from ..network import load_multitask, model_file
+from ..outputs import check_output_dir, resumable_output
 from ..train import data_like, recorded_sources
+from ..values import NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, check_number, number_arg
 from .api import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from .importance import CRITERIA
+from .state import PROGRESS_DIR, Checkpoints
+
+
+class NothingPruned(PamkitError):
+    """The prune removed nothing: not bad input, but not a result either (exit status 1)."""
+
+    exit_code = 1
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -23,21 +32,30 @@ def register(verbs: argparse._SubParsersAction) -> None:
                                      "Writes DIR/model.safetensors + model.json and DIR/pruning.json (every "
                                      "iteration), and prints the cost of every combination before and after. A model "
                                      "merged with --method none is pruned one task at a time (the no-merging "
-                                     "baseline).")
-    p.add_argument("model", help="multitask model .json written by `pamkit merge`")
-    p.add_argument("--out", required=True, help="output directory")
+                                     "baseline). An interrupted prune continues with --resume: from the last accepted "
+                                     "step, skipping tasks that finished.")
+    p.add_argument("model", help="multitask model written by `pamkit merge` (its folder or model.json)")
+    p.add_argument("--out", required=True, help="output directory (new or empty, or one this command wrote: see "
+                   "--resume and --overwrite)")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue an interrupted prune in --out with the same "
+                       "options")
+    again.add_argument("--overwrite", action="store_true", help="replace a prune this command wrote into --out")
+    p.add_argument("--allow-no-change", action="store_true", help="write the model even when nothing could be "
+                   "removed (otherwise that ends with exit status 1 and nothing written)")
     p.add_argument("--criterion", choices=CRITERIA, default=d.criterion,
                    help="channel importance: taylor (gate gradient, Molchanov et al. 2019) or magnitude (L2 norm "
                         "of the filters) (default: %(default)s)")
-    p.add_argument("--tolerance", type=float, default=d.tolerance,
+    p.add_argument("--tolerance", type=number_arg(low=0, high=1), default=d.tolerance,
                    help="largest allowed drop of any task's score, as a fraction (default: %(default)s = 1 point)")
-    p.add_argument("--step", type=float, default=d.step, help="share of the channels removed per iteration; halved "
-                   "whenever a step breaks the tolerance (default: %(default)s)")
-    p.add_argument("--patience", type=int, default=d.patience, help="stop after this many rejected steps in a row "
-                   "(default: %(default)s)")
-    p.add_argument("--lr", type=float, default=d.lr, help="fine-tuning learning rate (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="(default: %(default)s)")
-    p.add_argument("--finetune-samples", type=int, default=d.finetune_samples,
+    p.add_argument("--step", type=number_arg(low=0, low_open=True, high=1), default=d.step,
+                   help="share of the channels removed per iteration; halved whenever a step breaks the tolerance "
+                        "(default: %(default)s)")
+    p.add_argument("--patience", type=POSITIVE_INT, default=d.patience, help="stop after this many rejected steps in "
+                   "a row (default: %(default)s)")
+    p.add_argument("--lr", type=POSITIVE, default=d.lr, help="fine-tuning learning rate (default: %(default)s)")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=d.batch_size, help="(default: %(default)s)")
+    p.add_argument("--finetune-samples", type=NONNEGATIVE_INT, default=d.finetune_samples,
                    help="training images per fine-tuning round (default: %(default)s; 0 = the whole split)")
     p.add_argument("--no-cost-aware", action="store_true", help="rank by importance alone, not importance per MAC "
                    "a channel costs the combinations that run it")
@@ -45,30 +63,52 @@ def register(verbs: argparse._SubParsersAction) -> None:
                    "ranking: 'a+b=3,a=1' (unlisted combinations: 0; default: all equally often)")
     p.add_argument("--jointly", action="store_true", help="prune a --method none model as one network instead of "
                    "one task at a time")
-    p.add_argument("--reference", metavar="SPEC", help="each task's single-task validation score, 'a=0.97,b=0.98' "
-                   "(default: measured on the source networks recorded in the model)")
+    p.add_argument("--reference", metavar="SPEC", help="each task's single-task validation score in [0, 1], "
+                   "'a=0.97,b=0.98' (default: measured on the source networks recorded in the model)")
     p.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
-    p.add_argument("--limit", type=int, help="at most LIMIT samples per split (fast, rough runs)")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--limit", type=POSITIVE_INT, help="at most LIMIT samples per split (fast, rough runs)")
+    p.add_argument("--seed", type=SEED, default=d.seed)
     p.set_defaults(run=run_prune)
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    net, _ = load_multitask(args.model)
+    net, record = load_multitask(args.model)
     options = PruneOptions(criterion=args.criterion, tolerance=args.tolerance, step=args.step, patience=args.patience,
                            lr=args.lr, batch_size=args.batch_size, finetune_samples=args.finetune_samples or None,
                            cost_aware=not args.no_cost_aware,
                            combination_weights=parse_combination_weights(args.combination_weights),
                            seed=args.seed)
+    combination_weights(all_combinations(net.task_names), options.combination_weights)  # names known tasks?
+    method = net.structure.provenance.get("method")
+    if args.jointly and method != "none":
+        raise PamkitError(f"--jointly applies only to a model merged with --method none; this is a {method} merge, "
+                          "which is always pruned as one network: leave --jointly out")
+    given_reference = parse_reference(args.reference, net.task_names) if args.reference else None
     sources = recorded_sources(net.structure.provenance)
     if not sources:
         raise CheckpointError(f"the source checkpoints recorded in {args.model} are missing "
-                              f"({net.structure.provenance.get('sources')}); pruning loads its data like them")
+                              f"({net.structure.provenance.get('sources')}); pruning loads its data like them: keep "
+                              "the training run where it was when the model was merged")
+    settings = {"model": str(model_file(args.model).resolve()), "weights_sha256": record["weights_sha256"],
+                "options": options.to_dict(), "reference": given_reference, "jointly": args.jointly,
+                "limit": args.limit}
+    output = {"inputs": [args.model], "overwrite": args.overwrite, "resume": args.resume, "meta": settings}
+    check_output_dir(args.out, "prune", resumable=True, **output)  # before the data is loaded
     data = data_like(sources[0].record, args.data, args.limit)
-    reference = _parse_scores(args.reference) if args.reference else reference_scores(sources, data.val)
-    separately = net.structure.provenance.get("method") == "none" and not args.jointly
-    result = (prune_separately if separately else prune)(net, data, reference, options)
-    path = save_pruned(Path(args.out), result, options)
+    reference = given_reference or reference_scores(sources, data.val)
+    with resumable_output(args.out, "prune", **output) as (out, resuming):
+        checkpoints = Checkpoints(out / PROGRESS_DIR, resuming)
+        if method == "none" and not args.jointly:
+            result = prune_separately(net, data, reference, options, checkpoints=checkpoints)
+        else:
+            result = prune(net, data, reference, options, checkpoint=checkpoints.named("joint"))
+        if cost_report(result.net) == cost_report(net) and not args.allow_no_change:
+            checkpoints.clear()
+            raise NothingPruned(f"the prune removed nothing ({result.stop_reason}); nothing was written: loosen "
+                                "--tolerance or check --reference, or pass --allow-no-change to write the unchanged "
+                                "model")
+        path = save_pruned(out, result, options)
+        checkpoints.clear()
     print(f"\npruned model written to {path} ({result.stop_reason})")
     print("validation scores: " + ", ".join(f"{name} {score:.4f} (single-task {reference[name]:.4f})"
                                             for name, score in result.val.items()) + "\n")
@@ -78,18 +118,39 @@ def run_prune(args: argparse.Namespace) -> int:
 
 
 def parse_combination_weights(spec: str | None) -> dict[tuple[str, ...], float] | None:
-    """``'a+b=3,a=1'`` -> ``{('a', 'b'): 3.0, ('a',): 1.0}``."""
+    """``'a+b=3,a=1'`` -> ``{('a', 'b'): 3.0, ('a',): 1.0}`` (checked against the network later)."""
     if not spec:
         return None
-    return {tuple(combo.split("+")): weight for combo, weight in _parse_scores(spec).items()}
+    return {tuple(name.strip() for name in combo.split("+")): weight
+            for combo, weight in _pairs(spec, "--combination-weights").items()}
 
 
-def _parse_scores(spec: str) -> dict[str, float]:
-    out = {}
+def parse_reference(spec: str, tasks: tuple[str, ...]) -> dict[str, float]:
+    """``'a=0.97,b=0.98'`` -> scores in [0, 1], exactly one for each of the network's ``tasks``."""
+    scores = _pairs(spec, "--reference")
+    unknown = [name for name in scores if name not in tasks]
+    missing = [name for name in tasks if name not in scores]
+    if unknown or missing:
+        problem = f"names unknown task {unknown[0]!r}" if unknown else f"lacks task {missing[0]!r}"
+        raise PamkitError(f"--reference {problem}; give one score for each of the model's tasks: {', '.join(tasks)}")
+    for name, score in scores.items():
+        check_number(f"--reference {name} (a score, a fraction of correct answers)", score, low=0, high=1)
+    return scores
+
+
+def _pairs(spec: str, flag: str) -> dict[str, Any]:
+    """``'a=1,b=2'`` -> ``{'a': 1.0, 'b': 2.0}``; a malformed item or a repeated name is an error naming ``flag``."""
+    out: dict[str, Any] = {}
     for item in spec.split(","):
-        name, _, value = item.partition("=")
+        name, sep, value = item.partition("=")
+        name = name.strip()
         try:
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            raise PamkitError(f"cannot read {item!r} in {spec!r}; write NAME=NUMBER pairs separated by commas") from None
+            number = None
+        if not sep or not name or number is None:
+            raise PamkitError(f"{flag}: cannot read {item!r} in {spec!r}; write NAME=NUMBER pairs separated by commas")
+        if name in out:
+            raise PamkitError(f"{flag} gives {name} twice; give each once")
+        out[name] = number
     return out

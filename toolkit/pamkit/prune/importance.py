@@ -9,10 +9,11 @@ for removing the whole channel. The input space is never scored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..data import Split
 from ..errors import PamkitError
@@ -41,7 +42,8 @@ def membership_importance(net: MultitaskNet, criterion: str, tasks: Sequence[Tas
     if criterion == "magnitude":
         scores = {space: _per_channel(net, ops, lambda p: p.detach().abs() ** norm) ** (1 / norm)
                   for space, ops in _writers(net).items()}
-        return {space: _members(net, space, value[:, None].expand(-1, n + 1).clone()) for space, value in scores.items()}
+        return {space: _members(net, space, value[:, None].expand(-1, n + 1).clone())
+                for space, value in scores.items()}
     if criterion != "taylor":
         raise PamkitError(f"unknown pruning criterion {criterion!r}; use one of {', '.join(CRITERIA)}")
     if data is None or not tasks:
@@ -55,7 +57,8 @@ def membership_importance(net: MultitaskNet, criterion: str, tasks: Sequence[Tas
     for batch in picks:
         net.zero_grad(set_to_none=True)
         outputs = net(data.images[batch], [task.name for task in tasks])
-        sum(task.loss(outputs[task.name], task.targets(data.labels[batch])) for task in tasks).backward()
+        loss = cast(Tensor, sum(task.loss(outputs[task.name], task.targets(data.labels[batch])) for task in tasks))
+        loss.backward()
         for space, cut in _cut_effects(net).items():
             scores[space] += cut ** 2
     net.zero_grad(set_to_none=True)
@@ -82,13 +85,14 @@ def _cut_effects(net: MultitaskNet) -> dict[int, Tensor]:
         expansion = op.attrs.get("expansion", 1)
         spans = s.spans(source, expansion)
         if op.kind in PARAMETRIC:
-            for group, reads, layer in zip(s.groups[op.space], s.reads(op), net.layers[op.name]):
+            for group, reads, layer in zip(s.groups[op.space], s.reads(op), net.group_layers(op.name), strict=True):
                 if layer.weight.grad is not None:
-                    value = (layer.weight.detach() * layer.weight.grad).transpose(0, 1).reshape(layer.weight.shape[1], -1)
+                    value = (layer.weight.detach() * layer.weight.grad).transpose(0, 1)
+                    value = value.reshape(layer.weight.shape[1], -1)
                     add(source, group_columns(spans, reads), expansion, value.sum(dim=1), group.label)
         elif op.kind == "head":
             for t in s.heads:
-                head = net.heads[s.task_names[t]]
+                head = net.head(s.task_names[t])
                 if head.weight.grad is not None:
                     add(source, group_columns(spans, s.head_reads(t)), expansion,
                         (head.weight.detach() * head.weight.grad).sum(dim=0), (t,))
@@ -114,14 +118,13 @@ def _writers(net: MultitaskNet) -> dict[int, list[str]]:
     return spaces
 
 
-def _per_channel(net: MultitaskNet, ops: list[str], value) -> Tensor:
+def _per_channel(net: MultitaskNet, ops: list[str], value: Callable[[Tensor], Tensor]) -> Tensor:
     """Sum of ``value(parameter)`` over each channel's parameters in ``ops``, in flat channel order."""
-    total = None
-    for name in ops:
-        column = torch.cat([sum(value(p).reshape(len(p), -1).sum(dim=1) for p in layer.parameters())
-                            for layer in net.layers[name]])
-        total = column if total is None else total + column
-    return total
+    def channel_sums(layer: nn.Module) -> Tensor:
+        return cast(Tensor, sum(value(p).reshape(len(p), -1).sum(dim=1) for p in layer.parameters()))
+
+    columns = [torch.cat([channel_sums(layer) for layer in net.group_layers(name)]) for name in ops]
+    return sum(columns[1:], columns[0])
 
 
 def _width(net: MultitaskNet, space: int) -> int:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
 from ..errors import PamkitError, TaskError
+from .names import check_task_name, check_task_names
 from .task import Task
 
 _BUILTIN = resources.files(__package__) / "suites"
@@ -28,9 +30,7 @@ class TaskSuite:
     def __post_init__(self) -> None:
         if not self.tasks:
             raise TaskError(f"suite {self.name!r} has no tasks; define at least one under 'tasks:'")
-        names = self.task_names
-        if len(set(names)) != len(names):
-            raise TaskError(f"suite {self.name!r}: task names repeat ({names}); give each task its own name")
+        check_task_names(self.task_names)
 
     @property
     def task_names(self) -> tuple[str, ...]:
@@ -44,9 +44,12 @@ class TaskSuite:
                 return task
         raise TaskError(f"unknown task {name!r} in suite {self.name!r}; its tasks are: {', '.join(self.task_names)}")
 
-    def select(self, names: Iterable[str]) -> "TaskSuite":
-        """The same suite restricted to ``names`` (kept in declared order)."""
+    def select(self, names: Iterable[str]) -> TaskSuite:
+        """The same suite restricted to ``names`` (kept in declared order); at least one, each of this suite."""
         wanted = list(names)
+        if not wanted:
+            raise TaskError(f"no tasks selected from suite {self.name!r}; name one or more of: "
+                            f"{', '.join(self.task_names)}")
         for name in wanted:
             self.task(name)
         return TaskSuite(self.name, self.dataset, tuple(t for t in self.tasks if t.name in wanted), self.description)
@@ -57,7 +60,7 @@ class TaskSuite:
                 "tasks": [task.to_dict() for task in self.tasks]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TaskSuite":
+    def from_dict(cls, data: dict[str, Any]) -> TaskSuite:
         """Rebuild a suite written by ``to_dict``."""
         try:
             tasks = tuple(Task.from_dict(t) for t in data["tasks"])
@@ -83,7 +86,7 @@ def get_suite(name_or_path: str | Path) -> TaskSuite:
     """A built-in suite by name, or a user's suite from a .yaml/.yml/.toml file."""
     text = str(name_or_path)
     if text in builtin_suite_names():
-        return suite_from_spec(yaml.safe_load(builtin_suite_text(text)), name=text)
+        return suite_from_spec(_parse_yaml(builtin_suite_text(text)), name=text)
     path = Path(text)
     if path.suffix.lower() in (".yaml", ".yml", ".toml"):
         return load_suite_file(path)
@@ -95,14 +98,14 @@ def load_suite_file(path: str | Path) -> TaskSuite:
     """Read a user-defined suite (see the built-in suites' YAML for the format)."""
     path = Path(path)
     if not path.is_file():
-        raise TaskError(f"suite file {path} does not exist; check the path")
+        raise TaskError(f"suite file {path} {'is not a file' if path.exists() else 'does not exist'}; check the path")
+    toml = path.suffix.lower() == ".toml"
     try:
-        if path.suffix.lower() == ".toml":
-            spec = tomllib.loads(path.read_text())
-        else:
-            spec = yaml.safe_load(path.read_text())
+        text = path.read_text()
+        spec = tomllib.loads(text) if toml else _parse_yaml(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TaskError(f"suite file {path} is not valid {path.suffix[1:].upper()}: {exc}") from None
+        problem = _yaml_problem(exc) if isinstance(exc, yaml.YAMLError) else str(exc)[:200]
+        raise TaskError(f"suite file {path} is not valid {'TOML' if toml else 'YAML'}: {problem}") from None
     try:
         return suite_from_spec(spec, name=str(spec.get("name", path.stem)) if isinstance(spec, dict) else path.stem)
     except TaskError as exc:
@@ -127,14 +130,15 @@ _KIND_KEYS = {"multiclass": "classes", "binary": "positive", "multilabel": "attr
 
 
 def _task_from_spec(name: Any, spec: Any, classes: tuple[str, ...]) -> Task:
-    name = str(name)
+    name = check_task_name(name)
     if not isinstance(spec, dict) or spec.get("kind") not in _KIND_KEYS:
         raise TaskError(f"task {name!r}: give 'kind:' as one of {', '.join(_KIND_KEYS)}")
     kind = spec["kind"]
     unknown = set(spec) - {"kind", "targets", _KIND_KEYS[kind]}
     if unknown:
-        raise TaskError(f"task {name!r}: unknown keys {sorted(unknown)}; a {kind} task takes "
-                        f"'kind', '{_KIND_KEYS[kind]}'" + ("" if kind == "multiclass" else " and 'targets' (pm1 or 01)"))
+        targets = "" if kind == "multiclass" else " and 'targets' (pm1 or 01)"
+        raise TaskError(f"task {name!r}: unknown keys {sorted(unknown)}; a {kind} task takes 'kind', "
+                        f"'{_KIND_KEYS[kind]}'{targets}")
     if kind == "multiclass":
         mapping = spec.get("classes") or {c: [c] for c in classes}
         outputs = _outputs(name, mapping, classes)
@@ -167,3 +171,45 @@ def _class_indices(task: str, refs: Any, classes: tuple[str, ...]) -> tuple[int,
             raise TaskError(f"task {task!r}: unknown class {ref!r}; the dataset's classes are "
                             f"{', '.join(classes)} (or their indices 0..{len(classes) - 1})")
     return tuple(sorted(set(indices)))
+
+
+class _SuiteLoader(yaml.SafeLoader):
+    """Plain YAML only: no aliases (an alias bomb expands to gigabytes), no repeated keys (the last would
+    silently replace the first, dropping a task), no tags beyond the standard scalars and collections."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in suite files; write "
+                                              "each value out", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} appears twice (the second "
+                                                        "would silently replace the first); remove or rename one",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+    def construct_undefined(self, node: Any) -> Any:
+        raise yaml.constructor.ConstructorError(None, None, f"the tag {node.tag!r} is not allowed: suite files hold "
+                                                "plain mappings, lists, text and numbers", node.start_mark)
+
+
+_SuiteLoader.add_constructor(None, _SuiteLoader.construct_undefined)
+
+
+def _parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_SuiteLoader)  # a SafeLoader: builds no Python objects
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One short line: what is wrong and where (PyYAML's own text spans several lines and echoes the input)."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return str(exc)[:200]
+    mark = exc.problem_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    return f"{where}{exc.problem or exc.context}"

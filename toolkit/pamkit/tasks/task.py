@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import TaskError
+from .names import check_task_name
 
 KINDS = ("multiclass", "binary", "multilabel")
 ENCODINGS = {"multiclass": ("index",), "binary": ("pm1", "01"), "multilabel": ("pm1", "01")}
@@ -87,6 +88,20 @@ class Task:
         agree = self.predict(outputs) == targets
         return agree.float() if self.kind == "multiclass" else agree.float().mean(dim=1)
 
+    def trivial_score(self, labels: torch.Tensor) -> float:
+        """The score of always giving the most frequent answer in ``labels``: what a network must beat.
+
+        Multiclass: the share of the majority class. Binary and multilabel: per output the share of its
+        majority value (mostly "no"), averaged over the outputs as ``correct`` averages attributes.
+        """
+        if not len(labels):
+            raise TaskError(f"task {self.name!r}: no labels to measure the trivial baseline on")
+        columns = self.discrete_labels(labels)
+        if self.kind == "multiclass":
+            return columns[:, 0].bincount().max().item() / len(labels)
+        on = columns.float().mean(dim=0)
+        return torch.maximum(on, 1 - on).mean().item()
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description from which ``from_dict`` rebuilds the same task."""
         return {
@@ -98,7 +113,7 @@ class Task:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Task":
+    def from_dict(cls, data: dict[str, Any]) -> Task:
         """Rebuild a task written by ``to_dict``; TaskError on anything malformed."""
         try:
             outputs = tuple((str(o["name"]), tuple(int(c) for c in o["classes"])) for o in data["outputs"])
@@ -110,10 +125,7 @@ class Task:
 
 
 def _validate(task: Task) -> None:
-    where = f"task {task.name!r}"
-    if not task.name or not task.name.replace("-", "").replace("_", "").isalnum():
-        raise TaskError(f"{where}: task names must be non-empty letters, digits, '-' or '_' "
-                        "(they become entry-point and output names in exported models)")
+    where = f"task {check_task_name(task.name)!r}"
     if task.kind not in KINDS:
         raise TaskError(f"{where}: unknown kind {task.kind!r}; use one of {', '.join(KINDS)}")
     if task.encoding not in ENCODINGS[task.kind]:

@@ -6,14 +6,15 @@ import copy
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any, cast
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..data import Split
-from ..errors import PamkitError
 from ..tasks import Task
+from ..values import check_number
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "patience"):
-            if getattr(self, name) < 1:
-                raise PamkitError(f"training setting {name}={getattr(self, name)} must be at least 1")
-        if not self.lr > 0:
-            raise PamkitError(f"learning rate {self.lr} must be positive")
+            check_number(f"training setting {name}", getattr(self, name), low=1, integer=True)
+        check_number("training setting lr (learning rate)", self.lr, low=0, low_open=True)
+        check_number("training setting weight_decay", self.weight_decay, low=0)
+        check_number("training setting seed", self.seed, low=0, integer=True)
 
     def to_dict(self) -> dict:
         """JSON-ready settings."""
@@ -61,7 +62,8 @@ def fit(net: nn.Module, tasks: Task | Sequence[Task], train: Split, val: Split, 
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     targets = {task.name: task.targets(train.labels) for task in tasks}
-    best_score, best_epoch, best_state, history = -1.0, 0, None, []
+    best_score, best_epoch, history = -1.0, 0, []
+    best_state: dict[str, Any] = {}  # set after the first epoch: every score beats -1
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         net.train()
@@ -71,7 +73,7 @@ def fit(net: nn.Module, tasks: Task | Sequence[Task], train: Split, val: Split, 
                   leave=False, disable=None) as bar:
             for batch in bar:
                 outputs = _outputs(net, train.images[batch], tasks)
-                loss = sum(task.loss(outputs[task.name], targets[task.name][batch]) for task in tasks)
+                loss = cast(Tensor, sum(task.loss(outputs[task.name], targets[task.name][batch]) for task in tasks))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,9 @@ import torch
 
 from ..data import DatasetSplits, InputSpec, dataset_info, load_dataset
 from ..errors import CheckpointError
+from ..io import contained, read_json, write_json
 from ..models import SingleTaskNet, get_arch
+from ..outputs import ownership
 from ..tasks import TaskSuite
 from ..versions import package_versions
 from .checkpoint import SingleTaskRecord, load_single_task, save_single_task
@@ -32,9 +34,13 @@ class TrainedTask:
 
 
 def train_suite(suite: TaskSuite, arch: str, data: DatasetSplits, out: str | Path, config: TrainConfig,
-                arch_kwargs: dict[str, Any] | None = None, data_options: dict[str, Any] | None = None
-                ) -> list[TrainedTask]:
-    """Train one ``arch`` network per task of ``suite`` on ``data`` and save each into ``out``."""
+                arch_kwargs: dict[str, Any] | None = None, data_options: dict[str, Any] | None = None,
+                resume: bool = False) -> list[TrainedTask]:
+    """Train one ``arch`` network per task of ``suite`` on ``data`` and save each into ``out``.
+
+    ``resume``: a task whose checkpoint is already in ``out`` (saved atomically, so it is complete)
+    is loaded instead of trained again; each network has its own seed, so the result is the same.
+    """
     out = Path(out)
     arch_kwargs = dict(arch_kwargs or {})
     provenance_base = {"suite": suite.name, "dataset_source": data.source, "data_options": data_options or {},
@@ -44,18 +50,40 @@ def train_suite(suite: TaskSuite, arch: str, data: DatasetSplits, out: str | Pat
         seed = config.seed + index  # each network starts from its own initialisation, as independent training does
         record = SingleTaskRecord(arch, arch_kwargs, task, data.input_spec, provenance={**provenance_base,
                                                                                        "seed": seed})
-        torch.manual_seed(seed)
-        net = record.build()
-        result = fit(net, task, data.train, data.val, replace(config, seed=seed), label=task.name)
-        metrics = {"val": result.val_score, "test": evaluate(net, task, data.test), "best_epoch": result.best_epoch,
-                   "epochs_run": result.epochs_run, "train_seconds": round(result.seconds, 2),
-                   "params": sum(p.numel() for p in net.parameters())}
-        record = SingleTaskRecord(arch, arch_kwargs, task, data.input_spec, metrics,
-                                  {**record.provenance, "history": list(result.history)})
-        path = save_single_task(out / task.name, net, record)
-        trained.append(TrainedTask(net, record, path))
+        finished = _finished(out / task.name, record) if resume else None
+        trained.append(finished or _train_one(out / task.name, record, data, replace(config, seed=seed)))
     write_run_summary(out, suite, trained)
     return trained
+
+
+def _train_one(stem: Path, record: SingleTaskRecord, data: DatasetSplits, config: TrainConfig) -> TrainedTask:
+    """Train and save one task's network (seeded with ``config.seed``)."""
+    torch.manual_seed(config.seed)
+    net = record.build()
+    result = fit(net, record.task, data.train, data.val, config, label=record.task.name)
+    metrics = {"val": result.val_score, "test": evaluate(net, record.task, data.test), "best_epoch": result.best_epoch,
+               "epochs_run": result.epochs_run, "train_seconds": round(result.seconds, 2),
+               "params": sum(p.numel() for p in net.parameters())}
+    record = replace(record, metrics=metrics, provenance={**record.provenance, "history": list(result.history)})
+    return TrainedTask(net, record, save_single_task(stem, net, record))
+
+
+def _finished(stem: Path, wanted: SingleTaskRecord) -> TrainedTask | None:
+    """The checkpoint a resumed run already holds for this task, or None when it must be trained (again)."""
+    path = stem.with_suffix(".json")
+    if not path.is_file():
+        return None
+    try:
+        net, record = load_single_task(path)
+    except CheckpointError as exc:  # interrupted between writing the weights and the sidecar
+        print(f"note: {path} is unreadable ({exc}); training {wanted.task.name} again")
+        return None
+    if (record.arch, record.arch_kwargs, record.task, record.input_spec) != \
+            (wanted.arch, wanted.arch_kwargs, wanted.task, wanted.input_spec):
+        raise CheckpointError(f"{path} is not a checkpoint of this run ({record.arch} for task {record.task.name} "
+                              f"on {record.input_spec.to_dict()}); pass --overwrite to start the run again")
+    print(f"resuming: {wanted.task.name} was trained already ({path.name}), skipped")
+    return TrainedTask(net, record, path)
 
 
 def suite_data(suite: TaskSuite, arch: str, *, size: int | None = None, **options: Any) -> DatasetSplits:
@@ -97,33 +125,41 @@ def model_data(spec: InputSpec, provenance: dict[str, Any], path: str | Path | N
 
 
 def write_run_summary(out: Path, suite: TaskSuite, trained: list[TrainedTask]) -> Path:
-    """``run.json``: the suite, each task's checkpoint and metrics, the command and versions."""
+    """``run.json``: the suite, each task's checkpoint (a name beside it) and metrics, the command and versions."""
     summary = {"suite": suite.to_dict(), "command": current_command(), "versions": package_versions(),
                "tasks": {t.record.task.name: {"checkpoint": t.path.name, "metrics": t.record.metrics}
                          for t in trained}}
-    path = out / RUN_FILE
-    path.write_text(json.dumps(summary, indent=2) + "\n")
-    return path
+    return write_json(out / RUN_FILE, summary, indent=2)
 
 
-def load_run(paths: str | Path | list[str | Path]) -> list[TrainedTask]:
+def load_run(paths: str | Path | Sequence[str | Path]) -> list[TrainedTask]:
     """Single-task networks from a run directory (all its tasks, in order) or from checkpoint files."""
-    items = [Path(p) for p in (paths if isinstance(paths, list) else [paths])]
+    items = [Path(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
     loaded = []
     for item in items:
-        if item.is_dir():
-            summary_path = item / RUN_FILE
-            if not summary_path.is_file():
-                raise CheckpointError(f"{item} is not a pamkit run directory (no {RUN_FILE}); "
-                                      "pass a directory made by `pamkit train` or the checkpoints' .json files")
-            summary = json.loads(summary_path.read_text())
-            checkpoints = [item / entry["checkpoint"] for entry in summary["tasks"].values()]
-        else:
-            checkpoints = [item]
-        for checkpoint in checkpoints:
+        for checkpoint in run_checkpoints(item) if item.is_dir() else [item]:
             net, record = load_single_task(checkpoint)
             loaded.append(TrainedTask(net, record, checkpoint))
     return loaded
+
+
+def run_checkpoints(folder: Path) -> list[Path]:
+    """The checkpoints ``run.json`` lists, each a path inside the run folder (anything else is refused)."""
+    summary_path = folder / RUN_FILE
+    if not summary_path.is_file():
+        owner = ownership(folder)
+        if owner.writer == "train" and not owner.complete:
+            raise CheckpointError(f"{folder} is an unfinished training run; finish it by repeating its `pamkit "
+                                  "train` command with --resume")
+        raise CheckpointError(f"{folder} is not a pamkit run directory (no {RUN_FILE}); "
+                              "pass a directory made by `pamkit train` or the checkpoints' .json files")
+    summary = read_json(summary_path, "re-create the run with `pamkit train`", CheckpointError)
+    tasks = summary.get("tasks") if isinstance(summary, dict) else None
+    if not isinstance(tasks, dict) or not tasks or not all(isinstance(entry, dict) for entry in tasks.values()):
+        raise CheckpointError(f"{summary_path} lists no checkpoints ('tasks' must map each task to its "
+                              "checkpoint); re-create the run with `pamkit train`")
+    return [contained(summary_path, entry.get("checkpoint"), "checkpoint", CheckpointError)
+            for entry in tasks.values()]
 
 
 def current_command() -> str:

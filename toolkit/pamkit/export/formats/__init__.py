@@ -9,5 +9,5 @@ FORMATS: dict[str, type[Format]] = {f.name: f for f in (ExecuTorchFormat, CoreML
                                                         ExecuTorchInt8Format, TFLiteInt8Format)}
 DEFAULT_FORMATS = ("executorch", "coreml", "tflite")
 
-__all__ = ["DEFAULT_FORMATS", "FORMATS", "CoreMLFormat", "ExecuTorchFormat", "ExecuTorchInt8Format", "Entry", "Format", "Loader", "Runner", "Signature", "TFLiteFormat",
-           "TFLiteInt8Format"]
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "CoreMLFormat", "Entry", "ExecuTorchFormat", "ExecuTorchInt8Format", "Format",
+           "Loader", "Runner", "Signature", "TFLiteFormat", "TFLiteInt8Format"]

@@ -34,6 +34,9 @@ class Format(ABC):
     runtime: str   # the Python distribution that runs it here (its version goes into the manifest)
     precision = "float32"  # float32 entry points are checked against PyTorch's outputs, int8 by accuracy
 
+    def __init__(self, calibration: Tensor | None = None) -> None:
+        self.calibration = calibration  # int8: real images [N, C, H, W], run one at a time; needed to write, not run
+
     @abstractmethod
     def write(self, entries: list[EntryPoint], example: Tensor, path: Path, default: str,
               on_entry: Callable[[str], None] = lambda name: None) -> None:

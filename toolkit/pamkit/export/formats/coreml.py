@@ -8,7 +8,6 @@ the artifact is checked by its structure only.
 from __future__ import annotations
 
 import platform
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,9 +22,7 @@ from .base import Entry, Format, Loader, Signature
 
 class CoreMLFormat(Format):
     name, suffix, runtime = "coreml", ".mlpackage", "coremltools"
-
-    def __init__(self, legacy_dir: Path | None = None) -> None:
-        self.legacy_dir = legacy_dir  # also write one plain package per combination (iOS 15+) here
+    legacy_dir: Path | None = None  # also write one plain package per combination (iOS 15+) here
 
     def write(self, entries: list[EntryPoint], example: Tensor, path: Path, default: str,
               on_entry: Callable[[str], None] = lambda name: None) -> None:
@@ -53,7 +50,7 @@ class CoreMLFormat(Format):
 
     def cannot_run(self) -> str | None:
         if platform.system() != "Darwin":
-            return f"Core ML prediction runs only on macOS (this is {platform.system()}); structure checked only"
+            return f"Core ML prediction runs only on macOS (this is {platform.system()})"
         return None
 
     def open(self, path: Path, threads: int = 1) -> Loader:

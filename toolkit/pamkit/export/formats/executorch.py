@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..console import captured
+from ..console import DISCARD, captured
 from ..entries import EntryPoint
 from .base import Entry, Format, Loader, Signature
 from .quantize import quantize_pt2e
@@ -49,7 +47,7 @@ class ExecuTorchFormat(Format):
     def open(self, path: Path, threads: int = 1) -> Loader:
         from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
 
-        with captured(Path(os.devnull)):  # the runtime logs the reset on stderr
+        with captured(DISCARD):  # the runtime logs the reset on stderr
             _unsafe_reset_threadpool(threads)  # XNNPACK's threads (process-wide)
         program = _program(path)
 
@@ -68,12 +66,11 @@ class ExecuTorchInt8Format(ExecuTorchFormat):
 
     name, suffix, precision = "executorch-int8", ".int8.pte", "int8"
 
-    def __init__(self, calibration: Tensor | None = None) -> None:
-        self.calibration = calibration  # real images [N, C, H, W], run one at a time; needed to write, not to run
-
     def capture(self, module: nn.Module, example: Tensor) -> torch.export.ExportedProgram:
-        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
-                                                                             get_symmetric_quantization_config)
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer,
+            get_symmetric_quantization_config,
+        )
 
         quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
         return super().capture(quantize_pt2e(module, example, quantizer, self.calibration), example)

@@ -69,7 +69,7 @@ class TFLiteInt8Format(TFLiteFormat):
     name, suffix, precision = "tflite-int8", ".int8.tflite", "int8"
 
     def __init__(self, calibration: Tensor | None = None) -> None:
-        self.calibration = calibration  # real images [N, C, H, W], run one at a time; needed to write, not to run
+        super().__init__(calibration)
         self._quantizer = None
 
     def prepare(self, module: nn.Module, example: Tensor) -> nn.Module:
