@@ -23,6 +23,7 @@ def import_torchvision() -> ModuleType:
     global _fragment
     try:
         import torchvision
+
         return torchvision
     except RuntimeError as exc:
         if "torchvision::nms" not in str(exc):
@@ -35,4 +36,5 @@ def import_torchvision() -> ModuleType:
     for schema in _TORCHVISION_SCHEMAS.values():
         _fragment.define(schema)
     import torchvision
+
     return torchvision

@@ -42,12 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="pamkit",
         description="Merge single-task networks into one task-selectable multitask model (pruning-aware merging), "
-                    "prune it, and measure what every task combination costs.",
-        epilog="Run `pamkit VERB --help` for each verb's options. `pamkit demo` runs the whole pipeline.")
+        "prune it, and measure what every task combination costs.",
+        epilog="Run `pamkit VERB --help` for each verb's options. `pamkit demo` runs the whole pipeline.",
+    )
     parser.add_argument("--version", action="version", version=f"pamkit {package_versions()['pamkit']}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for register in (register_info, register_train, register_merge, register_prune, register_cost, register_compare,
-                     register_export, register_bench, register_demo):
+    for register in (
+        register_info,
+        register_train,
+        register_merge,
+        register_prune,
+        register_cost,
+        register_compare,
+        register_export,
+        register_bench,
+        register_demo,
+    ):
         register(verbs)
     return parser
 
@@ -67,8 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.filename is None:
             raise
         # the file system refused (permissions, a full disk, a path under a file): not a pamkit bug
-        return _error(f"cannot write or read {exc.filename}: {exc.strerror}; check the path, its permissions and "
-                      "the free space")
+        return _error(
+            f"cannot write or read {exc.filename}: {exc.strerror}; check the path, its permissions and the free space"
+        )
     except KeyboardInterrupt:
         print(f"pamkit: interrupted; {_AFTER_INTERRUPT}", file=sys.stderr)
         return 130
@@ -83,7 +94,7 @@ def _error(message: str, code: int = 2) -> int:
     """Print one line (newlines folded, length capped) and return the exit status (2: bad input)."""
     line = " ".join(message.split())
     if len(line) > MAX_MESSAGE:
-        line = line[:MAX_MESSAGE - 20].rstrip() + " ... (message cut)"
+        line = line[: MAX_MESSAGE - 20].rstrip() + " ... (message cut)"
     print(f"pamkit: error: {line}", file=sys.stderr)
     return code
 

@@ -15,21 +15,27 @@ WRITER = "demo"
 
 def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``demo``."""
-    demo = verbs.add_parser("demo", help="run the pipeline end to end on Fashion-MNIST (or the bundled digits)",
-                            description="Train the PAM paper's two Fashion-MNIST LeNet-5 networks (task A = "
-                                        "classes 0-4, task B = classes 5-9), merge them with every method (PAM, "
-                                        "MTZ, shared trunk, none), prune PAM and no merging under a 1-point "
-                                        "accuracy tolerance and report accuracy and the cost of every task "
-                                        "combination, and export the pruned PAM model to ExecuTorch, Core ML and "
-                                        "TFLite with one entry point per combination, then time every combination "
-                                        "of it against the separately pruned networks on this machine. Falls back "
-                                        "to the bundled 8x8 digits when Fashion-MNIST is not installed. --out is "
-                                        "the demo's own folder: an earlier demo's is continued with --resume or "
-                                        "replaced with --overwrite; a folder holding anything else is never touched.")
+    demo = verbs.add_parser(
+        "demo",
+        help="run the pipeline end to end on Fashion-MNIST (or the bundled digits)",
+        description="Train the PAM paper's two Fashion-MNIST LeNet-5 networks (task A = "
+        "classes 0-4, task B = classes 5-9), merge them with every method (PAM, "
+        "MTZ, shared trunk, none), prune PAM and no merging under a 1-point "
+        "accuracy tolerance and report accuracy and the cost of every task "
+        "combination, and export the pruned PAM model to ExecuTorch, Core ML and "
+        "TFLite with one entry point per combination, then time every combination "
+        "of it against the separately pruned networks on this machine. Falls back "
+        "to the bundled 8x8 digits when Fashion-MNIST is not installed. --out is "
+        "the demo's own folder: an earlier demo's is continued with --resume or "
+        "replaced with --overwrite; a folder holding anything else is never touched.",
+    )
     demo.add_argument("--out", default="runs/demo", help="where to write everything (default: %(default)s)")
     again = demo.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="continue an interrupted demo in --out, reusing its "
-                       "trained, merged and pruned networks")
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted demo in --out, reusing its trained, merged and pruned networks",
+    )
     again.add_argument("--overwrite", action="store_true", help="replace an earlier demo in --out")
     demo.add_argument("--epochs", type=POSITIVE_INT, default=8, help="maximum training epochs (default: %(default)s)")
     demo.add_argument("--limit", type=POSITIVE_INT, help="at most LIMIT samples per split (a quicker, rougher demo)")
@@ -67,13 +73,17 @@ def _train(args: argparse.Namespace, out: Path):
         suite = get_suite("digits-paper")
         data = suite_data(suite, "lenet5", **options)
         config = TrainConfig(epochs=max(args.epochs, 30), batch_size=32, lr=3e-3, patience=5, seed=args.seed)
-    print(f"   data: {data.name} from {data.source}: {len(data.train)} train / {len(data.val)} val / "
-          f"{len(data.test)} test images of {data.input_spec.size} px")
+    print(
+        f"   data: {data.name} from {data.source}: {len(data.train)} train / {len(data.val)} val / "
+        f"{len(data.test)} test images of {data.input_spec.size} px"
+    )
     trained = single_task_networks(suite, "lenet5", data, out / "single", config, data_options=options)
     for item in trained:
         m = item.record.metrics
-        print(f"   task {item.record.task.name}: test mean attribute accuracy {m['test']:.4f} "
-              f"({m['epochs_run']} epochs, {m['train_seconds']:.1f} s, {m['params']:,} params)")
+        print(
+            f"   task {item.record.task.name}: test mean attribute accuracy {m['test']:.4f} "
+            f"({m['epochs_run']} epochs, {m['train_seconds']:.1f} s, {m['params']:,} params)"
+        )
     return trained, data, suite, config
 
 
@@ -91,15 +101,21 @@ def _merge(trained, data, out: Path, seed: int) -> None:
         net = merged_network(method, trained, data, out / method / "merged", MergeOptions(seed=seed))
         scores = evaluate_all(net, tasks, data.test)
         reports[method] = cost_report(net)
-        print(f"\n   {method} ({time.perf_counter() - started:.1f} s): test scores "
-              + ", ".join(f"{name} {score:.4f}" for name, score in scores.items()))
+        print(
+            f"\n   {method} ({time.perf_counter() - started:.1f} s): test scores "
+            + ", ".join(f"{name} {score:.4f}" for name, score in scores.items())
+        )
         print("\n".join(f"     {line}" for line in structure_summary(net.structure)))
     print(f"\n   {'combination':<12}" + "".join(f"{m + ' MACs':>16}" for m in METHODS))
     for i, combo in enumerate(reports["none"]["combinations"]):
-        print(f"   {'+'.join(combo['tasks']):<12}"
-              + "".join(f"{reports[m]['combinations'][i]['macs']:>16,}" for m in METHODS))
-    print("   PAM only pays off after pruning: its groups let pruning remove the two networks' duplicate\n"
-          "   features while every combination still runs only the groups it needs.")
+        print(
+            f"   {'+'.join(combo['tasks']):<12}"
+            + "".join(f"{reports[m]['combinations'][i]['macs']:>16,}" for m in METHODS)
+        )
+    print(
+        "   PAM only pays off after pruning: its groups let pruning remove the two networks' duplicate\n"
+        "   features while every combination still runs only the groups it needs."
+    )
 
 
 def _prune(suite, data, out: Path, config) -> None:
@@ -107,22 +123,32 @@ def _prune(suite, data, out: Path, config) -> None:
     from .prune import PruneOptions
 
     print("\n== 3/5 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
-    prune = PruneOptions(batch_size=config.batch_size, seed=config.seed,
-                         finetune_samples=None if len(data.train) < 16384 else PruneOptions().finetune_samples)
-    report = compare(suite, "lenet5", data, out, CompareOptions(methods=("none", "pam"), train=config, prune=prune,
-                                                                   oracle=False))
+    prune = PruneOptions(
+        batch_size=config.batch_size,
+        seed=config.seed,
+        finetune_samples=None if len(data.train) < 16384 else PruneOptions().finetune_samples,
+    )
+    report = compare(
+        suite, "lenet5", data, out, CompareOptions(methods=("none", "pam"), train=config, prune=prune, oracle=False)
+    )
     methods = report["methods"]
     print("\n   test scores after pruning (single-task networks in brackets):")
     for task in report["tasks"]:
-        print(f"     {task}: none {methods['none']['test'][task]:.4f}, pam {methods['pam']['test'][task]:.4f} "
-              f"({report['reference']['test'][task]:.4f})")
+        print(
+            f"     {task}: none {methods['none']['test'][task]:.4f}, pam {methods['pam']['test'][task]:.4f} "
+            f"({report['reference']['test'][task]:.4f})"
+        )
     for net, tasks in unlearned(report).items():
-        print(f"   warning: {net} scores no better than always giving the most frequent answer on "
-              f"{', '.join(tasks)}: it learned nothing there")
+        print(
+            f"   warning: {net} scores no better than always giving the most frequent answer on "
+            f"{', '.join(tasks)}: it learned nothing there"
+        )
     print(f"\n   {'combination':<14}{'none MACs':>12}{'pam MACs':>12}{'none / pam':>12}")
     for row in combination_rows(report):
-        print(f"   {'+'.join(row['tasks']):<14}{row['macs']['none']:>12,}{row['macs']['pam']:>12,}"
-              f"{row['vs_none']['pam']:>11.2f}x")
+        print(
+            f"   {'+'.join(row['tasks']):<14}{row['macs']['none']:>12,}{row['macs']['pam']:>12,}"
+            f"{row['vs_none']['pam']:>11.2f}x"
+        )
     print(f"\n   full report: {out}/report.md, {out}/cost.png; all four methods and the oracle: `pamkit compare`")
 
 
@@ -149,7 +175,8 @@ def _export(data, out: Path) -> None:
         elif "accuracy" in result:
             detail = "test accuracy of the all-tasks entry: " + ", ".join(
                 f"{task} {score:.4f} (float32 {result['float_accuracy'][task]:.4f})"
-                for task, score in result["accuracy"][manifest["default_combination"]].items())
+                for task, score in result["accuracy"][manifest["default_combination"]].items()
+            )
         else:
             detail = result["reason"]
         print(f"   {fmt}: {result['status']} ({detail})")
@@ -161,15 +188,27 @@ def _bench(data, out: Path) -> None:
     from .export import ExportOptions, export
     from .network import MODEL_STEM, load_multitask
 
-    print("\n== 5/5 bench: every combination on this machine (ExecuTorch XNNPACK, 1 thread), PAM against the\n"
-          "   separately pruned networks, entry points interleaved")
+    print(
+        "\n== 5/5 bench: every combination on this machine (ExecuTorch XNNPACK, 1 thread), PAM against the\n"
+        "   separately pruned networks, entry points interleaved"
+    )
     model = out / "none" / "pruned" / f"{MODEL_STEM}.json"
     net, _ = load_multitask(model)
-    export(net, data, out / "export-none", ExportOptions(formats=("executorch",), overwrite=True), model_path=model,
-           progress=False)
-    results = bench({"pam": out / "export", "none": out / "export-none"},
-                    BenchOptions(settings=Settings(warmup=10, runs=100, pin="0")))
+    export(
+        net,
+        data,
+        out / "export-none",
+        ExportOptions(formats=("executorch",), overwrite=True),
+        model_path=model,
+        progress=False,
+    )
+    results = bench(
+        {"pam": out / "export", "none": out / "export-none"},
+        BenchOptions(settings=Settings(warmup=10, runs=100, pin="0")),
+    )
     path = save_results(results, out / "bench.json")
     print("\n".join(f"   {line}" for line in markdown([results]).splitlines()[2:]))
-    print(f"   raw samples in {path}; `pamkit bench report {path}` plots them; other targets: --target "
-          "emulated-arm64 | android | apple")
+    print(
+        f"   raw samples in {path}; `pamkit bench report {path}` plots them; other targets: --target "
+        "emulated-arm64 | android | apple"
+    )

@@ -7,17 +7,25 @@ import argparse
 
 def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``suites``, ``archs`` and ``datasets``."""
-    suites = verbs.add_parser("suites", help="list the built-in task suites, print one as YAML, or check a suite file",
-                              description="Without NAME: list the built-in suites. With NAME: print its YAML, "
-                                          "a template for your own suite file (pass it to --suite). With a "
-                                          ".yaml/.toml file: check it as training would and list its tasks.")
+    suites = verbs.add_parser(
+        "suites",
+        help="list the built-in task suites, print one as YAML, or check a suite file",
+        description="Without NAME: list the built-in suites. With NAME: print its YAML, "
+        "a template for your own suite file (pass it to --suite). With a "
+        ".yaml/.toml file: check it as training would and list its tasks.",
+    )
     suites.add_argument("name", nargs="?", help="built-in suite to print, or suite file to check")
     suites.set_defaults(run=run_suites)
-    verbs.add_parser("archs", help="list the architectures", description="List the architectures and their "
-                     "options (set them with --arch-arg KEY=VALUE).").set_defaults(run=run_archs)
-    verbs.add_parser("datasets", help="list the datasets and where each is found",
-                     description="List the datasets and where pamkit finds each, or how to install it."
-                     ).set_defaults(run=run_datasets)
+    verbs.add_parser(
+        "archs",
+        help="list the architectures",
+        description="List the architectures and their options (set them with --arch-arg KEY=VALUE).",
+    ).set_defaults(run=run_archs)
+    verbs.add_parser(
+        "datasets",
+        help="list the datasets and where each is found",
+        description="List the datasets and where pamkit finds each, or how to install it.",
+    ).set_defaults(run=run_datasets)
 
 
 def run_suites(args: argparse.Namespace) -> int:

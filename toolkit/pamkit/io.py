@@ -35,8 +35,15 @@ def save_artifact(stem: str | Path, tensors: dict[str, torch.Tensor], kind: str,
     contiguous = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
     with _temporary_beside(weights) as tmp_weights:
         save_file(contiguous, tmp_weights)
-        record = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind, "weights": weights.name,
-                  "weights_sha256": _sha256(tmp_weights), "versions": package_versions(), **meta}
+        record = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "kind": kind,
+            "weights": weights.name,
+            "weights_sha256": _sha256(tmp_weights),
+            "versions": package_versions(),
+            **meta,
+        }
         with _temporary_beside(sidecar) as tmp_sidecar:
             Path(tmp_sidecar).write_text(json.dumps(record, indent=2) + "\n")
             os.replace(tmp_weights, weights)
@@ -50,14 +57,18 @@ def load_artifact(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor],
     refuse_pickle(path)
     sidecar = path.with_suffix(".json")
     if not sidecar.is_file():
-        raise CheckpointError(f"{sidecar} not found: a pamkit checkpoint is a .safetensors file with a .json "
-                              "sidecar of the same name; pass either one")
+        raise CheckpointError(
+            f"{sidecar} not found: a pamkit checkpoint is a .safetensors file with a .json "
+            "sidecar of the same name; pass either one"
+        )
     record = read_json(sidecar, "the sidecar is corrupt, re-create the checkpoint", CheckpointError)
     if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise CheckpointError(f"{sidecar} is not a pamkit sidecar (no \"format\": \"pamkit\")")
+        raise CheckpointError(f'{sidecar} is not a pamkit sidecar (no "format": "pamkit")')
     if record.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{sidecar} has format version {record.get('format_version')!r}; this pamkit reads "
-                              f"version {FORMAT_VERSION}: re-create it with this version of pamkit")
+        raise CheckpointError(
+            f"{sidecar} has format version {record.get('format_version')!r}; this pamkit reads "
+            f"version {FORMAT_VERSION}: re-create it with this version of pamkit"
+        )
     if record.get("kind") != kind:
         raise CheckpointError(f"{sidecar} holds a {record.get('kind')!r}, not a {kind!r}; pass the right file")
     weights = contained(sidecar, record.get("weights"), "weights", CheckpointError)
@@ -65,8 +76,10 @@ def load_artifact(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor],
         raise CheckpointError(f"{sidecar} names weights {weights.name!r}, which are missing beside it")
     refuse_pickle(weights)
     if _sha256(weights) != record.get("weights_sha256"):
-        raise CheckpointError(f"{weights} does not match the checksum in {sidecar.name}: the weights were "
-                              "changed or belong to another checkpoint; re-create or re-copy both files together")
+        raise CheckpointError(
+            f"{weights} does not match the checksum in {sidecar.name}: the weights were "
+            "changed or belong to another checkpoint; re-create or re-copy both files together"
+        )
     try:
         tensors = load_file(weights)
     except (SafetensorError, OSError) as exc:
@@ -83,6 +96,7 @@ def read_json(path: str | Path, fix: str, error: type[PamkitError] = PamkitError
 
     def refuse_constant(name: str) -> None:
         raise ValueError(f"non-finite number {name}")
+
     try:
         return json.loads(path.read_text(), parse_constant=refuse_constant)
     except IsADirectoryError:
@@ -102,12 +116,16 @@ def contained(owner_file: str | Path, relative: Any, what: str, error: type[Pamk
     owner = Path(owner_file)
     folder = owner.parent.resolve()
     if not isinstance(relative, str) or not relative or Path(relative).is_absolute():
-        raise error(f"{owner} names {what} {relative!r}, which is not a path relative to its folder; the file was "
-                    "edited or corrupted: re-create it with pamkit")
+        raise error(
+            f"{owner} names {what} {relative!r}, which is not a path relative to its folder; the file was "
+            "edited or corrupted: re-create it with pamkit"
+        )
     target = (folder / relative).resolve()
     if target != folder and folder not in target.parents:
-        raise error(f"{owner} names {what} {relative!r}, which lies outside its folder {folder}; pamkit only reads "
-                    "files beside the file naming them: re-create it with pamkit")
+        raise error(
+            f"{owner} names {what} {relative!r}, which lies outside its folder {folder}; pamkit only reads "
+            "files beside the file naming them: re-create it with pamkit"
+        )
     return target
 
 
@@ -117,8 +135,10 @@ def write_json(path: str | Path, document: Any, indent: int = 1) -> Path:
     try:
         text = json.dumps(document, indent=indent, allow_nan=False) + "\n"
     except ValueError as exc:
-        raise PamkitError(f"refusing to write {path.name}: it would hold a non-finite number ({exc}); an input or "
-                          "a measurement was NaN or infinite") from None
+        raise PamkitError(
+            f"refusing to write {path.name}: it would hold a non-finite number ({exc}); an input or "
+            "a measurement was NaN or infinite"
+        ) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
@@ -141,14 +161,16 @@ def refuse_pickle(path: Path) -> None:
             head = f.read(9)
     # safetensors: an 8-byte little-endian header length, then the JSON header; its first byte may be 0x80
     safetensors = len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") + 8 <= size
-    is_pickle = not safetensors and (head[:1] == b"\x80" or head[:2] == b"PK" or
-                                     path.suffix.lower() in _PICKLE_SUFFIXES)
+    is_pickle = not safetensors and (
+        head[:1] == b"\x80" or head[:2] == b"PK" or path.suffix.lower() in _PICKLE_SUFFIXES
+    )
     if is_pickle:
         raise CheckpointError(
             f"{path} looks like a pickle/torch.save file, which pamkit refuses to load: unpickling can execute "
             "arbitrary code. If you trust its origin, convert it once: "
             "sd = torch.load(path, weights_only=True); safetensors.torch.save_file(sd, 'model.safetensors'), "
-            "and save it with pamkit.train.save_single_task, or retrain with `pamkit train`.")
+            "and save it with pamkit.train.save_single_task, or retrain with `pamkit train`."
+        )
 
 
 def _sha256(path: str | Path) -> str:

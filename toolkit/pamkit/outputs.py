@@ -69,9 +69,17 @@ def ownership(folder: Path) -> Ownership:
     return Ownership(None, False)
 
 
-def check_output_dir(out: str | Path, writer: str, *, inputs: Iterable[str | Path] = (), overwrite: bool = False,
-                     resume: bool = False, resumable: bool = False, flag: str = "--out",
-                     meta: dict[str, Any] | None = None) -> Path:
+def check_output_dir(
+    out: str | Path,
+    writer: str,
+    *,
+    inputs: Iterable[str | Path] = (),
+    overwrite: bool = False,
+    resume: bool = False,
+    resumable: bool = False,
+    flag: str = "--out",
+    meta: dict[str, Any] | None = None,
+) -> Path:
     """Check that ``writer`` may write the folder ``out``; returns its resolved path. Writes nothing.
 
     ``resumable``: the writer can continue its own unfinished folder (``resume``), and only with the
@@ -85,22 +93,28 @@ def check_output_dir(out: str | Path, writer: str, *, inputs: Iterable[str | Pat
         owner = ownership(target)
         if owner.writer != writer:
             what = f"`pamkit {owner.writer}` output" if owner.writer else "files pamkit did not write"
-            raise OutputError(f"{flag} {out} already holds {what}; pamkit never replaces it: choose a new or empty "
-                              "folder")
+            raise OutputError(
+                f"{flag} {out} already holds {what}; pamkit never replaces it: choose a new or empty folder"
+            )
         if not (overwrite or (resume and not owner.complete)):
-            hint = ("pass --resume to continue it or --overwrite to start again" if resumable
-                    and not owner.complete else "pass --overwrite to replace it")
+            hint = (
+                "pass --resume to continue it or --overwrite to start again"
+                if resumable and not owner.complete
+                else "pass --overwrite to replace it"
+            )
             state = "an unfinished" if not owner.complete else "a finished"
-            raise OutputError(f"{flag} {out} already holds {state} `pamkit {writer}` output; {hint}, or choose "
-                              "another folder")
+            raise OutputError(
+                f"{flag} {out} already holds {state} `pamkit {writer}` output; {hint}, or choose another folder"
+            )
         if resume and not overwrite and meta is not None:
             _check_same_settings(target, meta, out, flag)
     _check_writable_parent(target, out, flag)
     return target
 
 
-def check_output_file(out: str | Path, *, inputs: Iterable[str | Path] = (), replaceable: Any = None,
-                      flag: str = "--out") -> Path:
+def check_output_file(
+    out: str | Path, *, inputs: Iterable[str | Path] = (), replaceable: Any = None, flag: str = "--out"
+) -> Path:
     """Check that a single output file may be written at ``out``; returns its resolved path. Writes nothing.
 
     An existing file is replaced only when ``replaceable(path)`` says pamkit wrote it.
@@ -111,23 +125,32 @@ def check_output_file(out: str | Path, *, inputs: Iterable[str | Path] = (), rep
     if target.is_dir():
         raise OutputError(f"{flag} {out} is a folder; give a file path, e.g. {Path(out) / 'results.json'}")
     if target.exists() and not (replaceable and replaceable(target)):
-        raise OutputError(f"{flag} {out} exists and was not written by pamkit; pamkit never replaces it: choose "
-                          "another file name")
+        raise OutputError(
+            f"{flag} {out} exists and was not written by pamkit; pamkit never replaces it: choose another file name"
+        )
     _check_writable_parent(target, out, flag)
     return target
 
 
 @contextmanager
-def staged_output(out: str | Path, writer: str, *, inputs: Iterable[str | Path] = (), overwrite: bool = False,
-                  flag: str = "--out", meta: dict[str, Any] | None = None) -> Iterator[Path]:
+def staged_output(
+    out: str | Path,
+    writer: str,
+    *,
+    inputs: Iterable[str | Path] = (),
+    overwrite: bool = False,
+    flag: str = "--out",
+    meta: dict[str, Any] | None = None,
+) -> Iterator[Path]:
     """Yield a hidden temporary folder to write into; on success it becomes ``out``, on any failure it is removed."""
     target = check_output_dir(out, writer, inputs=inputs, overwrite=overwrite, flag=flag)
     with _made_parents(target.parent):
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
         except OSError as exc:  # the parent refuses new entries (e.g. /proc, a read-only mount)
-            raise OutputError(f"{flag} {out} cannot be written ({exc.strerror}); choose a folder you can write "
-                              "to") from None
+            raise OutputError(
+                f"{flag} {out} cannot be written ({exc.strerror}); choose a folder you can write to"
+            ) from None
         try:
             yield tmp
             write_marker(tmp, writer, complete=True, meta=meta)
@@ -138,15 +161,23 @@ def staged_output(out: str | Path, writer: str, *, inputs: Iterable[str | Path] 
 
 
 @contextmanager
-def resumable_output(out: str | Path, writer: str, *, inputs: Iterable[str | Path] = (), overwrite: bool = False,
-                     resume: bool = False, flag: str = "--out", meta: dict[str, Any] | None = None
-                     ) -> Iterator[tuple[Path, bool]]:
+def resumable_output(
+    out: str | Path,
+    writer: str,
+    *,
+    inputs: Iterable[str | Path] = (),
+    overwrite: bool = False,
+    resume: bool = False,
+    flag: str = "--out",
+    meta: dict[str, Any] | None = None,
+) -> Iterator[tuple[Path, bool]]:
     """Yield (folder, resuming) to write into in place; the folder is marked finished when the block completes.
 
     With ``overwrite`` a finished or unfinished folder of this writer is emptied first (its own files only).
     """
-    target = check_output_dir(out, writer, inputs=inputs, overwrite=overwrite, resume=resume, resumable=True,
-                              flag=flag, meta=meta)
+    target = check_output_dir(
+        out, writer, inputs=inputs, overwrite=overwrite, resume=resume, resumable=True, flag=flag, meta=meta
+    )
     owner = ownership(target) if target.is_dir() else Ownership(None, False)
     resuming = resume and owner.writer == writer and not owner.complete and not overwrite
     if owner.writer == writer and not resuming and target.is_dir() and any(target.iterdir()):
@@ -182,16 +213,19 @@ def _check_same_settings(folder: Path, meta: dict[str, Any], out: str | Path, fl
     differ = [name for key in wanted for name in _differences(recorded.get(key), wanted[key], key)]
     if differ:
         shown = ", ".join(differ[:3]) + (f" and {len(differ) - 3} more" if len(differ) > 3 else "")
-        raise OutputError(f"{flag} {out} holds an unfinished run started with other settings ({shown}); "
-                          "--resume continues it only with the same options: repeat them, or pass --overwrite to "
-                          "start again")
+        raise OutputError(
+            f"{flag} {out} holds an unfinished run started with other settings ({shown}); "
+            "--resume continues it only with the same options: repeat them, or pass --overwrite to "
+            "start again"
+        )
 
 
 def _differences(old: Any, new: Any, name: str) -> list[str]:
     """Dotted names of the settings that differ between two JSON values."""
     if isinstance(old, dict) and isinstance(new, dict):
-        return [d for key in sorted(set(old) | set(new)) for d in _differences(old.get(key), new.get(key),
-                                                                               f"{name}.{key}")]
+        return [
+            d for key in sorted(set(old) | set(new)) for d in _differences(old.get(key), new.get(key), f"{name}.{key}")
+        ]
     return [] if old == new else [name]
 
 
@@ -210,8 +244,10 @@ def _refuse_input_folders(target: Path, inputs: Iterable[str | Path], flag: str)
         source = _resolved(item, flag)
         folder = source if source.is_dir() else source.parent
         if target in (source, folder) or target in folder.parents:
-            raise OutputError(f"{flag} {target} would replace the folder of the input {item}; write the output to a "
-                              "new folder elsewhere")
+            raise OutputError(
+                f"{flag} {target} would replace the folder of the input {item}; write the output to a "
+                "new folder elsewhere"
+            )
 
 
 def _check_writable_parent(target: Path, out: str | Path, flag: str) -> None:
@@ -222,8 +258,9 @@ def _check_writable_parent(target: Path, out: str | Path, flag: str) -> None:
     if not ancestor.is_dir():
         raise OutputError(f"{flag} {out} lies under {ancestor}, which is a file; choose a path under a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK) or not _can_create_in(ancestor):
-        raise OutputError(f"{flag} {out} cannot be written: {ancestor} is not writable; choose a folder you can "
-                          "write to")
+        raise OutputError(
+            f"{flag} {out} cannot be written: {ancestor} is not writable; choose a folder you can write to"
+        )
 
 
 def _can_create_in(folder: Path) -> bool:
@@ -271,8 +308,10 @@ def _publish(tmp: Path, target: Path, writer: str, overwrite: bool, out: str | P
         target.rmdir()
     elif target.exists():
         if not overwrite or ownership(target).writer != writer:
-            raise OutputError(f"{flag} {out} appeared while this run was writing (another run?); nothing was "
-                              "written: choose another folder or pass --overwrite")
+            raise OutputError(
+                f"{flag} {out} appeared while this run was writing (another run?); nothing was "
+                "written: choose another folder or pass --overwrite"
+            )
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         os.replace(target, old / "dir")
         os.replace(tmp, target)
@@ -281,8 +320,10 @@ def _publish(tmp: Path, target: Path, writer: str, overwrite: bool, out: str | P
     try:
         _rename_noreplace(tmp, target)
     except FileExistsError:
-        raise OutputError(f"{flag} {out} appeared while this run was writing (another run?); nothing was "
-                          "written: choose another folder") from None
+        raise OutputError(
+            f"{flag} {out} appeared while this run was writing (another run?); nothing was "
+            "written: choose another folder"
+        ) from None
 
 
 def _rename_noreplace(source: Path, target: Path) -> None:

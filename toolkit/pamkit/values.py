@@ -16,8 +16,16 @@ from typing import Any
 from .errors import PamkitError
 
 
-def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
-                 low_open: bool = False, integer: bool = False, optional: bool = False) -> None:
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    integer: bool = False,
+    optional: bool = False,
+) -> None:
     """Raise PamkitError unless ``value`` is a finite number (an int if ``integer``) within [low, high].
 
     ``low_open``: the lower bound itself is excluded (``> low``). ``optional``: None is allowed.
@@ -33,9 +41,11 @@ def check_number(name: str, value: Any, *, low: float | None = None, high: float
         raise PamkitError(f"{name} must be {_range(low, high, low_open)}, got {value!r}")
 
 
-def number_arg(*, low: float | None = None, high: float | None = None, low_open: bool = False,
-               integer: bool = False) -> Callable[[str], int | float]:
+def number_arg(
+    *, low: float | None = None, high: float | None = None, low_open: bool = False, integer: bool = False
+) -> Callable[[str], int | float]:
     """An argparse ``type=`` that parses and checks one number; argparse names the flag in its error."""
+
     def parse(text: str) -> int | float:
         try:
             value: int | float = int(text) if integer else float(text)
@@ -47,6 +57,7 @@ def number_arg(*, low: float | None = None, high: float | None = None, low_open:
         if below or (high is not None and value > high):
             raise argparse.ArgumentTypeError(f"{text} is out of range: it must be {_range(low, high, low_open)}")
         return value
+
     parse.__name__ = "integer" if integer else "number"  # argparse's "invalid <name> value" wording
     return parse
 

@@ -6,8 +6,18 @@ import platform
 import sys
 from importlib import metadata
 
-_PACKAGES = ("pamkit", "torch", "torchvision", "executorch", "coremltools", "litert-torch", "ai-edge-litert",
-             "numpy", "safetensors", "scikit-learn")
+_PACKAGES = (
+    "pamkit",
+    "torch",
+    "torchvision",
+    "executorch",
+    "coremltools",
+    "litert-torch",
+    "ai-edge-litert",
+    "numpy",
+    "safetensors",
+    "scikit-learn",
+)
 
 
 def package_versions() -> dict[str, str]:

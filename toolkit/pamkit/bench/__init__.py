@@ -5,5 +5,19 @@ from .report import latency_table, markdown, plot, ratio_rows
 from .stats import spread_warning, summarize
 from .targets import Settings
 
-__all__ = ["TARGETS", "BenchOptions", "Settings", "bench", "latency_table", "load_results", "make_target", "markdown",
-           "plot", "ratio_rows", "save_results", "spread_warning", "summarize", "validate_results"]
+__all__ = [
+    "TARGETS",
+    "BenchOptions",
+    "Settings",
+    "bench",
+    "latency_table",
+    "load_results",
+    "make_target",
+    "markdown",
+    "plot",
+    "ratio_rows",
+    "save_results",
+    "spread_warning",
+    "summarize",
+    "validate_results",
+]

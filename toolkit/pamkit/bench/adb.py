@@ -28,23 +28,28 @@ class Adb:
     def __init__(self, serial: str | None = None, adb: str = "adb") -> None:
         found = shutil.which(adb)
         if found is None:
-            raise PamkitError(f"{adb!r} not found: install Android's platform tools (Debian: apt-get install adb) or "
-                              "put adb on PATH")
+            raise PamkitError(
+                f"{adb!r} not found: install Android's platform tools (Debian: apt-get install adb) or put adb on PATH"
+            )
         self.adb = found
         listed = self._run(["devices"], timeout=30)
         ready = parse_devices(listed)
         if serial is None:
             if not ready:
-                raise PamkitError("no Android device attached (`adb devices` lists none ready): connect a phone with "
-                                  "USB debugging on and accept the prompt, or `adb connect HOST:PORT` for adb over "
-                                  "Wi-Fi (which also lets the fuel gauge measure energy)")
+                raise PamkitError(
+                    "no Android device attached (`adb devices` lists none ready): connect a phone with "
+                    "USB debugging on and accept the prompt, or `adb connect HOST:PORT` for adb over "
+                    "Wi-Fi (which also lets the fuel gauge measure energy)"
+                )
             if len(ready) > 1:
-                raise PamkitError(f"several Android devices attached ({', '.join(ready)}); pick one with "
-                                  "--target android:SERIAL")
+                raise PamkitError(
+                    f"several Android devices attached ({', '.join(ready)}); pick one with --target android:SERIAL"
+                )
             serial = ready[0]
         elif serial not in ready:
-            raise PamkitError(f"Android device {serial!r} is not attached and ready (adb devices: "
-                              f"{', '.join(ready) or 'none'})")
+            raise PamkitError(
+                f"Android device {serial!r} is not attached and ready (adb devices: {', '.join(ready) or 'none'})"
+            )
         self.serial = serial
 
     def shell(self, command: str, timeout: float = 60) -> str:

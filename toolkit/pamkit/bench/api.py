@@ -49,11 +49,11 @@ class BenchOptions:
 
     target: str = "host"
     format: str = "executorch"
-    runner: str = "python"              # host only: python (official runtimes in-process) or native (C++ runner)
-    combinations: str = "all"           # "all" or "a+b,a"
+    runner: str = "python"  # host only: python (official runtimes in-process) or native (C++ runner)
+    combinations: str = "all"  # "all" or "a+b,a"
     settings: Settings = field(default_factory=Settings)
     energy: bool = True
-    runner_binary: str | None = None    # android: the arm64 runner built with the NDK
+    runner_binary: str | None = None  # android: the arm64 runner built with the NDK
     benchmark_model: str | None = None  # android + tflite: TFLite's benchmark_model binary
 
     def __post_init__(self) -> None:
@@ -79,25 +79,32 @@ def _check_target_options(options: BenchOptions, kind: str) -> None:
     android_tflite = kind == "android" and options.format in TFLITE_FORMATS
     if options.runner == "native" and kind != "host":
         raise PamkitError(f"--runner native applies to --target host only; {kind} runs its own way")
-    native = (kind == "host" and options.runner == "native") or kind == "emulated-arm64" or (
-        kind == "android" and not android_tflite)
+    native = (
+        (kind == "host" and options.runner == "native")
+        or kind == "emulated-arm64"
+        or (kind == "android" and not android_tflite)
+    )
     if native and options.format not in RUNNER_FORMATS:
         where = "the native runner" if kind == "host" else f"--target {kind}"
-        raise PamkitError(f"{where} runs ExecuTorch .pte files, not {options.format}; use --format "
-                          f"{' or '.join(RUNNER_FORMATS)}" + (" (or tflite through --benchmark-model)"
-                                                              if kind == "android" else ""))
+        raise PamkitError(
+            f"{where} runs ExecuTorch .pte files, not {options.format}; use --format "
+            f"{' or '.join(RUNNER_FORMATS)}" + (" (or tflite through --benchmark-model)" if kind == "android" else "")
+        )
     reason = FORMATS[options.format]().cannot_run() if kind in ("host", "apple") and not native else None
     if reason is not None:
-        raise PamkitError(f"--format {options.format} cannot be benchmarked here: {reason}; benchmark executorch or "
-                          "tflite instead, or run on a machine where it runs")
+        raise PamkitError(
+            f"--format {options.format} cannot be benchmarked here: {reason}; benchmark executorch or "
+            "tflite instead, or run on a machine where it runs"
+        )
     if options.runner_binary and (kind != "android" or android_tflite):
         raise PamkitError("--runner-binary applies to --target android with an ExecuTorch format only")
     if options.benchmark_model and not android_tflite:
         raise PamkitError("--benchmark-model applies to --target android with --format tflite only")
 
 
-def bench(artifacts: Mapping[str, str | Path], options: BenchOptions = BenchOptions(), progress: bool = True
-          ) -> dict[str, Any]:
+def bench(
+    artifacts: Mapping[str, str | Path], options: BenchOptions = BenchOptions(), progress: bool = True
+) -> dict[str, Any]:
     """Benchmark the entry points of exported artifacts (label -> export directory); the results, schema-checked."""
     cases = load_cases(artifacts, options.format, options.combinations)
     target = make_target(options)
@@ -109,8 +116,11 @@ def bench(artifacts: Mapping[str, str | Path], options: BenchOptions = BenchOpti
         if sampler is not None and reason is None:
             target.energy(options.format, case, options.settings, sampler)
         else:
-            case.energy = {"source": getattr(sampler, "name", "none"), "joules": None,
-                           "note": f"not measured: {reason}"}
+            case.energy = {
+                "source": getattr(sampler, "name", "none"),
+                "joules": None,
+                "note": f"not measured: {reason}",
+            }
     results = _results(artifacts, cases, target, options, error)
     validate_results(results)
     return results
@@ -126,8 +136,10 @@ def make_target(options: BenchOptions) -> Target:
     if kind == "android":
         if options.format in TFLITE_FORMATS:
             if not options.benchmark_model:
-                raise PamkitError("TFLite on android runs through TFLite's official benchmark_model binary, which no "
-                                  "package ships: build or download it for arm64 and pass --benchmark-model PATH")
+                raise PamkitError(
+                    "TFLite on android runs through TFLite's official benchmark_model binary, which no "
+                    "package ships: build or download it for arm64 and pass --benchmark-model PATH"
+                )
             return AndroidBenchmarkModel(serial or None, Path(options.benchmark_model))
         return AndroidRunner(serial or None, Path(options.runner_binary) if options.runner_binary else None)
     if kind == "apple":
@@ -146,23 +158,40 @@ def load_cases(artifacts: Mapping[str, str | Path], fmt: str, combinations: str)
         for item in manifest["files"]:  # the multi-entry artifact comes first; Core ML's per-combination copies after
             files.setdefault(item["format"], item)
         if fmt not in files:
-            raise PamkitError(f"{directory} has no {fmt} artifact (it has {', '.join(sorted(files)) or 'none'}); "
-                              f"export it with `pamkit export ... --formats {fmt}`")
+            raise PamkitError(
+                f"{directory} has no {fmt} artifact (it has {', '.join(sorted(files)) or 'none'}); "
+                f"export it with `pamkit export ... --formats {fmt}`"
+            )
         by_entry = {c["entry"]: c for c in manifest["combinations"]}
         tasks = tuple(task["name"] for task in manifest["tasks"])
-        wanted = list(by_entry) if combinations == "all" else [entry_name(combo) for combo in
-                                                               parse_combinations(tasks, combinations)]
+        wanted = (
+            list(by_entry)
+            if combinations == "all"
+            else [entry_name(combo) for combo in parse_combinations(tasks, combinations)]
+        )
         missing = [w for w in wanted if w not in by_entry]
         if missing:
-            raise PamkitError(f"{directory} has no entry points {missing} (it has {', '.join(by_entry)}); export them "
-                              "or pick others with --combinations")
+            raise PamkitError(
+                f"{directory} has no entry points {missing} (it has {', '.join(by_entry)}); export them "
+                "or pick others with --combinations"
+            )
         file = artifact_path(directory, files[fmt])
         signatures = _signatures(fmt, file)
         for entry in wanted:
             combo = by_entry[entry]
-            cases.append(Case(label, entry, tuple(combo["tasks"]), tuple(combo["outputs"]), combo["macs"],
-                              combo["params"], file, tuple(manifest["input"]["shape"]),
-                              activation_bytes=combo.get("activation_bytes", 0)))
+            cases.append(
+                Case(
+                    label,
+                    entry,
+                    tuple(combo["tasks"]),
+                    tuple(combo["outputs"]),
+                    combo["macs"],
+                    combo["params"],
+                    file,
+                    tuple(manifest["input"]["shape"]),
+                    activation_bytes=combo.get("activation_bytes", 0),
+                )
+            )
             _check_entry(cases[-1], signatures.get(entry))
     return cases
 
@@ -179,8 +208,10 @@ def _check_entry(case: Case, signature: Signature | None) -> None:
         raise PamkitError(f"{case.file} has no entry point {case.entry!r}, which its manifest lists; {LOAD_FIX}")
     shapes = [shape for _, shape in signature.inputs]
     if shapes != [case.input_shape]:
-        raise PamkitError(f"{case.file}: entry point {case.entry!r} takes inputs of shape {shapes}, its manifest "
-                          f"says {list(case.input_shape)}; {LOAD_FIX}")
+        raise PamkitError(
+            f"{case.file}: entry point {case.entry!r} takes inputs of shape {shapes}, its manifest "
+            f"says {list(case.input_shape)}; {LOAD_FIX}"
+        )
 
 
 def check_results_path(path: str | Path, artifacts: Mapping[str, str | Path] | None = None) -> Path:
@@ -224,29 +255,51 @@ def validate_results(results: dict[str, Any]) -> None:
     check_schema(results, schema(), "bench results")
 
 
-def _results(artifacts: Mapping[str, str | Path], cases: list[Case], target: Target, options: BenchOptions,
-             error: str | None) -> dict[str, Any]:
+def _results(
+    artifacts: Mapping[str, str | Path], cases: list[Case], target: Target, options: BenchOptions, error: str | None
+) -> dict[str, Any]:
     rows = []
     for case in cases:
         stats = summarize(case.samples_ms)
-        rows.append({
-            "artifact": case.artifact, "entry": case.entry, "tasks": list(case.tasks), "macs": case.macs,
-            "params": case.params, "file": case.file.name, "load_ms": case.load_ms, "first_ms": case.first_ms,
-            "stats": stats, "reported": case.reported, "samples_ms": case.samples_ms,
-            "warning": None if case.reported else spread_warning(stats),
-            "energy": case.energy,
-            "energy_estimate": estimate_energy(case.macs, 4 * case.params, case.activation_bytes,
-                                               "int8" if "int8" in options.format else "float32"),
-        })
+        rows.append(
+            {
+                "artifact": case.artifact,
+                "entry": case.entry,
+                "tasks": list(case.tasks),
+                "macs": case.macs,
+                "params": case.params,
+                "file": case.file.name,
+                "load_ms": case.load_ms,
+                "first_ms": case.first_ms,
+                "stats": stats,
+                "reported": case.reported,
+                "samples_ms": case.samples_ms,
+                "warning": None if case.reported else spread_warning(stats),
+                "energy": case.energy,
+                "energy_estimate": estimate_energy(
+                    case.macs, 4 * case.params, case.activation_bytes, "int8" if "int8" in options.format else "float32"
+                ),
+            }
+        )
     return {
-        "schema": RESULTS_SCHEMA, "schema_version": 1,
-        "target": {**target.describe(), "emulated": target.emulated,
-                   **({"timing_note": "emulated: timings show the device path works, not device speed"}
-                      if target.emulated else {})},
-        "format": options.format, "settings": options.to_dict(),
+        "schema": RESULTS_SCHEMA,
+        "schema_version": 1,
+        "target": {
+            **target.describe(),
+            "emulated": target.emulated,
+            **(
+                {"timing_note": "emulated: timings show the device path works, not device speed"}
+                if target.emulated
+                else {}
+            ),
+        },
+        "format": options.format,
+        "settings": options.to_dict(),
         "artifacts": {label: str(Path(d) / MANIFEST) for label, d in artifacts.items()},
-        "complete": error is None, "error": error,
+        "complete": error is None,
+        "error": error,
         "cases": rows,
-        "command": current_command(), "versions": package_versions(),
+        "command": current_command(),
+        "versions": package_versions(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -11,13 +11,13 @@ from typing import Any
 class Case:
     """One entry point of one exported artifact, and what the target measured of it."""
 
-    artifact: str                  # the artifact's label (e.g. "pam", "none")
+    artifact: str  # the artifact's label (e.g. "pam", "none")
     entry: str
     tasks: tuple[str, ...]
     outputs: tuple[str, ...]
     macs: int
     params: int
-    file: Path                     # the artifact file on this machine
+    file: Path  # the artifact file on this machine
     input_shape: tuple[int, ...]
     activation_bytes: int = 0
     load_ms: float | None = None

@@ -20,52 +20,95 @@ def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``bench``."""
     d = Settings()
     p = verbs.add_parser(
-        "bench", help="latency and energy of every task combination of exported artifacts, on a target",
+        "bench",
+        help="latency and energy of every task combination of exported artifacts, on a target",
         description="Time the entry points of one or more exports (directories written by `pamkit export`) on a "
-                    "target: per entry point load time, first inference, then min / median / mean / p90 / p99 / std "
-                    "/ trimmed mean over the timed runs, all raw samples kept. Several exports (label=DIR, e.g. "
-                    "pam=... none=...) are measured in one run with their entry points interleaved, so that their "
-                    "ratio holds on a noisy machine. Energy is measured where a counter exists (Linux RAPL, the "
-                    "Android fuel gauge, macOS powermetrics) and otherwise reported as not measured; an analytical "
-                    "estimate from MACs and bytes is always given, labelled as such. "
-                    "`pamkit bench report RESULTS.json...` turns results into tables and plots.",
+        "target: per entry point load time, first inference, then min / median / mean / p90 / p99 / std "
+        "/ trimmed mean over the timed runs, all raw samples kept. Several exports (label=DIR, e.g. "
+        "pam=... none=...) are measured in one run with their entry points interleaved, so that their "
+        "ratio holds on a noisy machine. Energy is measured where a counter exists (Linux RAPL, the "
+        "Android fuel gauge, macOS powermetrics) and otherwise reported as not measured; an analytical "
+        "estimate from MACs and bytes is always given, labelled as such. "
+        "`pamkit bench report RESULTS.json...` turns results into tables and plots.",
         epilog="examples: pamkit bench runs/demo/export --runs 50 --out runs/demo/bench.json | "
-               "pamkit bench pam=runs/x/pam/export none=runs/x/none/export --format tflite | "
-               "pamkit bench runs/demo/export --target emulated-arm64 --runs 2 --warmup 0 | "
-               "pamkit bench report runs/demo/bench.json --out runs/demo/bench-report")
-    p.add_argument("paths", nargs="+", metavar="DIR", help="export directories (LABEL=DIR to name them), or "
-                   "`report` followed by results files")
+        "pamkit bench pam=runs/x/pam/export none=runs/x/none/export --format tflite | "
+        "pamkit bench runs/demo/export --target emulated-arm64 --runs 2 --warmup 0 | "
+        "pamkit bench report runs/demo/bench.json --out runs/demo/bench-report",
+    )
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="DIR",
+        help="export directories (LABEL=DIR to name them), or `report` followed by results files",
+    )
     p.add_argument("--target", default="host", help=f"one of {', '.join(TARGETS)} (default: %(default)s)")
     p.add_argument("--format", default="executorch", choices=list(FORMATS), help="(default: %(default)s)")
-    p.add_argument("--runner", default="python", choices=("python", "native"), help="host only: the official "
-                   "runtimes in this process, or the C++ runner built against the executorch wheel (default: "
-                   "%(default)s)")
+    p.add_argument(
+        "--runner",
+        default="python",
+        choices=("python", "native"),
+        help="host only: the official "
+        "runtimes in this process, or the C++ runner built against the executorch wheel (default: "
+        "%(default)s)",
+    )
     p.add_argument("--combinations", default="all", help="'all' or a list like 'a+b,a' (default: %(default)s)")
-    p.add_argument("--warmup", type=NONNEGATIVE_INT, default=d.warmup,
-                   help="untimed runs per entry point (default: %(default)s)")
-    p.add_argument("--runs", type=POSITIVE_INT, default=d.runs,
-                   help="timed runs per entry point (default: %(default)s)")
-    p.add_argument("--threads", type=number_arg(low=1, high=MAX_THREADS, integer=True), default=d.threads,
-                   help="runtime threads (default: %(default)s)")
-    p.add_argument("--order", default=d.order, choices=("interleaved", "sequential"),
-                   help="interleaved: each round runs every entry point once in shuffled order (default)")
+    p.add_argument(
+        "--warmup", type=NONNEGATIVE_INT, default=d.warmup, help="untimed runs per entry point (default: %(default)s)"
+    )
+    p.add_argument(
+        "--runs", type=POSITIVE_INT, default=d.runs, help="timed runs per entry point (default: %(default)s)"
+    )
+    p.add_argument(
+        "--threads",
+        type=number_arg(low=1, high=MAX_THREADS, integer=True),
+        default=d.threads,
+        help="runtime threads (default: %(default)s)",
+    )
+    p.add_argument(
+        "--order",
+        default=d.order,
+        choices=("interleaved", "sequential"),
+        help="interleaved: each round runs every entry point once in shuffled order (default)",
+    )
     p.add_argument("--cooldown-ms", type=NONNEGATIVE, default=d.cooldown_ms, help="pause between entry points")
     p.add_argument("--pin", metavar="CPUS", help="run on these CPUs, e.g. 0 or 2-3 (taskset on devices)")
-    p.add_argument("--thermal-limit", type=POSITIVE, default=d.thermal_limit_c, help="wait while a readable "
-                   "temperature is above this many °C (default: %(default)s)")
-    p.add_argument("--energy-runs", type=POSITIVE_INT, default=d.energy_runs, help="inferences per entry point "
-                   "under the energy sampler (default: %(default)s)")
+    p.add_argument(
+        "--thermal-limit",
+        type=POSITIVE,
+        default=d.thermal_limit_c,
+        help="wait while a readable temperature is above this many °C (default: %(default)s)",
+    )
+    p.add_argument(
+        "--energy-runs",
+        type=POSITIVE_INT,
+        default=d.energy_runs,
+        help="inferences per entry point under the energy sampler (default: %(default)s)",
+    )
     p.add_argument("--no-energy", action="store_true", help="skip the energy measurement")
-    p.add_argument("--timeout", type=POSITIVE, default=d.timeout_s, help="seconds before a run counts as hung; its "
-                   "partial results are kept (default: %(default)s)")
+    p.add_argument(
+        "--timeout",
+        type=POSITIVE,
+        default=d.timeout_s,
+        help="seconds before a run counts as hung; its partial results are kept (default: %(default)s)",
+    )
     p.add_argument("--runner-binary", metavar="PATH", help="android: the arm64 runner built with the NDK")
     p.add_argument("--benchmark-model", metavar="PATH", help="android + tflite: TFLite's benchmark_model binary")
-    p.add_argument("--seed", type=number_arg(low=0, high=MAX_SEED, integer=True), default=d.seed,
-                   help="seed of the input values and the run order (default: %(default)s)")
-    p.add_argument("--out", help="results JSON (bench; an existing file is replaced only if it holds bench "
-                   "results) or report directory (report); default: bench-results.json / bench-report")
-    p.add_argument("--overwrite", action="store_true", help="report: replace a folder that `pamkit bench report` "
-                   "wrote earlier (never any other folder)")
+    p.add_argument(
+        "--seed",
+        type=number_arg(low=0, high=MAX_SEED, integer=True),
+        default=d.seed,
+        help="seed of the input values and the run order (default: %(default)s)",
+    )
+    p.add_argument(
+        "--out",
+        help="results JSON (bench; an existing file is replaced only if it holds bench "
+        "results) or report directory (report); default: bench-results.json / bench-report",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="report: replace a folder that `pamkit bench report` wrote earlier (never any other folder)",
+    )
     p.set_defaults(run=run_bench)
 
 
@@ -73,14 +116,32 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.paths[0] == "report":
         return _report(args.paths[1:], Path(args.out or "bench-report"), args.overwrite)
     if args.overwrite:
-        raise PamkitError("--overwrite applies to `pamkit bench report`; a results file is replaced without it, and "
-                          "only when it holds earlier bench results")
-    settings = Settings(warmup=args.warmup, runs=args.runs, threads=args.threads, order=args.order,
-                        cooldown_ms=args.cooldown_ms, pin=args.pin, thermal_limit_c=args.thermal_limit,
-                        energy_runs=args.energy_runs, timeout_s=args.timeout, seed=args.seed)
-    options = BenchOptions(target=args.target, format=args.format, runner=args.runner,
-                           combinations=args.combinations, settings=settings, energy=not args.no_energy,
-                           runner_binary=args.runner_binary, benchmark_model=args.benchmark_model)
+        raise PamkitError(
+            "--overwrite applies to `pamkit bench report`; a results file is replaced without it, and "
+            "only when it holds earlier bench results"
+        )
+    settings = Settings(
+        warmup=args.warmup,
+        runs=args.runs,
+        threads=args.threads,
+        order=args.order,
+        cooldown_ms=args.cooldown_ms,
+        pin=args.pin,
+        thermal_limit_c=args.thermal_limit,
+        energy_runs=args.energy_runs,
+        timeout_s=args.timeout,
+        seed=args.seed,
+    )
+    options = BenchOptions(
+        target=args.target,
+        format=args.format,
+        runner=args.runner,
+        combinations=args.combinations,
+        settings=settings,
+        energy=not args.no_energy,
+        runner_binary=args.runner_binary,
+        benchmark_model=args.benchmark_model,
+    )
     artifacts = parse_artifacts(args.paths)
     out = args.out or "bench-results.json"
     check_results_path(out, artifacts)  # before measuring: a bad path must not cost the measurements
@@ -113,8 +174,9 @@ def _report(paths: list[str], out: Path, overwrite: bool) -> int:
     text = markdown(all_results)
     with staged_output(out, REPORT_WRITER, inputs=paths, overwrite=overwrite) as tmp:
         (tmp / "report.md").write_text(text + "\n")
-        figures = [out / f.name for f in plot(all_results, tmp, [f"{Path(p).parent.name}/{Path(p).stem}"
-                                                                for p in paths])]
+        figures = [
+            out / f.name for f in plot(all_results, tmp, [f"{Path(p).parent.name}/{Path(p).stem}" for p in paths])
+        ]
     print(text)
     print(f"report written to {out / 'report.md'}; plots: {', '.join(str(f) for f in figures)}")
     return 0

@@ -89,7 +89,7 @@ class EnergySampler(ABC):
 
     name = "none"
     _started: float | None = None  # perf_counter() at start(), None when not measuring
-    _reason: str | None = None     # why the current block is not measured
+    _reason: str | None = None  # why the current block is not measured
 
     @abstractmethod
     def unavailable(self) -> str | None:
@@ -113,8 +113,10 @@ class EnergySampler(ABC):
         """End measuring; the reading for the time since ``start()``."""
         started = self._started
         if started is None:
-            raise PamkitError(f"{type(self).__name__}.stop() called before start(); wrap the work in "
-                              "`with sampler.measure() as m:` instead")
+            raise PamkitError(
+                f"{type(self).__name__}.stop() called before start(); wrap the work in "
+                "`with sampler.measure() as m:` instead"
+            )
         seconds, self._started = time.perf_counter() - started, None
         return not_measured(self.name, seconds, self._reason) if self._reason else self._end(seconds)
 
@@ -161,8 +163,10 @@ class RaplSampler(EnergySampler):
 
     def zones(self) -> list[Path]:
         """The package zones to sum, in index order."""
-        found = sorted((p for p in self.root.glob("intel-rapl:*") if re.fullmatch(r"intel-rapl:\d+", p.name)),
-                       key=lambda p: int(p.name.split(":")[1]))
+        found = sorted(
+            (p for p in self.root.glob("intel-rapl:*") if re.fullmatch(r"intel-rapl:\d+", p.name)),
+            key=lambda p: int(p.name.split(":")[1]),
+        )
         packages = [p for p in found if self._zone_name(p) != "psys"]
         return packages or found
 
@@ -170,8 +174,10 @@ class RaplSampler(EnergySampler):
         if not self.root.is_dir():
             return f"{self.root} is absent (no RAPL counters exposed on this machine)"
         if not self.zones():
-            return (f"{self.root} has no intel-rapl:N zones (the intel_rapl_msr driver is not loaded, or this is "
-                    "not an x86 machine with RAPL)")
+            return (
+                f"{self.root} has no intel-rapl:N zones (the intel_rapl_msr driver is not loaded, or this is "
+                "not an x86 machine with RAPL)"
+            )
         try:
             self._counters()
         except PamkitError as err:
@@ -215,13 +221,16 @@ class RaplSampler(EnergySampler):
         values = {}
         for zone in self.zones():
             try:
-                values[zone] = (parse_sysfs_int(self.read(zone / "energy_uj")),
-                                parse_sysfs_int(self.read(zone / "max_energy_range_uj")))
+                values[zone] = (
+                    parse_sysfs_int(self.read(zone / "energy_uj")),
+                    parse_sysfs_int(self.read(zone / "max_energy_range_uj")),
+                )
             except PermissionError as err:
                 raise PamkitError(
                     f"cannot read {err.filename or zone / 'energy_uj'}: permission denied (energy_uj is readable by "
                     "root only on Linux since the 2020 PLATYPUS fix, CVE-2020-8694); run as root or grant read "
-                    f"access: sudo chmod a+r {self.root}/intel-rapl:*/energy_uj") from None
+                    f"access: sudo chmod a+r {self.root}/intel-rapl:*/energy_uj"
+                ) from None
             except OSError as err:
                 raise PamkitError(f"cannot read RAPL zone {zone}: {err.strerror or err}") from None
         return values
@@ -249,8 +258,7 @@ class AndroidFuelGauge(EnergySampler):
 
     def __init__(self, shell: Callable[[str], str], interval_s: float = 0.1) -> None:
         if interval_s <= 0:
-            raise PamkitError(f"the fuel gauge polling interval must be positive, got {interval_s} s; "
-                              "use e.g. 0.1")
+            raise PamkitError(f"the fuel gauge polling interval must be positive, got {interval_s} s; use e.g. 0.1")
         self.shell, self.interval_s = shell, interval_s
 
     def charging_reason(self) -> str | None:
@@ -258,8 +266,9 @@ class AndroidFuelGauge(EnergySampler):
         evidence, failures = [], []
         try:
             dumpsys = self.shell("dumpsys battery")
-            evidence += [f"{kind} powered: true" for kind in
-                         re.findall(r"^\s*(\w+) powered: true\s*$", dumpsys, re.MULTILINE)]
+            evidence += [
+                f"{kind} powered: true" for kind in re.findall(r"^\s*(\w+) powered: true\s*$", dumpsys, re.MULTILINE)
+            ]
             code = re.search(r"^\s*status: (\d+)\s*$", dumpsys, re.MULTILINE)
             if code and code.group(1) in ("2", "5"):  # BatteryManager.BATTERY_STATUS_CHARGING, _FULL
                 evidence.append(f"dumpsys status: {code.group(1)}")
@@ -324,8 +333,10 @@ class AndroidFuelGauge(EnergySampler):
         span = samples[-1][0] - samples[0][0]
         area = sum((t1 - t0) * (w0 + w1) / 2 for (t0, w0), (t1, w1) in itertools.pairwise(samples))
         mean_w = area / span if span > 0 else samples[-1][1]
-        note = (f"fuel gauge |I|·V, trapezoid over {len(samples)} samples scaled to the block; whole-phone power "
-                "(screen and idle included: subtract an idle baseline); gauges refresh about once a second")
+        note = (
+            f"fuel gauge |I|·V, trapezoid over {len(samples)} samples scaled to the block; whole-phone power "
+            "(screen and idle included: subtract an idle baseline); gauges refresh about once a second"
+        )
         return measured(self.name, mean_w * seconds, seconds, len(samples), note)
 
     def _sample(self) -> tuple[float, float]:
@@ -335,17 +346,19 @@ class AndroidFuelGauge(EnergySampler):
         moment = (before + time.perf_counter()) / 2
         values = text.split()
         if len(values) != 2:
-            raise PamkitError(f"could not read the fuel gauge: `cat {BATTERY}/current_now {BATTERY}/voltage_now` "
-                              f"printed {text.strip()[:200]!r}; this phone may not expose them (use a power monitor)")
+            raise PamkitError(
+                f"could not read the fuel gauge: `cat {BATTERY}/current_now {BATTERY}/voltage_now` "
+                f"printed {text.strip()[:200]!r}; this phone may not expose them (use a power monitor)"
+            )
         microamps, microvolts = (parse_sysfs_int(v) for v in values)
         return moment, abs(microamps) * microvolts * 1e-12
 
 
 # -- macOS powermetrics -------------------------------------------------------------------------------------
-_SAMPLE_HEADER = re.compile(r"^\*\*\* Sampled system activity .*?\((\d+(?:\.\d+)?)ms elapsed\) \*\*\*$",
-                            re.MULTILINE)
-_POWER_LINE = re.compile(r"^(CPU|GPU|ANE|Combined) Power(?: \(CPU \+ GPU \+ ANE\))?: (\d+(?:\.\d+)?) (mW|W)\s*$",
-                         re.MULTILINE)
+_SAMPLE_HEADER = re.compile(r"^\*\*\* Sampled system activity .*?\((\d+(?:\.\d+)?)ms elapsed\) \*\*\*$", re.MULTILINE)
+_POWER_LINE = re.compile(
+    r"^(CPU|GPU|ANE|Combined) Power(?: \(CPU \+ GPU \+ ANE\))?: (\d+(?:\.\d+)?) (mW|W)\s*$", re.MULTILINE
+)
 
 
 def parse_powermetrics(text: str) -> list[dict[str, float]]:
@@ -381,8 +394,9 @@ class PowermetricsSampler(EnergySampler):
 
     name = "powermetrics"
 
-    def __init__(self, run: Callable[[list[str], IO[str]], subprocess.Popen] | None = None,
-                 interval_ms: int = 100) -> None:
+    def __init__(
+        self, run: Callable[[list[str], IO[str]], subprocess.Popen] | None = None, interval_ms: int = 100
+    ) -> None:
         if interval_ms <= 0:
             raise PamkitError(f"the powermetrics interval must be positive, got {interval_ms} ms; use e.g. 100")
         self.run, self.interval_ms = run or _popen, interval_ms
@@ -390,8 +404,16 @@ class PowermetricsSampler(EnergySampler):
     def argv(self) -> list[str]:
         """The command line: powermetrics with the three power samplers, line-buffered, under ``sudo -n`` if needed."""
         sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-        return [*sudo, "powermetrics", "--samplers", "cpu_power,gpu_power,ane_power", "-i", str(self.interval_ms),
-                "--buffer-size", "1"]
+        return [
+            *sudo,
+            "powermetrics",
+            "--samplers",
+            "cpu_power,gpu_power,ane_power",
+            "-i",
+            str(self.interval_ms),
+            "--buffer-size",
+            "1",
+        ]
 
     def unavailable(self) -> str | None:
         if sys.platform != "darwin":
@@ -401,8 +423,10 @@ class PowermetricsSampler(EnergySampler):
         if shutil.which("powermetrics") is None:
             return "powermetrics is not on PATH (it ships with macOS in /usr/bin)"
         if os.geteuid() != 0 and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode != 0:
-            return ("powermetrics needs root and sudo asks for a password; run pamkit under sudo, or run `sudo -v` "
-                    "just before, or allow it without a password in sudoers")
+            return (
+                "powermetrics needs root and sudo asks for a password; run pamkit under sudo, or run `sudo -v` "
+                "just before, or allow it without a password in sudoers"
+            )
         return None
 
     def _begin(self) -> str | None:
@@ -427,12 +451,18 @@ class PowermetricsSampler(EnergySampler):
         samples = parse_powermetrics(text)
         if not samples:
             head = " | ".join(line.strip() for line in text.splitlines() if line.strip())[:300] or "(nothing)"
-            return not_measured(self.name, seconds, f"powermetrics printed no power samples (a block shorter than "
-                                                    f"its {self.interval_ms} ms interval?); its output: {head}")
+            return not_measured(
+                self.name,
+                seconds,
+                f"powermetrics printed no power samples (a block shorter than "
+                f"its {self.interval_ms} ms interval?); its output: {head}",
+            )
         sampled_s = sum(s["elapsed_ms"] for s in samples) / 1e3
         sampled_j = sum(s["combined_mw"] * s["elapsed_ms"] for s in samples) / 1e6
-        note = (f"powermetrics CPU+GPU+ANE (Apple's model, not a meter; DRAM and display excluded), {len(samples)} "
-                f"samples covering {sampled_s:.2f} s of the {seconds:.2f} s block, scaled to the block")
+        note = (
+            f"powermetrics CPU+GPU+ANE (Apple's model, not a meter; DRAM and display excluded), {len(samples)} "
+            f"samples covering {sampled_s:.2f} s of the {seconds:.2f} s block, scaled to the block"
+        )
         return measured(self.name, sampled_j / sampled_s * seconds, seconds, len(samples), note)
 
 
@@ -444,9 +474,11 @@ OP_PJ = {"float32": (3.7, 0.9), "float16": (1.1, 0.4), "int8": (0.2, 0.03)}
 # the 32-bit figures 5 pJ and 640 pJ are as tabulated from it by Han et al., NIPS 2015.
 SRAM_PJ_PER_32BIT = 5.0
 DRAM_PJ_PER_32BIT = 640.0
-CITATIONS = ("M. Horowitz, \"Computing's energy problem (and what we can do about it)\", ISSCC 2014, pp. 10-14",
-             "S. Han, J. Pool, J. Tran, W. Dally, \"Learning both weights and connections for efficient neural "
-             "networks\", NIPS 2015 (its energy table: 32-bit SRAM 5 pJ and DRAM 640 pJ, from Horowitz)")
+CITATIONS = (
+    'M. Horowitz, "Computing\'s energy problem (and what we can do about it)", ISSCC 2014, pp. 10-14',
+    'S. Han, J. Pool, J. Tran, W. Dally, "Learning both weights and connections for efficient neural '
+    'networks", NIPS 2015 (its energy table: 32-bit SRAM 5 pJ and DRAM 640 pJ, from Horowitz)',
+)
 
 
 def estimate_energy(macs: int, weight_bytes: int, activation_bytes: int, precision: str = "float32") -> dict[str, Any]:
@@ -457,15 +489,26 @@ def estimate_energy(macs: int, weight_bytes: int, activation_bytes: int, precisi
         if value < 0:
             raise PamkitError(f"{label} must be zero or more, got {value}; pass the counts `pamkit cost` reports")
     multiply, add = OP_PJ[precision]
-    breakdown = {"compute_j": macs * (multiply + add) * 1e-12,
-                 "weights_dram_j": weight_bytes / 4 * DRAM_PJ_PER_32BIT * 1e-12,
-                 "activations_sram_j": 2 * activation_bytes / 4 * SRAM_PJ_PER_32BIT * 1e-12}
-    assumptions = (f"45 nm, 0.9 V figures (newer processes spend less per operation: read this as an order of "
-                   f"magnitude, not a forecast); each MAC is one {precision} multiply ({multiply} pJ) and one add "
-                   f"({add} pJ) at the same width (int8 kernels usually accumulate in int32, 0.1 pJ per add); weights "
-                   f"read once from DRAM and activations written once and read once through an 8 KB SRAM, both "
-                   f"scaled per byte from the 32-bit figures ({DRAM_PJ_PER_32BIT:g} pJ, {SRAM_PJ_PER_32BIT:g} pJ; "
-                   f"writes cost as much as reads); no cache reuse of weights, no instruction, control, "
-                   f"register-file or static (leakage) energy")
-    return {"kind": "estimate", "joules": sum(breakdown.values()), "breakdown": breakdown, "precision": precision,
-            "assumptions": assumptions, "source": "Horowitz ISSCC 2014, 45 nm", "citations": list(CITATIONS)}
+    breakdown = {
+        "compute_j": macs * (multiply + add) * 1e-12,
+        "weights_dram_j": weight_bytes / 4 * DRAM_PJ_PER_32BIT * 1e-12,
+        "activations_sram_j": 2 * activation_bytes / 4 * SRAM_PJ_PER_32BIT * 1e-12,
+    }
+    assumptions = (
+        f"45 nm, 0.9 V figures (newer processes spend less per operation: read this as an order of "
+        f"magnitude, not a forecast); each MAC is one {precision} multiply ({multiply} pJ) and one add "
+        f"({add} pJ) at the same width (int8 kernels usually accumulate in int32, 0.1 pJ per add); weights "
+        f"read once from DRAM and activations written once and read once through an 8 KB SRAM, both "
+        f"scaled per byte from the 32-bit figures ({DRAM_PJ_PER_32BIT:g} pJ, {SRAM_PJ_PER_32BIT:g} pJ; "
+        f"writes cost as much as reads); no cache reuse of weights, no instruction, control, "
+        f"register-file or static (leakage) energy"
+    )
+    return {
+        "kind": "estimate",
+        "joules": sum(breakdown.values()),
+        "breakdown": breakdown,
+        "precision": precision,
+        "assumptions": assumptions,
+        "source": "Horowitz ISSCC 2014, 45 nm",
+        "citations": list(CITATIONS),
+    }

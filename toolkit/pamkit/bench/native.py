@@ -60,8 +60,10 @@ def executorch_sdk(arch: str) -> Path:
         spec = importlib.util.find_spec("executorch")
         root = Path(next(iter(spec.submodule_search_locations or []), "")) if spec else None
         if root is None or not (root / "lib" / "libexecutorch.so").is_file():
-            raise PamkitError(f"the installed executorch {version} has no lib/libexecutorch.so; reinstall it "
-                              "(scripts/setup.sh) from a wheel that ships the C++ runtime")
+            raise PamkitError(
+                f"the installed executorch {version} has no lib/libexecutorch.so; reinstall it "
+                "(scripts/setup.sh) from a wheel that ships the C++ runtime"
+            )
         return root
     root = cache_root() / f"executorch-{arch}" / version
     if not (root / "lib" / "libexecutorch.so").is_file():
@@ -72,17 +74,31 @@ def executorch_sdk(arch: str) -> Path:
 def _download_sdk(arch: str, version: str, root: Path) -> None:
     """Fetch executorch==version for arch with pip and unpack its lib/ and include/ into root (atomically)."""
     root.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", f"executorch=={version}", "--no-deps", "--only-binary=:all:",
-           "--platform", f"manylinux_2_28_{arch}", "--python-version", f"{sys.version_info[0]}.{sys.version_info[1]}",
-           "--quiet", "-d"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        f"executorch=={version}",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform",
+        f"manylinux_2_28_{arch}",
+        "--python-version",
+        f"{sys.version_info[0]}.{sys.version_info[1]}",
+        "--quiet",
+        "-d",
+    ]
     with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
         proc = subprocess.run([*cmd, tmp], capture_output=True, text=True)
         wheels = sorted(Path(tmp).glob("executorch-*.whl"))
         if proc.returncode or not wheels:
             reason = (proc.stderr.strip().splitlines() or ["no wheel was saved"])[-1]
-            raise PamkitError(f"could not download the {arch} executorch {version} wheel ({reason}); it needs pip and "
-                              f"access to PyPI, or run '{' '.join([*cmd, 'DIR'])}' elsewhere and unzip the wheel's "
-                              f"executorch/lib and executorch/include into {root}")
+            raise PamkitError(
+                f"could not download the {arch} executorch {version} wheel ({reason}); it needs pip and "
+                f"access to PyPI, or run '{' '.join([*cmd, 'DIR'])}' elsewhere and unzip the wheel's "
+                f"executorch/lib and executorch/include into {root}"
+            )
         with _open_wheel(wheels[0]) as wheel:
             members = [name for name in wheel.namelist() if name.startswith(("executorch/lib/", "executorch/include/"))]
             wheel.extractall(tmp, members)
@@ -90,8 +106,10 @@ def _download_sdk(arch: str, version: str, root: Path) -> None:
             (Path(tmp) / "executorch").rename(root)
         except OSError as exc:
             if not (root / "lib" / "libexecutorch.so").is_file():  # not a concurrent download that got there first
-                raise PamkitError(f"cannot unpack the {arch} wheel into {root} ({exc}); remove that directory and "
-                                  "run the command again") from exc
+                raise PamkitError(
+                    f"cannot unpack the {arch} wheel into {root} ({exc}); remove that directory and "
+                    "run the command again"
+                ) from exc
 
 
 def _open_wheel(path: Path) -> zipfile.ZipFile:
@@ -115,10 +133,23 @@ def _flags(sdk: Path) -> list[str]:
     """Compile and link flags against one wheel's headers and libraries; rpath: the runner's own dir, then the wheel."""
     include = sdk / "include"
     lib = sdk / "lib"
-    return ["-std=c++17", "-O2", "-DC10_USING_CUSTOM_GENERATED_MACROS", "-DET_EVENT_TRACER_ENABLED",
-            "-isystem", str(include), "-isystem", str(include / "executorch/runtime/core/portable_type/c10"),
-            f"-L{lib}", f"-Wl,-rpath,$ORIGIN:{lib}", "-lexecutorch", "-Wl,--no-as-needed",
-            *(f"-l{name}" for name in REGISTRATION_LIBS), "-lexecutorch_threadpool", "-Wl,--as-needed"]
+    return [
+        "-std=c++17",
+        "-O2",
+        "-DC10_USING_CUSTOM_GENERATED_MACROS",
+        "-DET_EVENT_TRACER_ENABLED",
+        "-isystem",
+        str(include),
+        "-isystem",
+        str(include / "executorch/runtime/core/portable_type/c10"),
+        f"-L{lib}",
+        f"-Wl,-rpath,$ORIGIN:{lib}",
+        "-lexecutorch",
+        "-Wl,--no-as-needed",
+        *(f"-l{name}" for name in REGISTRATION_LIBS),
+        "-lexecutorch_threadpool",
+        "-Wl,--as-needed",
+    ]
 
 
 def build_runner(arch: str = "x86_64") -> Path:
@@ -141,8 +172,9 @@ def build_runner(arch: str = "x86_64") -> Path:
         partial.unlink(missing_ok=True)
         lines = proc.stderr.splitlines()
         first = next((i for i, line in enumerate(lines) if "error" in line), 0)
-        raise PamkitError(f"compiling pamkit_runner for {arch} with {compiler} failed:\n"
-                          + "\n".join(lines[first:first + 12]))
+        raise PamkitError(
+            f"compiling pamkit_runner for {arch} with {compiler} failed:\n" + "\n".join(lines[first : first + 12])
+        )
     os.replace(partial, binary)
     return binary
 
@@ -156,30 +188,60 @@ def qemu_wrapper(sdk: Path) -> list[str]:
     return ["qemu-aarch64", "-L", str(AARCH64_SYSROOT), "-E", f"LD_LIBRARY_PATH={sdk / 'lib'}"]
 
 
-def run_runner(binary: Path | str, model: Path | str, methods: list[str] | None = None, warmup: int = 5, runs: int = 20,
-               threads: int = 0, order: str = "interleaved", cooldown_ms: int = 0, seed: int = 0, timeout: float = 600,
-               wrapper: list[str] | None = None, env: dict[str, str] | None = None) -> RunnerOutput:
+def run_runner(
+    binary: Path | str,
+    model: Path | str,
+    methods: list[str] | None = None,
+    warmup: int = 5,
+    runs: int = 20,
+    threads: int = 0,
+    order: str = "interleaved",
+    cooldown_ms: int = 0,
+    seed: int = 0,
+    timeout: float = 600,
+    wrapper: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> RunnerOutput:
     """Run pamkit_runner on model and collect its events; a timeout or failure keeps the samples already reported.
 
     env adds to (does not replace) this process's environment; wrapper is prepended to the command (e.g. qemu_wrapper).
     """
     if order not in ORDERS:
         raise PamkitError(f"unknown order {order!r}; choose one of {', '.join(ORDERS)}")
-    cmd = [*(wrapper or []), str(binary), "--model", str(model), "--warmup", str(warmup), "--runs", str(runs),
-           "--threads", str(threads), "--order", order, "--cooldown-ms", str(cooldown_ms), "--seed", str(seed)]
+    cmd = [
+        *(wrapper or []),
+        str(binary),
+        "--model",
+        str(model),
+        "--warmup",
+        str(warmup),
+        "--runs",
+        str(runs),
+        "--threads",
+        str(threads),
+        "--order",
+        order,
+        "--cooldown-ms",
+        str(cooldown_ms),
+        "--seed",
+        str(seed),
+    ]
     for method in methods or []:
         cmd += ["--method", method]
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+        )
     except OSError as exc:
         raise PamkitError(f"cannot start {cmd[0]}: {exc}") from exc
     events: list[dict] = []
     stderr: list[str] = []
     out, err = proc.stdout, proc.stderr  # pipes, as asked above
     assert out is not None and err is not None
-    readers = [threading.Thread(target=_read_events, args=(out, events)),
-               threading.Thread(target=lambda: stderr.append(err.read()))]
+    readers = [
+        threading.Thread(target=_read_events, args=(out, events)),
+        threading.Thread(target=lambda: stderr.append(err.read())),
+    ]
     for reader in readers:
         reader.start()
     try:

@@ -17,15 +17,19 @@ from typing import Any
 from ..errors import PamkitError
 
 _NUM = r"[-+]?(?:nan|inf|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-_SUMMARY = re.compile(rf"Inference timings in us: Init: ({_NUM}), First inference: ({_NUM}), "
-                      rf"Warmup \(avg\): ({_NUM}), Inference \(avg\): ({_NUM})")
+_SUMMARY = re.compile(
+    rf"Inference timings in us: Init: ({_NUM}), First inference: ({_NUM}), "
+    rf"Warmup \(avg\): ({_NUM}), Inference \(avg\): ({_NUM})"
+)
 _INIT_MS = re.compile(rf"Initialized session in ({_NUM}) ?ms")
 _PAIR = re.compile(rf"(\w+)=({_NUM})")
 _PARAM = re.compile(r"(Graph|Signature to run|Num threads): \[([^\]]*)\]")
 _MODEL_MB = re.compile(rf"The input model file size \(MB\): ({_NUM})")
 # "Peak memory footprint (MB): init= overall=" is the older wording of the same line.
-_MEMORY = re.compile(rf"(?:Memory footprint delta from the start of the tool|Peak memory footprint) \(MB\): "
-                     rf"init=({_NUM}) overall=({_NUM})")
+_MEMORY = re.compile(
+    rf"(?:Memory footprint delta from the start of the tool|Peak memory footprint) \(MB\): "
+    rf"init=({_NUM}) overall=({_NUM})"
+)
 _PEAK = re.compile(rf"Overall peak memory footprint \(MB\) via periodic monitoring: ({_NUM})")
 
 
@@ -34,8 +38,10 @@ def parse_sysfs_int(text: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise PamkitError(f"expected one integer from a sysfs file, got {text.strip()[:120]!r}; check that the "
-                          "file exists on this device and is readable") from None
+        raise PamkitError(
+            f"expected one integer from a sysfs file, got {text.strip()[:120]!r}; check that the "
+            "file exists on this device and is readable"
+        ) from None
 
 
 def parse_benchmark_model(text: str) -> dict[str, Any]:
@@ -49,21 +55,31 @@ def parse_benchmark_model(text: str) -> dict[str, Any]:
         avg = stats.get("avg")
     if all(v is None for v in (init, first, warmup, avg)):
         head = " | ".join(line.strip() for line in text.splitlines() if line.strip())[:400] or "(nothing)"
-        raise PamkitError(f"benchmark_model printed no timings; its output was: {head}. Check the --graph path, "
-                          "--signature_to_run_for and delegate flags, and that the run reached its "
-                          "'Inference timings in us:' line")
+        raise PamkitError(
+            f"benchmark_model printed no timings; its output was: {head}. Check the --graph path, "
+            "--signature_to_run_for and delegate flags, and that the run reached its "
+            "'Inference timings in us:' line"
+        )
     params = dict(_PARAM.findall(text))
     memory, peak, size = _MEMORY.search(text), _PEAK.search(text), _MODEL_MB.search(text)
     count = stats.get("count")
-    return {"init_us": init, "first_us": first, "warmup_avg_us": warmup, "avg_us": avg,
-            "count": None if count is None else int(count), "min_us": stats.get("min"), "max_us": stats.get("max"),
-            "std_us": stats.get("std"), "signature": params.get("Signature to run") or None,
-            "threads": int(params["Num threads"]) if params.get("Num threads") else None,
-            "model": params.get("Graph") or None,
-            "model_size_mb": _number(size.group(1)) if size else None,
-            "mem_init_mb": _number(memory.group(1)) if memory else None,
-            "mem_overall_mb": _number(memory.group(2)) if memory else None,
-            "peak_mem_mb": _number(peak.group(1)) if peak else None}
+    return {
+        "init_us": init,
+        "first_us": first,
+        "warmup_avg_us": warmup,
+        "avg_us": avg,
+        "count": None if count is None else int(count),
+        "min_us": stats.get("min"),
+        "max_us": stats.get("max"),
+        "std_us": stats.get("std"),
+        "signature": params.get("Signature to run") or None,
+        "threads": int(params["Num threads"]) if params.get("Num threads") else None,
+        "model": params.get("Graph") or None,
+        "model_size_mb": _number(size.group(1)) if size else None,
+        "mem_init_mb": _number(memory.group(1)) if memory else None,
+        "mem_overall_mb": _number(memory.group(2)) if memory else None,
+        "peak_mem_mb": _number(peak.group(1)) if peak else None,
+    }
 
 
 def _timed_run_stats(text: str) -> dict[str, float]:

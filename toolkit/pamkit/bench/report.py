@@ -9,20 +9,28 @@ from typing import Any
 def latency_table(results: dict[str, Any]) -> list[str]:
     """Markdown rows: one per case, with latency statistics, load time, energy and the estimate."""
     t = results["target"]
-    lines = [f"### {t['kind']}{' (EMULATED: not device speed)' if t['emulated'] else ''}, {results['format']}, "
-             f"{t['runner']}" + ("" if results["complete"] else f" — INCOMPLETE: {results['error']}"), "",
-             "| artifact | entry point | MACs | median ms | p90 ms | std ms | trimmed mean ms | load ms | first ms | "
-             "energy (measured) | energy (estimate) | note |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+    lines = [
+        f"### {t['kind']}{' (EMULATED: not device speed)' if t['emulated'] else ''}, {results['format']}, "
+        f"{t['runner']}" + ("" if results["complete"] else f" — INCOMPLETE: {results['error']}"),
+        "",
+        "| artifact | entry point | MACs | median ms | p90 ms | std ms | trimmed mean ms | load ms | first ms | "
+        "energy (measured) | energy (estimate) | note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    ]
     for c in results["cases"]:
         s = c["stats"] if c["stats"]["count"] else _reported(c)
         energy = c["energy"]
-        measured = (f"{energy['joules_per_inference'] * 1e3:.3f} mJ" if energy.get("joules_per_inference") is not None
-                    else "not measured")
+        measured = (
+            f"{energy['joules_per_inference'] * 1e3:.3f} mJ"
+            if energy.get("joules_per_inference") is not None
+            else "not measured"
+        )
         note = c["warning"].split(":")[0] if c["warning"] else ""  # the full text is printed below the table
-        lines.append(f"| {c['artifact']} | {c['entry']} | {c['macs']:,} | {_ms(s['median'])} | {_ms(s['p90'])} | "
-                     f"{_ms(s['std'])} | {_ms(s['trimmed_mean'])} | {_ms(c['load_ms'])} | {_ms(c['first_ms'])} | "
-                     f"{measured} | {c['energy_estimate']['joules'] * 1e6:.2f} µJ | {note} |")
+        lines.append(
+            f"| {c['artifact']} | {c['entry']} | {c['macs']:,} | {_ms(s['median'])} | {_ms(s['p90'])} | "
+            f"{_ms(s['std'])} | {_ms(s['trimmed_mean'])} | {_ms(c['load_ms'])} | {_ms(c['first_ms'])} | "
+            f"{measured} | {c['energy_estimate']['joules'] * 1e6:.2f} µJ | {note} |"
+        )
     flagged = [c["warning"] for c in results["cases"] if c["warning"]]
     if flagged:
         lines += ["", f"Warning ({len(flagged)} of {len(results['cases'])} entry points): {flagged[0]}"]
@@ -48,8 +56,16 @@ def ratio_rows(results: dict[str, Any], baseline: str | None = None) -> list[dic
                 continue
             latency = _ratio(_median(base), _median(case))
             macs = _ratio(base["macs"], case["macs"])
-            rows.append({"entry": entry, "artifact": label, "baseline": baseline, "latency_ratio": latency,
-                         "macs_ratio": macs, "deviation": _ratio(latency, macs) - 1})
+            rows.append(
+                {
+                    "entry": entry,
+                    "artifact": label,
+                    "baseline": baseline,
+                    "latency_ratio": latency,
+                    "macs_ratio": macs,
+                    "deviation": _ratio(latency, macs) - 1,
+                }
+            )
     return rows
 
 
@@ -60,16 +76,25 @@ def markdown(all_results: list[dict[str, Any]]) -> str:
         lines += [*latency_table(results), ""]
         rows = ratio_rows(results)
         if rows:
-            lines += [f"Ratios against `{rows[0]['baseline']}` (above 1: faster / cheaper than the baseline):", "",
-                      "| entry point | artifact | latency ratio | MACs ratio | latency / MACs − 1 |",
-                      "|---|---|---:|---:|---:|"]
-            lines += [f"| {r['entry']} | {r['artifact']} | {r['latency_ratio']:.3g}x | {r['macs_ratio']:.3g}x | "
-                      f"{r['deviation']:+.0%} |" for r in rows]
+            lines += [
+                f"Ratios against `{rows[0]['baseline']}` (above 1: faster / cheaper than the baseline):",
+                "",
+                "| entry point | artifact | latency ratio | MACs ratio | latency / MACs − 1 |",
+                "|---|---|---:|---:|---:|",
+            ]
+            lines += [
+                f"| {r['entry']} | {r['artifact']} | {r['latency_ratio']:.3g}x | {r['macs_ratio']:.3g}x | "
+                f"{r['deviation']:+.0%} |"
+                for r in rows
+            ]
             lines.append("")
         energies = {c["energy"].get("note") for c in results["cases"] if c["energy"].get("joules") is None}
         if energies:
-            lines += [f"Energy: {'; '.join(sorted(e for e in energies if e))}. The estimate column is analytical "
-                      f"({results['cases'][0]['energy_estimate'].get('source', '')}), never a measurement.", ""]
+            lines += [
+                f"Energy: {'; '.join(sorted(e for e in energies if e))}. The estimate column is analytical "
+                f"({results['cases'][0]['energy_estimate'].get('source', '')}), never a measurement.",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -122,8 +147,12 @@ def _reported(case: dict[str, Any]) -> dict[str, Any]:
     """Statistics from a tool's printed summary (µs) in the table's shape (ms)."""
     r = case.get("reported") or {}
     avg = r.get("avg_us")
-    return {"median": None if avg is None else avg / 1e3, "p90": None, "std": None if r.get("std_us") is None
-            else r["std_us"] / 1e3, "trimmed_mean": None}
+    return {
+        "median": None if avg is None else avg / 1e3,
+        "p90": None,
+        "std": None if r.get("std_us") is None else r["std_us"] / 1e3,
+        "trimmed_mean": None,
+    }
 
 
 def _median(case: dict[str, Any]) -> float:

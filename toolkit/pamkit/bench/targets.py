@@ -30,9 +30,10 @@ from .parsers import parse_benchmark_model
 
 MAX_THREADS = 256
 MAX_SEED = 2**32 - 1  # the native runner seeds a 32-bit generator
-MAX_CPUS = 8192       # Linux's largest CONFIG_NR_CPUS
-LOAD_FIX = ("the artifact is corrupt or does not match its manifest (the export folder was edited); re-run "
-            "`pamkit export`")
+MAX_CPUS = 8192  # Linux's largest CONFIG_NR_CPUS
+LOAD_FIX = (
+    "the artifact is corrupt or does not match its manifest (the export folder was edited); re-run `pamkit export`"
+)
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,12 @@ class Settings:
     warmup: int = 5
     runs: int = 30
     threads: int = 1
-    order: str = "interleaved"   # interleaved: every round runs every case once, shuffled; sequential: case by case
-    cooldown_ms: float = 0.0     # pause between entry points
-    pin: str | None = None       # CPUs to run on, e.g. "0" or "2-3"
+    order: str = "interleaved"  # interleaved: every round runs every case once, shuffled; sequential: case by case
+    cooldown_ms: float = 0.0  # pause between entry points
+    pin: str | None = None  # CPUs to run on, e.g. "0" or "2-3"
     thermal_limit_c: float = 45.0
     thermal_wait_s: float = 120.0
-    energy_runs: int = 50        # inferences per entry point under the energy sampler
+    energy_runs: int = 50  # inferences per entry point under the energy sampler
     timeout_s: float = 600.0
     seed: int = 0
 
@@ -98,8 +99,11 @@ class Target(ABC):
 
     def energy(self, fmt: str, case: Case, settings: Settings, sampler: EnergySampler) -> None:
         """Joules per inference of one case, from ``energy_runs`` inferences in a row under the sampler."""
-        case.energy = {"source": sampler.name, "joules": None,
-                       "note": f"not measured: the {self.kind} target cannot run {fmt} under an energy sampler"}
+        case.energy = {
+            "source": sampler.name,
+            "joules": None,
+            "note": f"not measured: the {self.kind} target cannot run {fmt} under an energy sampler",
+        }
 
 
 # -- in this process -------------------------------------------------------------------------------------
@@ -136,8 +140,9 @@ class InProcess(Target):
                 for _ in range(settings.warmup):
                     entries[case.key](inputs[case.key])
         rng = random.Random(settings.seed)
-        with tqdm(total=settings.runs * len(cases), desc=f"bench {fmt} on host", unit="run",
-                  disable=not progress or None) as bar:
+        with tqdm(
+            total=settings.runs * len(cases), desc=f"bench {fmt} on host", unit="run", disable=not progress or None
+        ) as bar:
             for i, case in enumerate(schedule(cases, settings, rng)):
                 if i % len(cases) == 0:  # once per round: reading sensors is kept out of the timed loop's rhythm
                     thermal_gate(self.temperature, settings)
@@ -170,9 +175,11 @@ class Apple(InProcess):
 
     def __init__(self) -> None:
         if platform.system() != "Darwin":
-            raise PamkitError(f"the apple target runs Core ML, which predicts only on macOS (this is "
-                              f"{platform.system()}); on Linux benchmark the same model with --target host "
-                              "--format executorch or tflite")
+            raise PamkitError(
+                f"the apple target runs Core ML, which predicts only on macOS (this is "
+                f"{platform.system()}); on Linux benchmark the same model with --target host "
+                "--format executorch or tflite"
+            )
 
     def sampler(self) -> EnergySampler:
         return PowermetricsSampler()
@@ -199,8 +206,12 @@ class NativeRunner(Target):
         return self.pushed[path]
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "runner": "pamkit_runner (C++, ExecuTorch Module API)", "arch": self.arch,
-                **host_description()}
+        return {
+            "kind": self.kind,
+            "runner": "pamkit_runner (C++, ExecuTorch Module API)",
+            "arch": self.arch,
+            **host_description(),
+        }
 
     def measure(self, fmt: str, cases: list[Case], settings: Settings, progress: bool) -> str | None:
         runner = self.remote(self.binary())
@@ -213,10 +224,19 @@ class NativeRunner(Target):
             for file in rng.sample(files, len(files)):
                 thermal_gate(self.temperature, settings)
                 mine = {c.entry: c for c in cases if c.file == file}
-                out = run_runner(runner, self.remote(file), methods=list(mine), warmup=settings.warmup if block == 0
-                                 else 1, runs=runs, threads=settings.threads, order=settings.order,
-                                 cooldown_ms=round(settings.cooldown_ms), seed=settings.seed + block,
-                                 timeout=settings.timeout_s, wrapper=prefix)
+                out = run_runner(
+                    runner,
+                    self.remote(file),
+                    methods=list(mine),
+                    warmup=settings.warmup if block == 0 else 1,
+                    runs=runs,
+                    threads=settings.threads,
+                    order=settings.order,
+                    cooldown_ms=round(settings.cooldown_ms),
+                    seed=settings.seed + block,
+                    timeout=settings.timeout_s,
+                    wrapper=prefix,
+                )
                 for name, case in mine.items():
                     if block == 0 and name in out.loads:
                         case.load_ms, case.first_ms = out.loads[name]["load_ms"], out.loads[name]["first_ms"]
@@ -236,8 +256,17 @@ class NativeRunner(Target):
     def energy(self, fmt: str, case: Case, settings: Settings, sampler: EnergySampler) -> None:
         runner, model = self.remote(self.binary()), self.remote(case.file)
         with sampler.measure() as measurement:  # includes loading the method once: a small overestimate
-            run_runner(runner, model, methods=[case.entry], warmup=0, runs=settings.energy_runs,
-                       threads=settings.threads, order="sequential", timeout=settings.timeout_s, wrapper=self.wrapper)
+            run_runner(
+                runner,
+                model,
+                methods=[case.entry],
+                warmup=0,
+                runs=settings.energy_runs,
+                threads=settings.threads,
+                order="sequential",
+                timeout=settings.timeout_s,
+                wrapper=self.wrapper,
+            )
         case.energy = per_inference(measurement.result().to_dict(), settings.energy_runs)
 
 
@@ -282,9 +311,11 @@ class AndroidRunner(NativeRunner):
         super().__init__()
         self.adb = Adb(serial)
         if runner is None:
-            raise PamkitError("the android target needs the runner built for the phone: pass --runner-binary PATH to "
-                              "an arm64 pamkit_runner built with the Android NDK from toolkit/pamkit/bench/runner/ "
-                              "against ExecuTorch's Android libraries (push its .so files beside it)")
+            raise PamkitError(
+                "the android target needs the runner built for the phone: pass --runner-binary PATH to "
+                "an arm64 pamkit_runner built with the Android NDK from toolkit/pamkit/bench/runner/ "
+                "against ExecuTorch's Android libraries (push its .so files beside it)"
+            )
         self.runner = runner
         self.wrapper = [*self.adb.wrapper(), f"LD_LIBRARY_PATH={DEVICE_DIR}"]
 
@@ -298,8 +329,12 @@ class AndroidRunner(NativeRunner):
         return self.wrapper + (["taskset", cpu_mask(pin)] if pin else [])  # the phone's taskset takes a mask
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "serial": self.adb.serial, "runner": "pamkit_runner (arm64)",
-                **android_description(self.adb)}
+        return {
+            "kind": self.kind,
+            "serial": self.adb.serial,
+            "runner": "pamkit_runner (arm64)",
+            **android_description(self.adb),
+        }
 
     def sampler(self) -> EnergySampler:
         return AndroidFuelGauge(self.adb.shell)
@@ -320,8 +355,12 @@ class AndroidBenchmarkModel(Target):
         self.adb.shell(f"chmod +x {self.binary}")
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "serial": self.adb.serial, "runner": "benchmark_model (TFLite)",
-                **android_description(self.adb)}
+        return {
+            "kind": self.kind,
+            "serial": self.adb.serial,
+            "runner": "benchmark_model (TFLite)",
+            **android_description(self.adb),
+        }
 
     def sampler(self) -> EnergySampler:
         return AndroidFuelGauge(self.adb.shell)
@@ -330,9 +369,12 @@ class AndroidBenchmarkModel(Target):
         remote = {f: self.adb.push(f, f"{DEVICE_DIR}/{f.name}") for f in {c.file for c in cases}}
         pin = f"taskset {cpu_mask(settings.pin)} " if settings.pin else ""
         for case in tqdm(cases, desc="bench tflite on android", disable=not progress or None):
-            text = self.adb.shell(f"{pin}{self.binary} --graph={remote[case.file]} --signature_to_run_for={case.entry}"
-                                  f" --num_threads={settings.threads} --warmup_runs={settings.warmup}"
-                                  f" --num_runs={settings.runs}", timeout=settings.timeout_s)
+            text = self.adb.shell(
+                f"{pin}{self.binary} --graph={remote[case.file]} --signature_to_run_for={case.entry}"
+                f" --num_threads={settings.threads} --warmup_runs={settings.warmup}"
+                f" --num_runs={settings.runs}",
+                timeout=settings.timeout_s,
+            )
             parsed = parse_benchmark_model(text)
             case.reported = parsed
             case.load_ms = parsed["init_us"] / 1e3 if parsed.get("init_us") is not None else None
@@ -388,8 +430,10 @@ def check_host_cpus(spec: str | None) -> None:
     usable = os.sched_getaffinity(0)
     missing = sorted(cpu_list(spec) - usable)
     if missing:
-        raise PamkitError(f"--pin {spec}: CPUs {missing} do not exist or are not available to this process; pick "
-                          f"from {','.join(map(str, sorted(usable)))}")
+        raise PamkitError(
+            f"--pin {spec}: CPUs {missing} do not exist or are not available to this process; pick "
+            f"from {','.join(map(str, sorted(usable)))}"
+        )
 
 
 def cpu_mask(spec: str) -> str:
@@ -398,22 +442,38 @@ def cpu_mask(spec: str) -> str:
 
 
 def host_description() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     versions = package_versions()
-    return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "os": platform.platform(),
-            "runtimes": {k: versions[k] for k in ("executorch", "ai-edge-litert", "coremltools", "torch")}}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "machine": platform.machine(),
+        "os": platform.platform(),
+        "runtimes": {k: versions[k] for k in ("executorch", "ai-edge-litert", "coremltools", "torch")},
+    }
 
 
 def host_temperature() -> float | None:
-    temps = [int(t) / 1000 for t in (_read(p).strip() for p in
-                                     map(str, Path("/sys/class/thermal").glob("thermal_zone*/temp"))) if t.isdigit()]
+    temps = [
+        int(t) / 1000
+        for t in (_read(p).strip() for p in map(str, Path("/sys/class/thermal").glob("thermal_zone*/temp")))
+        if t.isdigit()
+    ]
     return max(temps) if temps else None
 
 
 def android_description(adb: Adb) -> dict[str, Any]:
-    props = {key: adb.shell(f"getprop {key}").strip() for key in
-             ("ro.product.manufacturer", "ro.product.model", "ro.build.version.release", "ro.soc.model")}
+    props = {
+        key: adb.shell(f"getprop {key}").strip()
+        for key in ("ro.product.manufacturer", "ro.product.model", "ro.build.version.release", "ro.soc.model")
+    }
     return {"device": props, "abi": adb.shell("uname -m").strip()}
 
 

@@ -48,23 +48,36 @@ class CompareOptions:
             raise PamkitError(f"methods {repeated} are listed twice; list each method once")
 
 
-def compare(suite: TaskSuite, arch: str, data: DatasetSplits, out: str | Path,
-            options: CompareOptions | None = None, data_options: dict[str, Any] | None = None
-            ) -> dict[str, Any]:
+def compare(
+    suite: TaskSuite,
+    arch: str,
+    data: DatasetSplits,
+    out: str | Path,
+    options: CompareOptions | None = None,
+    data_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Train (or reuse) the single-task networks, merge and prune with each method, report every combination."""
     out, options = Path(out), options or CompareOptions()
-    trained = single_task_networks(suite, arch, data, out / "single", options.train, options.arch_kwargs,
-                                   data_options)
+    trained = single_task_networks(suite, arch, data, out / "single", options.train, options.arch_kwargs, data_options)
     reference = reference_scores(trained, data.val)
-    report: dict[str, Any] = {"suite": suite.name, "arch": arch, "tasks": [t.name for t in suite.tasks],
-                              "command": current_command(), "versions": package_versions(),
-                              "options": {"train": options.train.to_dict(), "prune": options.prune.to_dict(),
-                                          "merge": asdict(options.merge)},
-                              "data": {"name": data.name, "source": data.source, "train": len(data.train),
-                                       "val": len(data.val), "test": len(data.test)},
-                              "reference": {"val": reference, "test": reference_scores(trained, data.test)},
-                              "trivial": {"test": {t.name: t.trivial_score(data.test.labels) for t in suite.tasks}},
-                              "methods": {}}
+    report: dict[str, Any] = {
+        "suite": suite.name,
+        "arch": arch,
+        "tasks": [t.name for t in suite.tasks],
+        "command": current_command(),
+        "versions": package_versions(),
+        "options": {"train": options.train.to_dict(), "prune": options.prune.to_dict(), "merge": asdict(options.merge)},
+        "data": {
+            "name": data.name,
+            "source": data.source,
+            "train": len(data.train),
+            "val": len(data.val),
+            "test": len(data.test),
+        },
+        "reference": {"val": reference, "test": reference_scores(trained, data.test)},
+        "trivial": {"test": {t.name: t.trivial_score(data.test.labels) for t in suite.tasks}},
+        "methods": {},
+    }
     for method in options.methods:
         print(f"\n== {method}: merge, then prune (tolerance {options.prune.tolerance})")
         merge_options = options.merge  # the shared trunk is trained jointly as long as each network was alone
@@ -73,34 +86,45 @@ def compare(suite: TaskSuite, arch: str, data: DatasetSplits, out: str | Path,
         merged = merged_network(method, trained, data, out / method / "merged", merge_options)
         pruned, record = _pruned(merged, method, data, reference, out / method / "pruned", options.prune)
         entry = report["methods"][method] = _method_entry(merged, pruned, record, data)
-        print(f"   MACs of all tasks {entry['merged'][-1]['macs']:,} -> {entry['pruned'][-1]['macs']:,}; test scores "
-              + ", ".join(f"{task} {score:.4f}" for task, score in entry["test"].items())
-              + f"; stopped: {entry['stop_reason']}")
+        print(
+            f"   MACs of all tasks {entry['merged'][-1]['macs']:,} -> {entry['pruned'][-1]['macs']:,}; test scores "
+            + ", ".join(f"{task} {score:.4f}" for task, score in entry["test"].items())
+            + f"; stopped: {entry['stop_reason']}"
+        )
     if options.oracle and len(suite.tasks) == 2:
         report["oracle"] = _oracle(report, trained, data, reference, out / "oracle", options)
     write_report(report, out)
     return report
 
 
-def single_task_networks(suite: TaskSuite, arch: str, data: DatasetSplits, out: Path, config: TrainConfig,
-                         arch_kwargs: dict[str, Any] | None = None, data_options: dict[str, Any] | None = None
-                         ) -> list[TrainedTask]:
+def single_task_networks(
+    suite: TaskSuite,
+    arch: str,
+    data: DatasetSplits,
+    out: Path,
+    config: TrainConfig,
+    arch_kwargs: dict[str, Any] | None = None,
+    data_options: dict[str, Any] | None = None,
+) -> list[TrainedTask]:
     """One ``arch`` network per task, trained into ``out``; a finished run there is reused, and so is each task
     checkpoint an interrupted run left (the folder is fresh unless the caller resumes it)."""
     if (out / RUN_FILE).is_file():
         trained = load_run(out)
         names = [item.record.task.name for item in trained]
         if names != [t.name for t in suite.tasks] or trained[0].record.arch != arch:
-            raise PamkitError(f"{out} holds {trained[0].record.arch} networks for tasks {names}, not {arch} for "
-                              f"suite {suite.name}; use another --out directory")
+            raise PamkitError(
+                f"{out} holds {trained[0].record.arch} networks for tasks {names}, not {arch} for "
+                f"suite {suite.name}; use another --out directory"
+            )
         print(f"== reusing the single-task networks in {out}")
         return trained
     print(f"== training one {arch} per task of {suite.name} into {out}")
     return train_suite(suite, arch, data, out, config, arch_kwargs, data_options, resume=True)
 
 
-def merged_network(method: str, trained: list[TrainedTask], data: DatasetSplits, out: Path,
-                   options: MergeOptions) -> MultitaskNet:
+def merged_network(
+    method: str, trained: list[TrainedTask], data: DatasetSplits, out: Path, options: MergeOptions
+) -> MultitaskNet:
     """The networks merged with ``method`` into ``out`` (as ``pamkit merge`` writes it), or reused from there."""
     if (out / f"{MODEL_STEM}.json").is_file():
         return load_multitask(out / f"{MODEL_STEM}.json")[0]
@@ -112,8 +136,9 @@ def merged_network(method: str, trained: list[TrainedTask], data: DatasetSplits,
     return net
 
 
-def _pruned(net: MultitaskNet, method: str, data: DatasetSplits, reference: dict[str, float], out: Path,
-            options: PruneOptions) -> tuple[MultitaskNet, dict[str, Any]]:
+def _pruned(
+    net: MultitaskNet, method: str, data: DatasetSplits, reference: dict[str, float], out: Path, options: PruneOptions
+) -> tuple[MultitaskNet, dict[str, Any]]:
     """The pruned network and its pruning record (the no-merging baseline prunes each task alone)."""
     if (out / f"{MODEL_STEM}.json").is_file() and (out / REPORT_FILE).is_file():
         record = read_json(out / REPORT_FILE, "delete that folder and run again with --resume")
@@ -123,18 +148,33 @@ def _pruned(net: MultitaskNet, method: str, data: DatasetSplits, reference: dict
     return result.net, result.to_dict()
 
 
-def _method_entry(merged: MultitaskNet, pruned: MultitaskNet, record: dict[str, Any], data: DatasetSplits
-                  ) -> dict[str, Any]:
+def _method_entry(
+    merged: MultitaskNet, pruned: MultitaskNet, record: dict[str, Any], data: DatasetSplits
+) -> dict[str, Any]:
     tasks = [pruned.structure.tasks[t] for t in pruned.structure.heads]
-    return {"val": record["val"], "test": evaluate_all(pruned, tasks, data.test), "stop_reason": record["stop_reason"],
-            "iterations": sum(1 for e in record["history"] if e["event"] in ("accepted", "rejected")),
-            "merged": cost_report(merged)["combinations"], "pruned": cost_report(pruned)["combinations"],
-            "groups": {str(space): [{"tasks": [pruned.structure.task_names[t] for t in g.label], "size": g.size}
-                                    for g in groups] for space, groups in pruned.structure.groups.items() if space}}
+    return {
+        "val": record["val"],
+        "test": evaluate_all(pruned, tasks, data.test),
+        "stop_reason": record["stop_reason"],
+        "iterations": sum(1 for e in record["history"] if e["event"] in ("accepted", "rejected")),
+        "merged": cost_report(merged)["combinations"],
+        "pruned": cost_report(pruned)["combinations"],
+        "groups": {
+            str(space): [{"tasks": [pruned.structure.task_names[t] for t in g.label], "size": g.size} for g in groups]
+            for space, groups in pruned.structure.groups.items()
+            if space
+        },
+    }
 
 
-def _oracle(report: dict[str, Any], trained: list[TrainedTask], data: DatasetSplits, reference: dict[str, float],
-            out: Path, options: CompareOptions) -> list[dict[str, Any]]:
+def _oracle(
+    report: dict[str, Any],
+    trained: list[TrainedTask],
+    data: DatasetSplits,
+    reference: dict[str, float],
+    out: Path,
+    options: CompareOptions,
+) -> list[dict[str, Any]]:
     """Per combination, the cheapest network found for exactly it (method.md 6).
 
     A single task: its separately pruned network. Both tasks: the cheapest of every method's

@@ -22,46 +22,78 @@ _FINETUNED = ("mtz", "shared")  # the methods --finetune-epochs applies to
 
 def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``compare``."""
-    p = verbs.add_parser("compare", help="merge with every method, prune each under one rule, compare the cost of "
-                                         "every task combination",
-                         description="Train one network per task (into OUT/single), merge them with each method, "
-                                     "prune each with the same criterion and tolerance (no merging: each network "
-                                     "alone), and write OUT/report.json, report.md and cost.png: MACs, params and "
-                                     "accuracy per combination, ratios against none and mtz, the paper's goals "
-                                     "checked and, for two tasks, the oracle. Tasks that score no better than "
-                                     "always giving the most frequent answer are flagged. An interrupted run "
-                                     "continues with --resume, reusing every finished stage.")
+    p = verbs.add_parser(
+        "compare",
+        help="merge with every method, prune each under one rule, compare the cost of every task combination",
+        description="Train one network per task (into OUT/single), merge them with each method, "
+        "prune each with the same criterion and tolerance (no merging: each network "
+        "alone), and write OUT/report.json, report.md and cost.png: MACs, params and "
+        "accuracy per combination, ratios against none and mtz, the paper's goals "
+        "checked and, for two tasks, the oracle. Tasks that score no better than "
+        "always giving the most frequent answer are flagged. An interrupted run "
+        "continues with --resume, reusing every finished stage.",
+    )
     p.add_argument("--suite", required=True, help="built-in suite name or a suite YAML/TOML file")
     p.add_argument("--arch", required=True, help="architecture (see `pamkit archs`)")
-    p.add_argument("--methods", default=",".join(("none", "shared", "mtz", "pam")),
-                   help=f"comma-separated, from {', '.join(METHODS)} (default: %(default)s)")
-    p.add_argument("--out", required=True, help="output directory (new or empty, or an earlier compare's with "
-                   "--resume / --overwrite)")
+    p.add_argument(
+        "--methods",
+        default=",".join(("none", "shared", "mtz", "pam")),
+        help=f"comma-separated, from {', '.join(METHODS)} (default: %(default)s)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output directory (new or empty, or an earlier compare's with --resume / --overwrite)",
+    )
     again = p.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="continue an interrupted compare in --out, reusing "
-                       "its finished stages")
+    again.add_argument(
+        "--resume", action="store_true", help="continue an interrupted compare in --out, reusing its finished stages"
+    )
     again.add_argument("--overwrite", action="store_true", help="replace an earlier compare in --out")
     p.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
     p.add_argument("--limit", type=POSITIVE_INT, help="at most LIMIT samples per split (fast, rough runs)")
-    p.add_argument("--size", type=POSITIVE_INT, help="input size in pixels (default: native, raised to the arch's "
-                   "minimum)")
-    p.add_argument("--arch-arg", action="append", default=[], metavar="KEY=VALUE",
-                   help="architecture option, e.g. width=0.25 for a reduced vgg/resnet (repeatable)")
+    p.add_argument(
+        "--size", type=POSITIVE_INT, help="input size in pixels (default: native, raised to the arch's minimum)"
+    )
+    p.add_argument(
+        "--arch-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="architecture option, e.g. width=0.25 for a reduced vgg/resnet (repeatable)",
+    )
     t, m, r = TrainConfig(), MergeOptions(), PruneOptions()
-    p.add_argument("--epochs", type=POSITIVE_INT, default=t.epochs, help="single-task training epochs "
-                   "(default: %(default)s)")
+    p.add_argument(
+        "--epochs", type=POSITIVE_INT, default=t.epochs, help="single-task training epochs (default: %(default)s)"
+    )
     p.add_argument("--batch-size", type=POSITIVE_INT, default=t.batch_size, help="(default: %(default)s)")
-    p.add_argument("--lr", type=POSITIVE, default=t.lr, help="single-task training learning rate "
-                   "(default: %(default)s)")
+    p.add_argument(
+        "--lr", type=POSITIVE, default=t.lr, help="single-task training learning rate (default: %(default)s)"
+    )
     p.add_argument("--criterion", choices=CRITERIA, default=r.criterion, help="(default: %(default)s)")
-    p.add_argument("--tolerance", type=number_arg(low=0, high=1), default=r.tolerance,
-                   help="largest allowed drop of a task's validation score, a fraction (default: %(default)s)")
-    p.add_argument("--step", type=number_arg(low=0, high=1, low_open=True), default=r.step,
-                   help="pruning step, a fraction (default: %(default)s)")
-    p.add_argument("--finetune-samples", type=NONNEGATIVE_INT, default=r.finetune_samples,
-                   help="training images per fine-tuning round while pruning, 0 for all (default: %(default)s)")
-    p.add_argument("--finetune-epochs", type=NONNEGATIVE_INT,
-                   help=f"MTZ per-layer / shared-trunk training epochs (default: {m.finetune_epochs})")
+    p.add_argument(
+        "--tolerance",
+        type=number_arg(low=0, high=1),
+        default=r.tolerance,
+        help="largest allowed drop of a task's validation score, a fraction (default: %(default)s)",
+    )
+    p.add_argument(
+        "--step",
+        type=number_arg(low=0, high=1, low_open=True),
+        default=r.step,
+        help="pruning step, a fraction (default: %(default)s)",
+    )
+    p.add_argument(
+        "--finetune-samples",
+        type=NONNEGATIVE_INT,
+        default=r.finetune_samples,
+        help="training images per fine-tuning round while pruning, 0 for all (default: %(default)s)",
+    )
+    p.add_argument(
+        "--finetune-epochs",
+        type=NONNEGATIVE_INT,
+        help=f"MTZ per-layer / shared-trunk training epochs (default: {m.finetune_epochs})",
+    )
     p.add_argument("--no-oracle", action="store_true", help="skip the oracle (two-task suites only)")
     p.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
     p.set_defaults(run=run_compare)
@@ -89,17 +121,28 @@ def _options(args: argparse.Namespace, suite: TaskSuite) -> CompareOptions:
     """The comparison's settings; an option that would have no effect on this run is refused, not ignored."""
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     if args.finetune_epochs is not None and not set(methods) & set(_FINETUNED):
-        raise PamkitError(f"--finetune-epochs applies to the methods {' and '.join(_FINETUNED)}, which --methods "
-                          f"{args.methods} leaves out; drop --finetune-epochs or add one of them")
+        raise PamkitError(
+            f"--finetune-epochs applies to the methods {' and '.join(_FINETUNED)}, which --methods "
+            f"{args.methods} leaves out; drop --finetune-epochs or add one of them"
+        )
     if args.no_oracle and len(suite.tasks) != 2:
-        raise PamkitError(f"--no-oracle applies to two-task suites only, and {suite.name} has {len(suite.tasks)} "
-                          "tasks (no oracle is computed); drop --no-oracle")
+        raise PamkitError(
+            f"--no-oracle applies to two-task suites only, and {suite.name} has {len(suite.tasks)} "
+            "tasks (no oracle is computed); drop --no-oracle"
+        )
     finetune_epochs = MergeOptions.finetune_epochs if args.finetune_epochs is None else args.finetune_epochs
     return CompareOptions(
         methods=methods,
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed),
         merge=MergeOptions(finetune_epochs=finetune_epochs, seed=args.seed),
-        prune=PruneOptions(criterion=args.criterion, tolerance=args.tolerance, step=args.step,
-                           finetune_samples=args.finetune_samples or None, batch_size=args.batch_size,
-                           seed=args.seed),
-        oracle=not args.no_oracle, arch_kwargs=parse_arch_args(args.arch_arg))
+        prune=PruneOptions(
+            criterion=args.criterion,
+            tolerance=args.tolerance,
+            step=args.step,
+            finetune_samples=args.finetune_samples or None,
+            batch_size=args.batch_size,
+            seed=args.seed,
+        ),
+        oracle=not args.no_oracle,
+        arch_kwargs=parse_arch_args(args.arch_arg),
+    )

@@ -52,29 +52,52 @@ def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     n = len(report["tasks"])
     flagged = unlearned(report)
-    checks = [{"goal": "every task beats its trivial baseline (always the most frequent answer)",
-               "measured": "; ".join(f"{net}: {', '.join(tasks)} not above it" for net, tasks in flagged.items())
-                           or "all above it", "met": not flagged}]
+    checks = [
+        {
+            "goal": "every task beats its trivial baseline (always the most frequent answer)",
+            "measured": "; ".join(f"{net}: {', '.join(tasks)} not above it" for net, tasks in flagged.items())
+            or "all above it",
+            "met": not flagged,
+        }
+    ]
     for base in ("none", "mtz"):
         if base in report["methods"]:
             worst = min(rows, key=lambda r: r[f"vs_{base}"]["pam"])
-            checks.append({"goal": f"PAM costs at most {base} on every combination",
-                           "measured": f"worst ratio {worst[f'vs_{base}']['pam']:.2f}x on {'+'.join(worst['tasks'])}",
-                           "met": worst[f"vs_{base}"]["pam"] >= 1.0})
+            checks.append(
+                {
+                    "goal": f"PAM costs at most {base} on every combination",
+                    "measured": f"worst ratio {worst[f'vs_{base}']['pam']:.2f}x on {'+'.join(worst['tasks'])}",
+                    "met": worst[f"vs_{base}"]["pam"] >= 1.0,
+                }
+            )
     if "none" in report["methods"]:
         target = 1.9 if n == 2 else 0.9 * n
         ratio = rows[-1]["vs_none"]["pam"]
-        checks.append({"goal": f"all tasks: at least {target:.2f}x below none", "measured": f"{ratio:.2f}x",
-                       "met": ratio >= target})
+        checks.append(
+            {
+                "goal": f"all tasks: at least {target:.2f}x below none",
+                "measured": f"{ratio:.2f}x",
+                "met": ratio >= target,
+            }
+        )
     if "mtz" in report["methods"]:
         best = max(r["vs_mtz"]["pam"] for r in rows)
-        checks.append({"goal": "at least 2.01x below MTZ on some combination", "measured": f"best {best:.2f}x",
-                       "met": best >= 2.01})
+        checks.append(
+            {
+                "goal": "at least 2.01x below MTZ on some combination",
+                "measured": f"best {best:.2f}x",
+                "met": best >= 2.01,
+            }
+        )
     if report.get("oracle"):
         excess, tasks = max((r["macs"]["pam"] / max(r["oracle"], 1), r["tasks"]) for r in rows if "oracle" in r)
-        checks.append({"goal": "within 10% of the oracle on every combination",
-                       "measured": f"worst {excess:.2f}x the oracle on {'+'.join(tasks)}",
-                       "met": excess <= ORACLE_SLACK})
+        checks.append(
+            {
+                "goal": "within 10% of the oracle on every combination",
+                "measured": f"worst {excess:.2f}x the oracle on {'+'.join(tasks)}",
+                "met": excess <= ORACLE_SLACK,
+            }
+        )
     if flagged:
         for check in checks[1:]:
             check.update(met=False, measured=f"{check['measured']}; not judged: a network learned nothing")
@@ -84,23 +107,39 @@ def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
 def markdown(report: dict[str, Any]) -> str:
     """The report as markdown: setting, accuracies, cost per combination with ratios, goals."""
     methods = list(report["methods"])
-    lines = [f"# {report['suite']} with {report['arch']}: {', '.join(methods)} pruned under one rule", "",
-             f"Command: `{report['command']}`  ", f"Data: {report['data']['name']} ({report['data']['source']}), "
-             f"{report['data']['train']} train / {report['data']['val']} val / {report['data']['test']} test  ",
-             f"Pruning: criterion {report['options']['prune']['criterion']}, tolerance "
-             f"{report['options']['prune']['tolerance']} (validation split), cost-aware "
-             f"{report['options']['prune']['cost_aware']}", "", *_score_lines(report)]
+    lines = [
+        f"# {report['suite']} with {report['arch']}: {', '.join(methods)} pruned under one rule",
+        "",
+        f"Command: `{report['command']}`  ",
+        f"Data: {report['data']['name']} ({report['data']['source']}), "
+        f"{report['data']['train']} train / {report['data']['val']} val / {report['data']['test']} test  ",
+        f"Pruning: criterion {report['options']['prune']['criterion']}, tolerance "
+        f"{report['options']['prune']['tolerance']} (validation split), cost-aware "
+        f"{report['options']['prune']['cost_aware']}",
+        "",
+        *_score_lines(report),
+    ]
     oracle = bool(report.get("oracle"))
-    lines += ["", "## MACs per combination after pruning (ratio = baseline / method)", "",
-              "| combination | " + " | ".join(methods) + (" | oracle" if oracle else "")
-              + " | PAM vs none | PAM vs MTZ |", "|---" * (len(methods) + 3 + oracle) + "|"]
+    lines += [
+        "",
+        "## MACs per combination after pruning (ratio = baseline / method)",
+        "",
+        "| combination | " + " | ".join(methods) + (" | oracle" if oracle else "") + " | PAM vs none | PAM vs MTZ |",
+        "|---" * (len(methods) + 3 + oracle) + "|",
+    ]
     for row in combination_rows(report):
         cells = [f"{row['macs'][m]:,}" for m in methods] + ([f"{row.get('oracle', 0):,}"] if oracle else [])
-        ratios = [f"{row[key]['pam']:.2f}x" if key in row and "pam" in row[key] else "-"
-                  for key in ("vs_none", "vs_mtz")]
+        ratios = [
+            f"{row[key]['pam']:.2f}x" if key in row and "pam" in row[key] else "-" for key in ("vs_none", "vs_mtz")
+        ]
         lines.append(f"| {'+'.join(row['tasks'])} | " + " | ".join(cells + ratios) + " |")
-    lines += ["", "## Parameters per combination after pruning", "",
-              "| combination | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    lines += [
+        "",
+        "## Parameters per combination after pruning",
+        "",
+        "| combination | " + " | ".join(methods) + " |",
+        "|---" * (len(methods) + 1) + "|",
+    ]
     for row in combination_rows(report):
         lines.append(f"| {'+'.join(row['tasks'])} | " + " | ".join(f"{row['params'][m]:,}" for m in methods) + " |")
     checks = goals(report)
@@ -116,23 +155,34 @@ def _score_lines(report: dict[str, Any]) -> list[str]:
     """The scores table, with the trivial baseline beside each task and a warning for networks not above it."""
     flagged = unlearned(report)
     networks = {"single-task": report["reference"], **report["methods"]}
-    lines = ["## Scores (test; validation in brackets)", "",
-             "| task | trivial | " + " | ".join(networks) + " |", "|---|---|" + "---|" * len(networks)]
+    lines = [
+        "## Scores (test; validation in brackets)",
+        "",
+        "| task | trivial | " + " | ".join(networks) + " |",
+        "|---|---|" + "---|" * len(networks),
+    ]
     for task in report["tasks"]:
-        cells = [f"{scores['test'][task]:.4f} ({scores['val'][task]:.4f})"
-                 + (" (!)" if task in flagged.get(net, ()) else "") for net, scores in networks.items()]
+        cells = [
+            f"{scores['test'][task]:.4f} ({scores['val'][task]:.4f})" + (" (!)" if task in flagged.get(net, ()) else "")
+            for net, scores in networks.items()
+        ]
         lines.append(f"| {task} | {report['trivial']['test'][task]:.4f} | " + " | ".join(cells) + " |")
     if flagged:
-        lines += ["", "**Warning: (!) marks scores no better than the trivial baseline** (always giving the most "
-                  "frequent answer): " + "; ".join(f"{net}: {', '.join(tasks)}" for net, tasks in flagged.items())
-                  + ". Those networks learned nothing, so their costs below say nothing about merging; train "
-                  "longer, on more data or with another learning rate."]
+        lines += [
+            "",
+            "**Warning: (!) marks scores no better than the trivial baseline** (always giving the most "
+            "frequent answer): "
+            + "; ".join(f"{net}: {', '.join(tasks)}" for net, tasks in flagged.items())
+            + ". Those networks learned nothing, so their costs below say nothing about merging; train "
+            "longer, on more data or with another learning rate.",
+        ]
     return lines
 
 
 def plot(report: dict[str, Any], path: str | Path) -> Path:
     """A grouped bar chart: MACs per combination, one bar per method (and the oracle), log scale."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -144,8 +194,12 @@ def plot(report: dict[str, Any], path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(min(14.0, 3.0 + 0.8 * len(rows)), 4.8))
     for k, (name, values) in enumerate(series.items()):
         ax.bar([i + (k - (len(series) - 1) / 2) * width for i in range(len(rows))], values, width, label=name)
-    ax.set_xticks(range(len(rows)), ["+".join(r["tasks"]) for r in rows], rotation=45 if len(rows) > 4 else 0,
-                  ha="right" if len(rows) > 4 else "center")
+    ax.set_xticks(
+        range(len(rows)),
+        ["+".join(r["tasks"]) for r in rows],
+        rotation=45 if len(rows) > 4 else 0,
+        ha="right" if len(rows) > 4 else "center",
+    )
     ax.set_yscale("log")
     ax.set_ylabel("MACs per inference (log)")
     ax.set_title(f"{report['suite']} / {report['arch']}: cost per task combination after pruning")
@@ -161,8 +215,10 @@ def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     """``report.json`` (everything), ``report.md`` (tables and goals) and ``cost.png`` in ``out``."""
     out = Path(out)
     paths = {"json": out / "report.json", "markdown": out / "report.md", "plot": out / "cost.png"}
-    write_json(paths["json"], {**report, "rows": combination_rows(report), "goals": goals(report),
-                               "unlearned": unlearned(report)})
+    write_json(
+        paths["json"],
+        {**report, "rows": combination_rows(report), "goals": goals(report), "unlearned": unlearned(report)},
+    )
     paths["markdown"].write_text(markdown(report))
     plot(report, paths["plot"])
     return paths

@@ -14,6 +14,16 @@ from .combinations import (
     structure_summary,
 )
 
-__all__ = ["CombinationCost", "all_combinations", "baseline_ratios", "combination_cost", "combination_costs",
-           "combination_weights", "cost_report", "format_table", "membership_costs", "space_layers",
-           "structure_summary"]
+__all__ = [
+    "CombinationCost",
+    "all_combinations",
+    "baseline_ratios",
+    "combination_cost",
+    "combination_costs",
+    "combination_weights",
+    "cost_report",
+    "format_table",
+    "membership_costs",
+    "space_layers",
+    "structure_summary",
+]

@@ -11,14 +11,19 @@ from .combinations import baseline_ratios, cost_report, format_table
 
 def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``cost``."""
-    p = verbs.add_parser("cost", help="MACs, parameters and activation memory of every task combination",
-                         description="Count, for each of the 2^n - 1 task combinations, the MACs (conv + linear; "
-                                     "FLOPs are about 2x), parameters and an activation-memory estimate of the "
-                                     "subnetwork that combination runs.")
-    p.add_argument("model", help="multitask model written by `pamkit merge` or `pamkit prune` (its folder or "
-                   "model.json)")
-    p.add_argument("--baseline", help="another multitask model of the same tasks to compare against (ratio "
-                   "baseline/model MACs)")
+    p = verbs.add_parser(
+        "cost",
+        help="MACs, parameters and activation memory of every task combination",
+        description="Count, for each of the 2^n - 1 task combinations, the MACs (conv + linear; "
+        "FLOPs are about 2x), parameters and an activation-memory estimate of the "
+        "subnetwork that combination runs.",
+    )
+    p.add_argument(
+        "model", help="multitask model written by `pamkit merge` or `pamkit prune` (its folder or model.json)"
+    )
+    p.add_argument(
+        "--baseline", help="another multitask model of the same tasks to compare against (ratio baseline/model MACs)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run_cost)
 

@@ -111,8 +111,9 @@ def membership_costs(s: Structure, weights: dict[tuple[str, ...], float] | None 
             for t in (*g.label, -1):
                 moved = _move_one(groups, i, tuple(x for x in g.label if x != t) if t >= 0 else ())
                 fewer = s.with_groups({**s.groups, space: moved})
-                row[t] = sum(weights[combo] * (macs - combination_cost(fewer, combo).macs)
-                             for combo, macs in base.items())
+                row[t] = sum(
+                    weights[combo] * (macs - combination_cost(fewer, combo).macs) for combo, macs in base.items()
+                )
             rows.append(row.expand(g.size, -1))
         costs[space] = torch.cat(rows) if rows else torch.zeros(0, len(s.tasks) + 1)
     return costs
@@ -132,8 +133,9 @@ def _move_one(groups: tuple[Group, ...], i: int, label: tuple[int, ...]) -> tupl
     return tuple(moved)
 
 
-def combination_weights(combos: list[tuple[str, ...]], weights: dict[tuple[str, ...], float] | None
-                         ) -> dict[tuple[str, ...], float]:
+def combination_weights(
+    combos: list[tuple[str, ...]], weights: dict[tuple[str, ...], float] | None
+) -> dict[tuple[str, ...], float]:
     """Normalised frequencies per combination; unknown combinations or bad values are errors."""
     if not weights:
         return {combo: 1 / len(combos) for combo in combos}
@@ -157,8 +159,10 @@ def _combination_key(combo: tuple[str, ...], tasks: tuple[str, ...]) -> frozense
     unknown = [name for name in combo if name not in tasks]
     if unknown or len(set(combo)) != len(combo) or not combo:
         problem = f"unknown task {unknown[0]!r}" if unknown else "a task twice" if combo else "no task"
-        raise PamkitError(f"combination weight given for {'+'.join(combo)!r}, which names {problem}; this "
-                          f"network's tasks: {', '.join(tasks)}")
+        raise PamkitError(
+            f"combination weight given for {'+'.join(combo)!r}, which names {problem}; this "
+            f"network's tasks: {', '.join(tasks)}"
+        )
     return frozenset(combo)
 
 
@@ -170,8 +174,10 @@ def cost_report(net: MultitaskNet) -> dict[str, Any]:
 def baseline_ratios(report: dict[str, Any], baseline: dict[str, Any]) -> list[float]:
     """Per combination of ``report``, baseline MACs / model MACs; both reports must be over the same tasks."""
     if set(report["tasks"]) != set(baseline["tasks"]):
-        raise PamkitError(f"the baseline's tasks ({', '.join(baseline['tasks'])}) differ from the model's "
-                          f"({', '.join(report['tasks'])}); compare models of the same tasks")
+        raise PamkitError(
+            f"the baseline's tasks ({', '.join(baseline['tasks'])}) differ from the model's "
+            f"({', '.join(report['tasks'])}); compare models of the same tasks"
+        )
     base = {frozenset(c["tasks"]): c["macs"] for c in baseline["combinations"]}
     return [base[frozenset(c["tasks"])] / max(c["macs"], 1) for c in report["combinations"]]
 
@@ -193,12 +199,16 @@ def format_table(report: dict[str, Any], baseline: dict[str, Any] | None = None)
 
 def space_layers(s: Structure) -> dict[int, str]:
     """Each regroupable space and the name of its first layer (how tables and ``--layer`` name it)."""
-    return {space: next(op.name for op in s.ops if op.space == space and op.kind in PARAMETRIC)
-            for space in s.groups if space != INPUT_SPACE}
+    return {
+        space: next(op.name for op in s.ops if op.space == space and op.kind in PARAMETRIC)
+        for space in s.groups
+        if space != INPUT_SPACE
+    }
 
 
 def structure_summary(s: Structure) -> list[str]:
     """One line per space: its first layer and its groups (label: size)."""
-    return [f"{layer:<32} " + ", ".join(f"{'+'.join(s.task_names[t] for t in g.label)}: {g.size}"
-                                        for g in s.groups[space])
-            for space, layer in space_layers(s).items()]
+    return [
+        f"{layer:<32} " + ", ".join(f"{'+'.join(s.task_names[t] for t in g.label)}: {g.size}" for g in s.groups[space])
+        for space, layer in space_layers(s).items()
+    ]

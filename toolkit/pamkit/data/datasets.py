@@ -87,8 +87,10 @@ def _load_idx(info: DatasetInfo, path: Path | None, download: bool) -> RawData:
 def _load_digits(info: DatasetInfo, path: Path | None, download: bool) -> RawData:
     """Load scikit-learn's bundled 8x8 digits; always available, so the offline fallback."""
     if path is not None:
-        raise DataError(f"{info.name} is bundled with scikit-learn and reads no files; drop the data folder "
-                        f"(--data / path={str(path)!r})")
+        raise DataError(
+            f"{info.name} is bundled with scikit-learn and reads no files; drop the data folder "
+            f"(--data / path={str(path)!r})"
+        )
     from sklearn.datasets import load_digits  # slow import, only when digits is asked for
 
     bunch = load_digits()
@@ -96,20 +98,36 @@ def _load_digits(info: DatasetInfo, path: Path | None, download: bool) -> RawDat
 
 
 _DIGIT_NAMES = tuple(str(d) for d in range(10))
-DATASETS: Mapping[str, DatasetInfo] = MappingProxyType({
-    info.name: info
-    for info in (
-        DatasetInfo(
-            "fashion-mnist",
-            ("t-shirt/top", "trouser", "pullover", "dress", "coat",
-             "sandal", "shirt", "sneaker", "bag", "ankle-boot"),
-            native_size=28, channels=1, mean=0.2860, std=0.3530, load=_load_idx,  # official 60k train images
-        ),
-        DatasetInfo("mnist", _DIGIT_NAMES, native_size=28, channels=1, mean=0.1307, std=0.3081, load=_load_idx),
-        # digits: stats over all 1,797 images (there is no fixed training set; splits depend on the seed)
-        DatasetInfo("digits", _DIGIT_NAMES, native_size=8, channels=1, mean=0.3053, std=0.3760, load=_load_digits),
-    )
-})
+DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
+    {
+        info.name: info
+        for info in (
+            DatasetInfo(
+                "fashion-mnist",
+                (
+                    "t-shirt/top",
+                    "trouser",
+                    "pullover",
+                    "dress",
+                    "coat",
+                    "sandal",
+                    "shirt",
+                    "sneaker",
+                    "bag",
+                    "ankle-boot",
+                ),
+                native_size=28,
+                channels=1,
+                mean=0.2860,
+                std=0.3530,
+                load=_load_idx,  # official 60k train images
+            ),
+            DatasetInfo("mnist", _DIGIT_NAMES, native_size=28, channels=1, mean=0.1307, std=0.3081, load=_load_idx),
+            # digits: stats over all 1,797 images (there is no fixed training set; splits depend on the seed)
+            DatasetInfo("digits", _DIGIT_NAMES, native_size=8, channels=1, mean=0.3053, std=0.3760, load=_load_digits),
+        )
+    }
+)
 
 
 def dataset_names() -> list[str]:
@@ -141,14 +159,15 @@ def _check_options(size: int | None, val_fraction: float, seed: int, limit: int 
         raise DataError(f"limit must be a positive integer (samples per split) or None for all, got {limit!r}")
 
 
-def _split_indices(raw: RawData, val_fraction: float, limit: int | None,
-                   gen: torch.Generator) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _split_indices(
+    raw: RawData, val_fraction: float, limit: int | None, gen: torch.Generator
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Choose each split's (images pool, labels pool, indices) from one seeded generator."""
     n = len(raw.train_labels)
     perm = torch.randperm(n, generator=gen).numpy()
     if raw.test_images is None or raw.test_labels is None:
         n_train, n_val = round(DIGITS_SPLIT[0] * n), round(DIGITS_SPLIT[1] * n)
-        cuts = {"train": perm[:n_train], "val": perm[n_train:n_train + n_val], "test": perm[n_train + n_val:]}
+        cuts = {"train": perm[:n_train], "val": perm[n_train : n_train + n_val], "test": perm[n_train + n_val :]}
         pools = dict.fromkeys(cuts, (raw.train_images, raw.train_labels))
     else:
         n_val = round(val_fraction * n)
@@ -161,8 +180,11 @@ def _split_indices(raw: RawData, val_fraction: float, limit: int | None,
         if limit is not None:
             test_idx = torch.randperm(len(test_idx), generator=gen).numpy()
         cuts = {"train": perm[n_val:], "val": perm[:n_val], "test": test_idx}
-        pools = {"train": (raw.train_images, raw.train_labels), "val": (raw.train_images, raw.train_labels),
-                 "test": (raw.test_images, raw.test_labels)}
+        pools = {
+            "train": (raw.train_images, raw.train_labels),
+            "val": (raw.train_images, raw.train_labels),
+            "test": (raw.test_images, raw.test_labels),
+        }
     return {key: (*pools[key], idx[:limit]) for key, idx in cuts.items()}
 
 
@@ -176,9 +198,17 @@ def _to_tensor(images: np.ndarray, max_value: float, size: int, spec: InputSpec)
     return x.contiguous()
 
 
-def load_dataset(name: str, *, path: str | Path | None = None, size: int | None = None,
-                 normalize: bool = True, val_fraction: float = 0.1, seed: int = 0,
-                 limit: int | None = None, download: bool = True) -> DatasetSplits:
+def load_dataset(
+    name: str,
+    *,
+    path: str | Path | None = None,
+    size: int | None = None,
+    normalize: bool = True,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    limit: int | None = None,
+    download: bool = True,
+) -> DatasetSplits:
     """Load a dataset as deterministic train/val/test splits of float32 [N, C, H, W] tensors.
 
     fashion-mnist/mnist: the official train file is split into train and val (val_fraction of it,

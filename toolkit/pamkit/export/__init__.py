@@ -5,6 +5,22 @@ from .entries import INPUT_NAME, EntryPoint, entry_name, entry_points, output_na
 from .formats import DEFAULT_FORMATS, FORMATS
 from .manifest import MANIFEST, artifact_path, checksum, load_manifest, schema, summary, validate_manifest
 
-__all__ = ["DEFAULT_FORMATS", "FORMATS", "INPUT_NAME", "MANIFEST", "EntryPoint", "ExportOptions", "artifact_path",
-           "checksum", "entry_name", "entry_points", "export", "load_manifest", "output_name", "parse_combinations",
-           "schema", "summary", "validate_manifest"]
+__all__ = [
+    "DEFAULT_FORMATS",
+    "FORMATS",
+    "INPUT_NAME",
+    "MANIFEST",
+    "EntryPoint",
+    "ExportOptions",
+    "artifact_path",
+    "checksum",
+    "entry_name",
+    "entry_points",
+    "export",
+    "load_manifest",
+    "output_name",
+    "parse_combinations",
+    "schema",
+    "summary",
+    "validate_manifest",
+]

@@ -18,49 +18,87 @@ def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``export``."""
     d = ExportOptions()
     p = verbs.add_parser(
-        "export", help="write ExecuTorch / Core ML / TFLite artifacts with one entry point per task combination",
+        "export",
+        help="write ExecuTorch / Core ML / TFLite artifacts with one entry point per task combination",
         description="Export a multitask model (from `pamkit merge` or `pamkit prune`) to one file per format, each "
-                    "holding one entry point per task combination with the weights stored once: ExecuTorch .pte "
-                    "(one method each, XNNPACK), Core ML multifunction .mlpackage (one function each; iOS 18 / "
-                    "macOS 15) and LiteRT .tflite (one signature each). An entry point computes only its tasks' "
-                    "groups. Entry names join the tasks' names with '__' in declared order ('a__b'); outputs are "
-                    "named by task. Every entry point is run on its official runtime on real test images and "
-                    "compared with PyTorch (Core ML: structure only off macOS); any failure aborts with nothing "
-                    "written. Writes DIR/manifest.json (what an app reads), the artifacts and DIR/export.log.",
+        "holding one entry point per task combination with the weights stored once: ExecuTorch .pte "
+        "(one method each, XNNPACK), Core ML multifunction .mlpackage (one function each; iOS 18 / "
+        "macOS 15) and LiteRT .tflite (one signature each). An entry point computes only its tasks' "
+        "groups. Entry names join the tasks' names with '__' in declared order ('a__b'); outputs are "
+        "named by task. Every entry point is run on its official runtime on real test images and "
+        "compared with PyTorch (Core ML: structure only off macOS); any failure aborts with nothing "
+        "written. Writes DIR/manifest.json (what an app reads), the artifacts and DIR/export.log.",
         epilog="example: pamkit export runs/demo/pam/pruned/model.json --out runs/demo/export "
-               "--formats executorch,tflite --combinations 'a+b,a'")
+        "--formats executorch,tflite --combinations 'a+b,a'",
+    )
     p.add_argument("model", help="multitask model .json written by `pamkit merge` or `pamkit prune`")
-    p.add_argument("--out", required=True, help="output directory: new or empty (an earlier export there is "
-                   "replaced only with --overwrite)")
-    p.add_argument("--formats", default=",".join(d.formats),
-                   help=f"comma-separated, from {', '.join(FORMATS)} (default: %(default)s). executorch-int8 is a "
-                        "second .pte quantized with PT2E and the XNNPACK quantizer (static), tflite-int8 a second "
-                        ".tflite with int8 weights (litert-torch's quantizer, dynamic range); each is written "
-                        "only if every task's accuracy stays within --int8-tolerance of float32")
-    p.add_argument("--combinations", default="all", help="'all' (every non-empty subset of the tasks) or a list "
-                   "like 'a+b,a' (default: %(default)s)")
-    p.add_argument("--coreml-legacy", action="store_true", help="also write one plain .mlpackage per combination "
-                   "(iOS 15 / macOS 12, for OS versions without multifunction models)")
-    p.add_argument("--parity-samples", type=POSITIVE_INT, default=d.parity_samples,
-                   help="test images each entry point is checked on (default: %(default)s)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output directory: new or empty (an earlier export there is replaced only with --overwrite)",
+    )
+    p.add_argument(
+        "--formats",
+        default=",".join(d.formats),
+        help=f"comma-separated, from {', '.join(FORMATS)} (default: %(default)s). executorch-int8 is a "
+        "second .pte quantized with PT2E and the XNNPACK quantizer (static), tflite-int8 a second "
+        ".tflite with int8 weights (litert-torch's quantizer, dynamic range); each is written "
+        "only if every task's accuracy stays within --int8-tolerance of float32",
+    )
+    p.add_argument(
+        "--combinations",
+        default="all",
+        help="'all' (every non-empty subset of the tasks) or a list like 'a+b,a' (default: %(default)s)",
+    )
+    p.add_argument(
+        "--coreml-legacy",
+        action="store_true",
+        help="also write one plain .mlpackage per combination "
+        "(iOS 15 / macOS 12, for OS versions without multifunction models)",
+    )
+    p.add_argument(
+        "--parity-samples",
+        type=POSITIVE_INT,
+        default=d.parity_samples,
+        help="test images each entry point is checked on (default: %(default)s)",
+    )
     p.add_argument("--atol", type=NONNEGATIVE, default=d.atol, help="parity tolerance, absolute (default: %(default)s)")
     p.add_argument("--rtol", type=NONNEGATIVE, default=d.rtol, help="parity tolerance, relative (default: %(default)s)")
-    p.add_argument("--int8-tolerance", type=FRACTION, default=d.int8_tolerance,
-                   help="largest accuracy drop int8 may cost any task (default: %(default)s = 1 point)")
-    p.add_argument("--jobs", type=NONNEGATIVE_INT, default=d.jobs, help="formats converted at once in worker processes "
-                   "(default: %(default)s = one per format, up to the number of cores; 1 = in this process)")
+    p.add_argument(
+        "--int8-tolerance",
+        type=FRACTION,
+        default=d.int8_tolerance,
+        help="largest accuracy drop int8 may cost any task (default: %(default)s = 1 point)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=NONNEGATIVE_INT,
+        default=d.jobs,
+        help="formats converted at once in worker processes "
+        "(default: %(default)s = one per format, up to the number of cores; 1 = in this process)",
+    )
     p.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
-    p.add_argument("--overwrite", action="store_true", help="replace DIR if it holds an earlier export (only once "
-                   "the new export has passed); a folder holding anything else is never replaced")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace DIR if it holds an earlier export (only once "
+        "the new export has passed); a folder holding anything else is never replaced",
+    )
     p.set_defaults(run=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    options = ExportOptions(formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
-                            combinations=args.combinations, coreml_legacy=args.coreml_legacy,
-                            parity_samples=args.parity_samples, atol=args.atol, rtol=args.rtol,
-                            int8_tolerance=args.int8_tolerance, jobs=args.jobs,
-                            overwrite=args.overwrite)
+    options = ExportOptions(
+        formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+        combinations=args.combinations,
+        coreml_legacy=args.coreml_legacy,
+        parity_samples=args.parity_samples,
+        atol=args.atol,
+        rtol=args.rtol,
+        int8_tolerance=args.int8_tolerance,
+        jobs=args.jobs,
+        overwrite=args.overwrite,
+    )
     inputs = [args.model] + ([args.data] if args.data else [])
     check_output_dir(args.out, WRITER, inputs=inputs, overwrite=args.overwrite)  # before any long work
     net, _ = load_multitask(args.model)

@@ -81,8 +81,9 @@ def parse_combinations(names: tuple[str, ...], spec: str | Sequence[Combination]
                 raise PamkitError(f"empty task combination in {spec!r}; write combinations like 'a+b,a' or 'all'")
             unknown = [t for t in tasks if t not in names]
             if unknown:
-                raise PamkitError(f"unknown tasks {unknown} in combinations {spec!r}; this model's tasks are: "
-                                  f"{', '.join(names)}")
+                raise PamkitError(
+                    f"unknown tasks {unknown} in combinations {spec!r}; this model's tasks are: {', '.join(names)}"
+                )
             combo = tuple(t for t in names if t in tasks)
             if combo not in combos:
                 combos.append(combo)

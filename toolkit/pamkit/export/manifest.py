@@ -37,8 +37,10 @@ def load_manifest(directory: str | Path, verify_files: bool = True) -> dict[str,
     for item in manifest["files"]:
         file = artifact_path(directory, item)
         if verify_files and (not file.exists() or checksum(file) != item["sha256"]):
-            raise PamkitError(f"{file} is missing or differs from its checksum in {path}: the export directory "
-                              "was changed; re-run `pamkit export`")
+            raise PamkitError(
+                f"{file} is missing or differs from its checksum in {path}: the export directory "
+                "was changed; re-run `pamkit export`"
+            )
     return manifest
 
 
@@ -67,10 +69,15 @@ def size_of(path: Path) -> int:
 
 def summary(manifest: dict[str, Any]) -> list[str]:
     """Human-readable lines: files, then one line per combination."""
-    lines = [f"{item['format']:<16}{item['path']:<24}{item['size']:>12,} bytes  {len(item['entries'])} entry points, "
-             f"exported in {item['export_seconds']:.1f} s, validation: "
-             f"{manifest['validation']['results'][item['format']]['status']}" for item in manifest["files"]]
+    lines = [
+        f"{item['format']:<16}{item['path']:<24}{item['size']:>12,} bytes  {len(item['entries'])} entry points, "
+        f"exported in {item['export_seconds']:.1f} s, validation: "
+        f"{manifest['validation']['results'][item['format']]['status']}"
+        for item in manifest["files"]
+    ]
     lines.append(f"{'entry point':<24}{'tasks':<20}{'MACs':>12}{'params':>10}")
-    lines += [f"{c['entry']:<24}{'+'.join(c['tasks']):<20}{c['macs']:>12,}{c['params']:>10,}"
-              for c in manifest["combinations"]]
+    lines += [
+        f"{c['entry']:<24}{'+'.join(c['tasks']):<20}{c['macs']:>12,}{c['params']:>10,}"
+        for c in manifest["combinations"]
+    ]
     return lines

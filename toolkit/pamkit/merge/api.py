@@ -26,12 +26,12 @@ METHODS = ("pam", "mtz", "shared", "none")
 class MergeOptions:
     """Settings of every method (each uses its own); recorded in the merged network's provenance."""
 
-    samples: int = 128                   # held-out inputs PAM measures relevance on, and MTZ its Hessians
-    grouping: str = "paper"              # PAM: "paper" (shared + one private group per task) or "lattice"
-    alpha: float | None = None           # PAM: absolute MI threshold (None: calibrated per layer and task)
+    samples: int = 128  # held-out inputs PAM measures relevance on, and MTZ its Hessians
+    grouping: str = "paper"  # PAM: "paper" (shared + one private group per task) or "lattice"
+    alpha: float | None = None  # PAM: absolute MI threshold (None: calibrated per layer and task)
     relative_alpha: float | None = None  # PAM: calibration factor (None: the relevance module's default)
-    zip_fraction: float = 1.0            # MTZ: share of each layer's neurons to pair (1 = full zip)
-    finetune_epochs: int = 1             # MTZ: after each layer; shared: joint training of the trunk
+    zip_fraction: float = 1.0  # MTZ: share of each layer's neurons to pair (1 = full zip)
+    finetune_epochs: int = 1  # MTZ: after each layer; shared: joint training of the trunk
     lr: float = 1e-3
     seed: int = 0
 
@@ -42,8 +42,10 @@ class MergeOptions:
         check_number("alpha (PAM's mutual-information threshold)", self.alpha, low=0, optional=True)
         check_number("relative_alpha", self.relative_alpha, low=0, optional=True)
         if self.alpha is not None and self.relative_alpha is not None:
-            raise PamkitError("alpha and relative_alpha exclude each other: alpha is the threshold itself, "
-                              "relative_alpha calibrates it per layer; give one of them")
+            raise PamkitError(
+                "alpha and relative_alpha exclude each other: alpha is the threshold itself, "
+                "relative_alpha calibrates it per layer; give one of them"
+            )
         check_number("zip_fraction", self.zip_fraction, low=0, low_open=True, high=1)
         check_number("finetune_epochs", self.finetune_epochs, low=0, integer=True)
         check_number("lr (learning rate)", self.lr, low=0, low_open=True)
@@ -52,8 +54,13 @@ class MergeOptions:
 
 # Which methods use each option (those not listed here apply to all but none: seed, lr)
 METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
-    "samples": ("pam", "mtz"), "grouping": ("pam",), "alpha": ("pam",), "relative_alpha": ("pam",),
-    "zip_fraction": ("mtz",), "finetune_epochs": ("mtz", "shared"), "lr": ("mtz", "shared"),
+    "samples": ("pam", "mtz"),
+    "grouping": ("pam",),
+    "alpha": ("pam",),
+    "relative_alpha": ("pam",),
+    "zip_fraction": ("mtz",),
+    "finetune_epochs": ("mtz", "shared"),
+    "lr": ("mtz", "shared"),
     "seed": ("pam", "mtz", "shared"),
 }
 
@@ -67,13 +74,20 @@ def options_for(method: str, given: dict[str, Any], flag: Callable[[str], str] =
         raise PamkitError(f"unknown merge method {method!r}; use one of {', '.join(METHODS)}")
     for name in given:
         if method not in METHOD_OPTIONS[name]:
-            raise PamkitError(f"{flag(name)} does not apply to --method {method}: it is used by "
-                              f"{', '.join(METHOD_OPTIONS[name])} only; leave it out")
+            raise PamkitError(
+                f"{flag(name)} does not apply to --method {method}: it is used by "
+                f"{', '.join(METHOD_OPTIONS[name])} only; leave it out"
+            )
     return MergeOptions(**given)
 
 
-def merge(nets: list[TrainedTask] | Sources, method: str, data: DatasetSplits | None,
-          options: MergeOptions = MergeOptions(), progress: bool = True) -> tuple[MultitaskNet, dict[str, Any]]:
+def merge(
+    nets: list[TrainedTask] | Sources,
+    method: str,
+    data: DatasetSplits | None,
+    options: MergeOptions = MergeOptions(),
+    progress: bool = True,
+) -> tuple[MultitaskNet, dict[str, Any]]:
     """Merge single-task networks (one per task, same architecture) with ``method``; returns network and report.
 
     ``nets`` may be already checked by ``load_sources``. The model records its sources' checkpoints
@@ -83,16 +97,22 @@ def merge(nets: list[TrainedTask] | Sources, method: str, data: DatasetSplits | 
         raise PamkitError(f"unknown merge method {method!r}; use one of {', '.join(METHODS)}")
     sources = nets if isinstance(nets, Sources) else load_sources(nets)
     if method != "none" and data is None:
-        raise PamkitError(f"merge method {method!r} needs data (held-out inputs and, for mtz/shared, training "
-                          "data); pass the dataset the networks were trained on")
-    provenance = {"method": method, "options": asdict(options),
-                  "sources": [str(Path(item.path).resolve()) for item in sources.nets]}
+        raise PamkitError(
+            f"merge method {method!r} needs data (held-out inputs and, for mtz/shared, training "
+            "data); pass the dataset the networks were trained on"
+        )
+    provenance = {
+        "method": method,
+        "options": asdict(options),
+        "sources": [str(Path(item.path).resolve()) for item in sources.nets],
+    }
     if method == "none" or data is None:
         return side_by_side(sources, provenance), {}
     images, labels = _held_out(sources, data, options)
     if method == "pam":
-        net, report = merge_pam(sources, images, labels, options.grouping, options.alpha, options.relative_alpha,
-                                progress)
+        net, report = merge_pam(
+            sources, images, labels, options.grouping, options.alpha, options.relative_alpha, progress
+        )
         net.structure.provenance.update(provenance)
         return net, report
     if method == "mtz":
@@ -107,8 +127,9 @@ def merge(nets: list[TrainedTask] | Sources, method: str, data: DatasetSplits | 
 
 def side_by_side(sources: Sources, provenance: dict[str, Any]) -> MultitaskNet:
     """The no-merging baseline: every neuron private to its own task; outputs equal the sources' exactly."""
-    labels: dict[int, list[Label]] = {space: [(k,) for k in range(sources.n) for _ in range(size)]
-                                      for space, size in sources.arch.space_sizes.items()}
+    labels: dict[int, list[Label]] = {
+        space: [(k,) for k in range(sources.n) for _ in range(size)] for space, size in sources.arch.space_sizes.items()
+    }
     return assemble(source_template(sources, provenance), candidate_weights(sources), labels, source_origins(sources))
 
 
@@ -119,35 +140,43 @@ def shared_trunk(sources: Sources, provenance: dict[str, Any]) -> MultitaskNet:
     the trunk and heads must then be trained jointly (``merge`` does it).
     """
     everyone = tuple(range(sources.n))
-    labels = {space: [everyone if k == 0 else () for k in range(sources.n) for _ in range(size)]
-              for space, size in sources.arch.space_sizes.items()}
+    labels = {
+        space: [everyone if k == 0 else () for k in range(sources.n) for _ in range(size)]
+        for space, size in sources.arch.space_sizes.items()
+    }
     dense = candidate_weights(sources)
     final = sources.arch.op(sources.arch.head_input).space
     width = sources.arch.space_sizes[final] * sources.arch.ops[-1].attrs["expansion"]
     for task in sources.tasks:  # move each head's weights onto the shared trunk's features
         weight = dense[f"{sources.arch.ops[-1].name}.{task.name}.weight"]
         k = sources.tasks.index(task)
-        weight[:, :width] = weight[:, k * width:(k + 1) * width].clone()
+        weight[:, :width] = weight[:, k * width : (k + 1) * width].clone()
     return assemble(source_template(sources, provenance), dense, labels, source_origins(sources))
 
 
 def _held_out(sources: Sources, data: DatasetSplits, options: MergeOptions) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """``samples`` seeded validation inputs and each task's discrete labels on them."""
     if data.input_spec != sources.input_spec:
-        raise PamkitError(f"the data's input {data.input_spec.to_dict()} differs from the networks' "
-                          f"{sources.input_spec.to_dict()}; load the dataset the networks were trained on")
+        raise PamkitError(
+            f"the data's input {data.input_spec.to_dict()} differs from the networks' "
+            f"{sources.input_spec.to_dict()}; load the dataset the networks were trained on"
+        )
     if len(data.val) < options.samples:
-        raise PamkitError(f"the validation split has {len(data.val)} samples, fewer than samples={options.samples}; "
-                          "lower --samples or load more data")
-    pick = torch.randperm(len(data.val), generator=torch.Generator().manual_seed(options.seed))[:options.samples]
+        raise PamkitError(
+            f"the validation split has {len(data.val)} samples, fewer than samples={options.samples}; "
+            "lower --samples or load more data"
+        )
+    pick = torch.randperm(len(data.val), generator=torch.Generator().manual_seed(options.seed))[: options.samples]
     return data.val.images[pick], [task.discrete_labels(data.val.labels[pick]) for task in sources.tasks]
 
 
 def _finetuner(sources: Sources, data: DatasetSplits, options: MergeOptions):
     """Joint fine-tuning on the sum of the tasks' losses, for MTZ's per-layer retraining and the shared trunk."""
-    config = TrainConfig(epochs=options.finetune_epochs, lr=options.lr, seed=options.seed,
-                         patience=options.finetune_epochs)
+    config = TrainConfig(
+        epochs=options.finetune_epochs, lr=options.lr, seed=options.seed, patience=options.finetune_epochs
+    )
 
     def finetune(net: MultitaskNet, layer: str) -> None:
         fit(net, list(sources.tasks), data.train, data.val, config, label=f"fine-tune after {layer}")
+
     return finetune

@@ -23,43 +23,74 @@ _DATA_FLAGS = ("data", "limit")  # every method but none reads data
 
 def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``merge`` and ``inspect``."""
-    p = verbs.add_parser("merge", help="merge single-task networks into one multitask network",
-                         description="Merge one single-task network per task (same architecture) into one multitask "
-                                     "network. pam: pruning-aware merging (groups neurons by task relevance); mtz: "
-                                     "Multi-Task Zipping; shared: one shared trunk, trained jointly; none: the "
-                                     "networks side by side. Writes DIR/model.safetensors + model.json (and "
-                                     "regrouping.json for pam) and prints the cost of every task combination.")
+    p = verbs.add_parser(
+        "merge",
+        help="merge single-task networks into one multitask network",
+        description="Merge one single-task network per task (same architecture) into one multitask "
+        "network. pam: pruning-aware merging (groups neurons by task relevance); mtz: "
+        "Multi-Task Zipping; shared: one shared trunk, trained jointly; none: the "
+        "networks side by side. Writes DIR/model.safetensors + model.json (and "
+        "regrouping.json for pam) and prints the cost of every task combination.",
+    )
     p.add_argument("models", nargs="+", help="run directory from `pamkit train`, or checkpoint .json files")
     p.add_argument("--method", choices=METHODS, default="pam", help="default: %(default)s")
-    p.add_argument("--out", required=True, help="output directory (new or empty; a merge written before is replaced "
-                   "only with --overwrite)")
-    p.add_argument("--overwrite", action="store_true", help="replace the merge in --out (only a folder `pamkit "
-                   "merge` wrote)")
-    p.add_argument("--data", metavar="DIR", help="directory holding the dataset files (default: search as "
-                   "`pamkit datasets` shows)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output directory (new or empty; a merge written before is replaced only with --overwrite)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace the merge in --out (only a folder `pamkit merge` wrote)"
+    )
+    p.add_argument(
+        "--data", metavar="DIR", help="directory holding the dataset files (default: search as `pamkit datasets` shows)"
+    )
     p.add_argument("--limit", type=POSITIVE_INT, help="at most LIMIT samples per split (fast runs)")
     d = MergeOptions()  # method options default to None here: only those given are checked against the method
-    p.add_argument("--samples", type=number_arg(low=2, integer=True), help="pam, mtz: held-out inputs for PAM's "
-                   f"relevance and MTZ's Hessians (default: {d.samples})")
-    p.add_argument("--grouping", choices=("paper", "lattice"),
-                   help="pam: paper = shared + one private group per task; lattice = one group per task subset "
-                        f"(default: {d.grouping})")
-    p.add_argument("--alpha", type=NONNEGATIVE, help="pam: absolute mutual-information threshold (default: "
-                   "calibrated per layer and task as relative-alpha x the layer's MI)")
+    p.add_argument(
+        "--samples",
+        type=number_arg(low=2, integer=True),
+        help=f"pam, mtz: held-out inputs for PAM's relevance and MTZ's Hessians (default: {d.samples})",
+    )
+    p.add_argument(
+        "--grouping",
+        choices=("paper", "lattice"),
+        help="pam: paper = shared + one private group per task; lattice = one group per task subset "
+        f"(default: {d.grouping})",
+    )
+    p.add_argument(
+        "--alpha",
+        type=NONNEGATIVE,
+        help="pam: absolute mutual-information threshold (default: "
+        "calibrated per layer and task as relative-alpha x the layer's MI)",
+    )
     p.add_argument("--relative-alpha", type=NONNEGATIVE, help="pam: the calibration factor")
-    p.add_argument("--zip-fraction", type=number_arg(low=0, low_open=True, high=1), help="mtz: share of neurons "
-                   f"paired per layer (default: {d.zip_fraction} = full zip)")
-    p.add_argument("--finetune-epochs", type=NONNEGATIVE_INT, help="mtz: epochs after each layer; shared: joint "
-                   f"training epochs (default: {d.finetune_epochs})")
+    p.add_argument(
+        "--zip-fraction",
+        type=number_arg(low=0, low_open=True, high=1),
+        help=f"mtz: share of neurons paired per layer (default: {d.zip_fraction} = full zip)",
+    )
+    p.add_argument(
+        "--finetune-epochs",
+        type=NONNEGATIVE_INT,
+        help=f"mtz: epochs after each layer; shared: joint training epochs (default: {d.finetune_epochs})",
+    )
     p.add_argument("--seed", type=SEED, help=f"pam, mtz, shared (default: {d.seed})")
     p.set_defaults(run=run_merge)
 
-    i = verbs.add_parser("inspect", help="show a multitask network's groups (and why each neuron is where)",
-                         description="Print each layer's neuron groups. With --neurons, also each neuron's origin, "
-                                     "group and mutual information with every task (from PAM's regrouping.json).")
+    i = verbs.add_parser(
+        "inspect",
+        help="show a multitask network's groups (and why each neuron is where)",
+        description="Print each layer's neuron groups. With --neurons, also each neuron's origin, "
+        "group and mutual information with every task (from PAM's regrouping.json).",
+    )
     i.add_argument("model", help="model written by `pamkit merge` or `pamkit prune` (its folder or model.json)")
-    i.add_argument("--neurons", action="store_true", help="list every neuron: its origin, its group and (for a PAM "
-                   "merge, from regrouping.json) its mutual information with every task")
+    i.add_argument(
+        "--neurons",
+        action="store_true",
+        help="list every neuron: its origin, its group and (for a PAM "
+        "merge, from regrouping.json) its mutual information with every task",
+    )
     i.add_argument("--layer", help="only this layer (a name the group table prints)")
     i.set_defaults(run=run_inspect)
 
@@ -67,8 +98,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
 def run_merge(args: argparse.Namespace) -> int:
     options = options_for(args.method, _given(args, _METHOD_FLAGS), _flag)
     if args.method == "none" and _given(args, _DATA_FLAGS):
-        raise PamkitError(f"{_flag(next(iter(_given(args, _DATA_FLAGS))))} does not apply to --method none: it reads "
-                          "no data; leave it out")
+        raise PamkitError(
+            f"{_flag(next(iter(_given(args, _DATA_FLAGS))))} does not apply to --method none: it reads "
+            "no data; leave it out"
+        )
     sources = load_sources(load_run(args.models if len(args.models) > 1 else args.models[0]))
     with staged_output(args.out, "merge", inputs=args.models, overwrite=args.overwrite) as folder:
         data = None if args.method == "none" else data_like(sources.nets[0].record, args.data, args.limit)
@@ -95,8 +128,10 @@ def run_inspect(args: argparse.Namespace) -> int:
     net, _ = load_multitask(args.model)
     s = net.structure
     wanted = None if args.layer is None else _layer_space(s, args.layer)
-    print(f"{s.provenance.get('method', '?')} network of tasks {', '.join(net.task_names)} "
-          f"({s.provenance.get('arch', {}).get('name', '?')})\n")
+    print(
+        f"{s.provenance.get('method', '?')} network of tasks {', '.join(net.task_names)} "
+        f"({s.provenance.get('arch', {}).get('name', '?')})\n"
+    )
     rows = zip(space_layers(s), structure_summary(s), strict=True)
     print("\n".join(line for space, line in rows if wanted in (None, space)))
     if args.neurons:
@@ -111,8 +146,9 @@ def _layer_space(s: Structure, name: str) -> int:
     spaces = {op.name: op.space for op in s.ops if op.space in rows}
     spaces.update({layer: space for space, layer in rows.items()})
     if name not in spaces:
-        raise PamkitError(f"--layer {name!r} is not a layer of this network; use one the table prints: "
-                          f"{', '.join(rows.values())}")
+        raise PamkitError(
+            f"--layer {name!r} is not a layer of this network; use one the table prints: {', '.join(rows.values())}"
+        )
     return spaces[name]
 
 
@@ -132,13 +168,17 @@ def _pam_neurons(report: dict[str, Any], wanted: int | None) -> list[str]:
         for space, entry in report.items():
             if wanted not in (None, int(space)):
                 continue
-            lines.append(f"\n{entry['layer']}: alpha {[round(a, 4) for a in entry['alpha']]}, layer MI "
-                         f"{[round(m, 4) for m in entry['layer_mi']]}")
-            lines += [f"  {n['origin']:<12} {'+'.join(n['tasks']) or '(dropped)':<16} MI {n['mi']}"
-                      for n in entry["neurons"]]
+            lines.append(
+                f"\n{entry['layer']}: alpha {[round(a, 4) for a in entry['alpha']]}, layer MI "
+                f"{[round(m, 4) for m in entry['layer_mi']]}"
+            )
+            lines += [
+                f"  {n['origin']:<12} {'+'.join(n['tasks']) or '(dropped)':<16} MI {n['mi']}" for n in entry["neurons"]
+            ]
     except (KeyError, TypeError, ValueError) as exc:
-        raise PamkitError(f"{REPORT_FILE} beside the model is malformed ({exc!r}); re-run `pamkit merge` to "
-                          "re-create it") from None
+        raise PamkitError(
+            f"{REPORT_FILE} beside the model is malformed ({exc!r}); re-run `pamkit merge` to re-create it"
+        ) from None
     return lines
 
 
@@ -148,6 +188,9 @@ def _neurons(s: Structure, wanted: int | None) -> list[str]:
     for space, layer in space_layers(s).items():
         if wanted in (None, space):
             lines.append(f"\n{layer}:")
-            lines += [f"  {origin:<16} {'+'.join(s.task_names[t] for t in g.label)}" for g in s.groups[space]
-                      for origin in g.origins]
+            lines += [
+                f"  {origin:<16} {'+'.join(s.task_names[t] for t in g.label)}"
+                for g in s.groups[space]
+                for origin in g.origins
+            ]
     return lines

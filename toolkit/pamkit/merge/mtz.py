@@ -24,16 +24,21 @@ from .assemble import assemble
 from .zipping import flatten_neurons, greedy_pairs, layer_hessian, merged_weights, pair_costs, unflatten_neurons
 
 
-def merge_mtz(net: MultitaskNet, images: Tensor, zip_fraction: float = 1.0,
-              finetune: Callable[[MultitaskNet, str], None] | None = None, progress: bool = True
-              ) -> tuple[MultitaskNet, dict[str, Any]]:
+def merge_mtz(
+    net: MultitaskNet,
+    images: Tensor,
+    zip_fraction: float = 1.0,
+    finetune: Callable[[MultitaskNet, str], None] | None = None,
+    progress: bool = True,
+) -> tuple[MultitaskNet, dict[str, Any]]:
     """Zip the side-by-side network ``net`` space by space; ``finetune(net, layer)`` runs after each space."""
     if not 0 < zip_fraction <= 1:
         raise PamkitError(f"zip fraction {zip_fraction} must be in (0, 1] (1 = full zip: every neuron paired)")
     s = net.structure
     n, report = len(s.tasks), {}
-    for space in tqdm([sp for sp in s.groups if sp != 0], desc="MTZ zipping", unit="layer",
-                      disable=None if progress else True):
+    for space in tqdm(
+        [sp for sp in s.groups if sp != 0], desc="MTZ zipping", unit="layer", disable=None if progress else True
+    ):
         costs = []
         for k in range(1, n):
             net, cost = zip_space(net, space, tuple(range(k)), (k,), images, zip_fraction)
@@ -42,13 +47,20 @@ def merge_mtz(net: MultitaskNet, images: Tensor, zip_fraction: float = 1.0,
         report[str(space)] = {"layer": layer, "zip_costs": costs}
         if finetune is not None:
             finetune(net, layer)
-    net.structure.provenance.update({"method": "mtz", "zip_fraction": zip_fraction, "samples": len(images),
-                                     "order": "pairwise in declared task order" if n > 2 else "pair"})
+    net.structure.provenance.update(
+        {
+            "method": "mtz",
+            "zip_fraction": zip_fraction,
+            "samples": len(images),
+            "order": "pairwise in declared task order" if n > 2 else "pair",
+        }
+    )
     return net, report
 
 
-def zip_space(net: MultitaskNet, space: int, zipped: tuple[int, ...], task: tuple[int, ...], images: Tensor,
-              fraction: float) -> tuple[MultitaskNet, float]:
+def zip_space(
+    net: MultitaskNet, space: int, zipped: tuple[int, ...], task: tuple[int, ...], images: Tensor, fraction: float
+) -> tuple[MultitaskNet, float]:
     """Zip the group labelled ``zipped`` with the group labelled ``task`` in one space; returns the total pair cost."""
     s = net.structure
     labels = [g.label for g in s.groups[space]]
@@ -79,12 +91,20 @@ def zip_space(net: MultitaskNet, space: int, zipped: tuple[int, ...], task: tupl
     gone = set(rows_y[py].tolist())
     keep = torch.tensor([c for c in range(len(origins)) if c not in gone], dtype=torch.long)
     dense = reindex_dense(s.op, dense, {space: keep})
-    return assemble(s, dense, {space: [channel_labels[c] for c in keep.tolist()]},
-                    {space: [origins[c] for c in keep.tolist()]}), float(sum(c for _, _, c in pairs))
+    return assemble(
+        s, dense, {space: [channel_labels[c] for c in keep.tolist()]}, {space: [origins[c] for c in keep.tolist()]}
+    ), float(sum(c for _, _, c in pairs))
 
 
-def _producer_fit(net: MultitaskNet, dense: dict[str, Tensor], op, merged_label: tuple[int, ...],
-                  rows_x: Tensor, rows_y: Tensor, images: Tensor) -> dict[str, Any] | None:
+def _producer_fit(
+    net: MultitaskNet,
+    dense: dict[str, Tensor],
+    op,
+    merged_label: tuple[int, ...],
+    rows_x: Tensor,
+    rows_y: Tensor,
+    images: Tensor,
+) -> dict[str, Any] | None:
     """A producer's Hessian over the inputs shared by all merged tasks, and both groups' incoming vectors."""
     s = net.structure
     in_space = s.space_of(op.inputs[0])
@@ -97,18 +117,21 @@ def _producer_fit(net: MultitaskNet, dense: dict[str, Tensor], op, merged_label:
     x = torch.cat([values[h] for h in readable], dim=1)
     a = op.attrs
     conv = op.kind == "conv"
-    h = layer_hessian(x, *(tuple(a[k]) for k in ("kernel_size", "stride", "padding", "dilation"))) if conv \
+    h = (
+        layer_hessian(x, *(tuple(a[k]) for k in ("kernel_size", "stride", "padding", "dilation")))
+        if conv
         else layer_hessian(x)
+    )
     spans = s.spans(in_space, a.get("expansion", 1))
     columns = group_columns(spans, readable)
     weight, bias = dense[f"{op.name}.weight"], dense.get(f"{op.name}.bias")
-    vectors = [flatten_neurons(weight[rows][:, columns], None if bias is None else bias[rows])
-               for rows in (rows_x, rows_y)]
+    vectors = [
+        flatten_neurons(weight[rows][:, columns], None if bias is None else bias[rows]) for rows in (rows_x, rows_y)
+    ]
     return {"a": vectors[0], "b": vectors[1], "h": h, "columns": columns, "shape": weight[:, columns].shape}
 
 
-def _write_merged_rows(dense: dict[str, Tensor], op, fit: dict[str, Any], rows: Tensor, px: Tensor,
-                       py: Tensor) -> None:
+def _write_merged_rows(dense: dict[str, Tensor], op, fit: dict[str, Any], rows: Tensor, px: Tensor, py: Tensor) -> None:
     """Put MTZ's merged weights into the paired rows (reading only the shared inputs)."""
     merged = merged_weights(fit["a"][px], fit["b"][py], fit["h"], fit["h"])
     has_bias = f"{op.name}.bias" in dense
@@ -132,7 +155,10 @@ def _sum_consumer_columns(s, dense: dict[str, Tensor], space: int, rows_x: Tenso
     """Layers reading the space read the zipped channel where each task read its own (block-diagonal, so a sum)."""
     for key, tensor in dense.items():
         op = s.op(key.split(".")[0])
-        if (op.kind in PARAMETRIC or op.kind == "head") and key.endswith("weight") \
-                and s.space_of(op.inputs[0]) == space:
+        if (
+            (op.kind in PARAMETRIC or op.kind == "head")
+            and key.endswith("weight")
+            and s.space_of(op.inputs[0]) == space
+        ):
             e = op.attrs.get("expansion", 1)
             tensor[:, expand_channels(rows_x, e)] += tensor[:, expand_channels(rows_y, e)]

@@ -25,8 +25,12 @@ def probe_activations(sources: Sources, images: Tensor) -> dict[int, Tensor]:
         with torch.no_grad():
             recorder.run(images)
         recorded = recorder.recorded
-        per_source.append({space: torch.cat([recorded[name] for name in names], dim=2)
-                           for space, names in sources.arch.probes.items()})
+        per_source.append(
+            {
+                space: torch.cat([recorded[name] for name in names], dim=2)
+                for space, names in sources.arch.probes.items()
+            }
+        )
     return {space: torch.cat([acts[space] for acts in per_source], dim=1) for space in sources.arch.probes}
 
 
@@ -55,9 +59,15 @@ def labels_from_relevance(relevance: Relevance, n_tasks: int, grouping: str) -> 
     return labels
 
 
-def merge_pam(sources: Sources, images: Tensor, labels: list[Tensor], grouping: str = "paper",
-              alpha: float | None = None, relative_alpha: float | None = None, progress: bool = True
-              ) -> tuple[MultitaskNet, dict[str, Any]]:
+def merge_pam(
+    sources: Sources,
+    images: Tensor,
+    labels: list[Tensor],
+    grouping: str = "paper",
+    alpha: float | None = None,
+    relative_alpha: float | None = None,
+    progress: bool = True,
+) -> tuple[MultitaskNet, dict[str, Any]]:
     """PAM: regroup each space's candidates by task relevance on held-out ``images`` and build the network.
 
     ``labels`` holds, per task, integer label columns [N, k] (``Task.discrete_labels``). Returns the
@@ -72,17 +82,23 @@ def merge_pam(sources: Sources, images: Tensor, labels: list[Tensor], grouping: 
         relevance = regroup(activations[space], labels, alpha=alpha, relative_alpha=calibration)
         candidate_labels[space] = labels_from_relevance(relevance, sources.n, grouping)
         report[str(space)] = _space_report(sources, space, relevance, candidate_labels[space], origins[space])
-    provenance = {"method": "pam", "grouping": grouping, "samples": len(images), "alpha": alpha,
-                  **options}
+    provenance = {"method": "pam", "grouping": grouping, "samples": len(images), "alpha": alpha, **options}
     net = assemble(source_template(sources, provenance), candidate_weights(sources), candidate_labels, origins)
     return net, report
 
 
-def _space_report(sources: Sources, space: int, relevance: Relevance, labels: list[Label], origins: list[str]
-                  ) -> dict[str, Any]:
+def _space_report(
+    sources: Sources, space: int, relevance: Relevance, labels: list[Label], origins: list[str]
+) -> dict[str, Any]:
     names = [task.name for task in sources.tasks]
     probes = sources.arch.probes[space]
-    return {"layer": probes[0], "probes": probes, "alpha": relevance.alpha, "layer_mi": relevance.layer_mi,
-            "neurons": [{"origin": origin, "tasks": [names[t] for t in label],
-                         "mi": [round(float(v), 5) for v in mi]}
-                        for origin, label, mi in zip(origins, labels, relevance.mi.tolist(), strict=True)]}
+    return {
+        "layer": probes[0],
+        "probes": probes,
+        "alpha": relevance.alpha,
+        "layer_mi": relevance.layer_mi,
+        "neurons": [
+            {"origin": origin, "tasks": [names[t] for t in label], "mi": [round(float(v), 5) for v in mi]}
+            for origin, label, mi in zip(origins, labels, relevance.mi.tolist(), strict=True)
+        ],
+    }

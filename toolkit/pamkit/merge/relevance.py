@@ -73,21 +73,25 @@ class _Labels:
 
 def _describe(value: object) -> str:
     """A short description of a value for error messages: a tensor's shape and dtype, else its type."""
-    return f"a {value.dtype} tensor of shape {tuple(value.shape)}" if isinstance(value, Tensor) \
-        else type(value).__name__
+    return (
+        f"a {value.dtype} tensor of shape {tuple(value.shape)}" if isinstance(value, Tensor) else type(value).__name__
+    )
 
 
 def _check_activations(activations: object) -> Tensor:
     """Return activations as [N, m, f] float64, or raise naming what is wrong with them."""
     if not isinstance(activations, Tensor) or activations.dim() < 2 or activations.is_complex():
-        raise PamkitError(f"activations must be a real tensor [N, m, f] (samples, candidates, features each), "
-                          f"got {_describe(activations)}; stack the layer's outputs as [N, m, h*w]")
+        raise PamkitError(
+            f"activations must be a real tensor [N, m, f] (samples, candidates, features each), "
+            f"got {_describe(activations)}; stack the layer's outputs as [N, m, h*w]"
+        )
     n, m = activations.shape[:2]
     if n < 2:
         raise PamkitError(f"activations have N = {n} samples; mutual information needs N >= 2 (the method uses 128)")
     if activations.numel() == 0:
-        raise PamkitError(f"activations are empty ({_describe(activations)}); pass at least one candidate "
-                          f"and one feature")
+        raise PamkitError(
+            f"activations are empty ({_describe(activations)}); pass at least one candidate and one feature"
+        )
     acts = activations.detach().reshape(n, m, -1).to(torch.float64)
     if not torch.isfinite(acts).all():
         raise PamkitError("activations contain NaN or infinity; check the networks' outputs on the batch")
@@ -96,14 +100,22 @@ def _check_activations(activations: object) -> Tensor:
 
 def _check_labels(labels: object, n: int, what: str) -> Tensor:
     """Return labels as [N, k], or raise naming what is wrong with them."""
-    if not isinstance(labels, Tensor) or labels.is_floating_point() or labels.is_complex() \
-            or labels.dim() not in (1, 2):
-        raise PamkitError(f"{what} must be an integer tensor [N, k] (or [N]), got {_describe(labels)}; "
-                          f"pass class indices or 0/1 attributes as a LongTensor")
+    if (
+        not isinstance(labels, Tensor)
+        or labels.is_floating_point()
+        or labels.is_complex()
+        or labels.dim() not in (1, 2)
+    ):
+        raise PamkitError(
+            f"{what} must be an integer tensor [N, k] (or [N]), got {_describe(labels)}; "
+            f"pass class indices or 0/1 attributes as a LongTensor"
+        )
     labels = labels[:, None] if labels.dim() == 1 else labels
     if labels.shape[0] != n or labels.shape[1] == 0:
-        raise PamkitError(f"{what} has shape {tuple(labels.shape)} but there are N = {n} samples; "
-                          f"give one row of labels per sample, [N, k] with k >= 1")
+        raise PamkitError(
+            f"{what} has shape {tuple(labels.shape)} but there are N = {n} samples; "
+            f"give one row of labels per sample, [N, k] with k >= 1"
+        )
     return labels
 
 
@@ -142,10 +154,17 @@ def _mi_from_kernel(kernel: Tensor, labels: _Labels) -> Tensor:
 
 def _check_dist(dist: object) -> Tensor:
     """Return ``dist`` if it is a float tensor [..., N, N] with N >= 2, else raise."""
-    if not isinstance(dist, Tensor) or not dist.is_floating_point() or dist.dim() < 2 \
-            or dist.shape[-1] != dist.shape[-2] or dist.shape[-1] < 2:
-        raise PamkitError(f"dist must be float squared distances [..., N, N] with N >= 2, got {_describe(dist)}; "
-                          f"use neuron_distances() and sum over the set's neurons")
+    if (
+        not isinstance(dist, Tensor)
+        or not dist.is_floating_point()
+        or dist.dim() < 2
+        or dist.shape[-1] != dist.shape[-2]
+        or dist.shape[-1] < 2
+    ):
+        raise PamkitError(
+            f"dist must be float squared distances [..., N, N] with N >= 2, got {_describe(dist)}; "
+            f"use neuron_distances() and sum over the set's neurons"
+        )
     return dist
 
 
@@ -177,7 +196,7 @@ def _distances(acts: Tensor) -> Tensor:
     n, m, _ = acts.shape
     out = torch.empty(m, n, n, dtype=torch.float32)
     for start in range(0, m, _NEURON_CHUNK):
-        out[start:start + _NEURON_CHUNK] = _normalised_distances(acts[:, start:start + _NEURON_CHUNK])
+        out[start : start + _NEURON_CHUNK] = _normalised_distances(acts[:, start : start + _NEURON_CHUNK])
     return out
 
 
@@ -206,8 +225,12 @@ def _set_kernel(dist_sum: Tensor, live: Tensor | float, sigma2: float) -> Tensor
 
 def _set_mi(dist_sum: Tensor, live: Tensor, labels: _Labels, sigma2: float, chunk: int) -> Tensor:
     """MI of sets given their summed distances [s, N, N] and live counts [s], in chunks of ``chunk`` sets."""
-    return torch.cat([_mi_from_kernel(_set_kernel(dist_sum[a:a + chunk], live[a:a + chunk], sigma2), labels)
-                      for a in range(0, len(dist_sum), chunk)])
+    return torch.cat(
+        [
+            _mi_from_kernel(_set_kernel(dist_sum[a : a + chunk], live[a : a + chunk], sigma2), labels)
+            for a in range(0, len(dist_sum), chunk)
+        ]
+    )
 
 
 def _candidate_scores(free: Tensor, total: Tensor, scale: float, labels: _Labels, buf: Tensor) -> Tensor:
@@ -222,9 +245,9 @@ def _candidate_scores(free: Tensor, total: Tensor, scale: float, labels: _Labels
     scores = torch.empty(size)
     for a in range(0, size, chunk):
         c = min(chunk, size - a)
-        kernel = torch.add(base[:, None, :], free[:, a:a + c], alpha=scale, out=buf[:n * c * n].view(n, c, n))
+        kernel = torch.add(base[:, None, :], free[:, a : a + c], alpha=scale, out=buf[: n * c * n].view(n, c, n))
         sums = labels.onehot_t @ kernel.exp2_().view(n, c * n)  # [C + 1, c * N]
-        scores[a:a + c] = _mi_from_sums(sums.view(-1, c, n).transpose(0, 1), labels)
+        scores[a : a + c] = _mi_from_sums(sums.view(-1, c, n).transpose(0, 1), labels)
     return scores
 
 
@@ -253,8 +276,9 @@ class _Threshold:
         return score - float(torch.cat(nulls).mean()) > self.margin
 
 
-def _greedy(dist: Tensor, live: Tensor, labels: _Labels, threshold: _Threshold, sigma2: float, chunk: int,
-            bar: tqdm) -> list[int]:
+def _greedy(
+    dist: Tensor, live: Tensor, labels: _Labels, threshold: _Threshold, sigma2: float, chunk: int, bar: tqdm
+) -> list[int]:
     """method.md 3.3 for one task: grow R by the candidate keeping I(R; Y) smallest until that is too large."""
     m, n, _ = dist.shape
     free = dist.transpose(0, 1).contiguous()  # [N, m, N]; free ones in free[:, :size], a chosen one gets the last
@@ -281,17 +305,27 @@ def _permuted(labels: Tensor) -> tuple[_Labels, ...]:
     """The encoded labels under _NULL_PERMUTATIONS fixed random permutations of the samples, in stacked batches."""
     gen = torch.Generator().manual_seed(0)
     encoded = [_encode(labels[torch.randperm(len(labels), generator=gen)]) for _ in range(_NULL_PERMUTATIONS)]
-    batches = [encoded[a:a + _NULL_BATCH] for a in range(0, len(encoded), _NULL_BATCH)]
-    return tuple(_Labels(*(torch.stack([getattr(e, name) for e in batch]) for name in ("onehot_t", "own", "log_size")))
-                 for batch in batches)
+    batches = [encoded[a : a + _NULL_BATCH] for a in range(0, len(encoded), _NULL_BATCH)]
+    return tuple(
+        _Labels(*(torch.stack([getattr(e, name) for e in batch]) for name in ("onehot_t", "own", "log_size")))
+        for batch in batches
+    )
 
 
-def _thresholds(alpha: float | list[float] | None, relative_alpha: float, layer_kernel: Tensor,
-                labels: list[Tensor], layer_mi: list[float]) -> list[_Threshold]:
+def _thresholds(
+    alpha: float | list[float] | None,
+    relative_alpha: float,
+    layer_kernel: Tensor,
+    labels: list[Tensor],
+    layer_mi: list[float],
+) -> list[_Threshold]:
     """Per-task stop tests: the given alphas, or calibrated ones with margin relative_alpha * (layer_mi - null)."""
     if alpha is None:
-        if isinstance(relative_alpha, bool) or not isinstance(relative_alpha, (int, float)) \
-                or not 0 <= relative_alpha < math.inf:
+        if (
+            isinstance(relative_alpha, bool)
+            or not isinstance(relative_alpha, (int, float))
+            or not 0 <= relative_alpha < math.inf
+        ):
             raise PamkitError(f"relative_alpha must be a finite number >= 0, got {relative_alpha!r}")
         tests = []
         for y, mi in zip(labels, layer_mi, strict=True):
@@ -302,16 +336,24 @@ def _thresholds(alpha: float | list[float] | None, relative_alpha: float, layer_
         return tests
     alphas = [alpha] * len(layer_mi) if isinstance(alpha, (int, float)) else alpha
     if not isinstance(alphas, (list, tuple)) or len(alphas) != len(layer_mi):
-        raise PamkitError(f"alpha must be a number or a list of one number per task ({len(layer_mi)}), "
-                          f"got {alpha!r}; or leave it None to calibrate it from relative_alpha")
+        raise PamkitError(
+            f"alpha must be a number or a list of one number per task ({len(layer_mi)}), "
+            f"got {alpha!r}; or leave it None to calibrate it from relative_alpha"
+        )
     if not all(isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a) for a in alphas):
         raise PamkitError(f"alpha values must be finite numbers, got {alpha!r}")
     return [_Threshold(float(a)) for a in alphas]
 
 
-def regroup(activations: Tensor, labels: list[Tensor], alpha: float | list[float] | None = None,
-            relative_alpha: float = DEFAULT_RELATIVE_ALPHA, sigma2: float = SIGMA2,
-            chunk: int = 256, progress: bool = False) -> Relevance:
+def regroup(
+    activations: Tensor,
+    labels: list[Tensor],
+    alpha: float | list[float] | None = None,
+    relative_alpha: float = DEFAULT_RELATIVE_ALPHA,
+    sigma2: float = SIGMA2,
+    chunk: int = 256,
+    progress: bool = False,
+) -> Relevance:
     """Greedy per-task regrouping of one layer's candidates (method.md 3.3): rel(j) = tasks whose R_t lacks j.
 
     ``activations`` [N, m, f]: the m = n*d candidates' outputs on N shared inputs; ``labels``: one

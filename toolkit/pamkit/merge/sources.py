@@ -53,21 +53,28 @@ def load_sources(nets: list[TrainedTask]) -> Sources:
     for item in nets[1:]:
         r = item.record
         if (r.arch, r.arch_kwargs) != (first.arch, first.arch_kwargs):
-            raise PamkitError(f"{item.path} is a {r.arch} {r.arch_kwargs} but {nets[0].path} is a {first.arch} "
-                              f"{first.arch_kwargs}: all source networks must share one architecture")
+            raise PamkitError(
+                f"{item.path} is a {r.arch} {r.arch_kwargs} but {nets[0].path} is a {first.arch} "
+                f"{first.arch_kwargs}: all source networks must share one architecture"
+            )
         if r.input_spec != first.input_spec:
-            raise PamkitError(f"{item.path} expects input {r.input_spec.to_dict()} but {nets[0].path} expects "
-                              f"{first.input_spec.to_dict()}: retrain them on the same data and size")
+            raise PamkitError(
+                f"{item.path} expects input {r.input_spec.to_dict()} but {nets[0].path} expects "
+                f"{first.input_spec.to_dict()}: retrain them on the same data and size"
+            )
     names = [item.record.task.name for item in nets]
     if len(set(names)) != len(names):
-        raise PamkitError(f"task names repeat among the source networks ({names}); each network must be for "
-                          "a different task")
+        raise PamkitError(
+            f"task names repeat among the source networks ({names}); each network must be for a different task"
+        )
     arch = trace_architecture(nets[0].net, first.input_spec.shape)
     for item in nets[1:]:  # a user's own modules could differ in ways the sidecar does not record
         other = trace_architecture(item.net, first.input_spec.shape)
         if [(o.kind, o.out_shape) for o in other.ops[:-1]] != [(o.kind, o.out_shape) for o in arch.ops[:-1]]:
-            raise PamkitError(f"{item.path} traces to a different layer structure than {nets[0].path}; "
-                              "all source networks must share one architecture")
+            raise PamkitError(
+                f"{item.path} traces to a different layer structure than {nets[0].path}; "
+                "all source networks must share one architecture"
+            )
     return Sources(tuple(nets), arch)
 
 

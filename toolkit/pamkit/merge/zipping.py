@@ -78,9 +78,7 @@ def flatten_neurons(weight: Tensor, bias: Tensor | None) -> Tensor:
     return torch.cat([weight.reshape(out, -1), bias.to(weight.dtype).unsqueeze(1)], dim=1)
 
 
-def unflatten_neurons(
-    vectors: Tensor, weight_shape: torch.Size, has_bias: bool
-) -> tuple[Tensor, Tensor | None]:
+def unflatten_neurons(vectors: Tensor, weight_shape: torch.Size, has_bias: bool) -> tuple[Tensor, Tensor | None]:
     """Split ``[k, n_in_flat + 1]`` vectors back into a weight ``[k, *weight_shape[1:]]`` and a bias (or None).
 
     The row count ``k`` may differ from ``weight_shape[0]`` (a zipped layer keeps only some neurons). With

@@ -41,16 +41,31 @@ def _spec(name: str, description: str, min_size: int, build: Callable[..., nn.Mo
 ARCHITECTURES: dict[str, ArchSpec] = {
     spec.name: spec
     for spec in (
-        _spec("lenet5", "LeNet-5: 2 conv + 2 fc layers, 84-wide features (the paper's Fashion-MNIST net)",
-              LENET5_MIN_SIZE, build_lenet5),
-        _spec("vgg", "VGG-16 topology (13 conv3x3+BN, width-scaled) + 1 fc layer",
-              VGG_MIN_SIZE, build_vgg),
-        _spec("resnet18", "torchvision ResNet-18 with a CIFAR-style 3x3 stride-1 stem, 512-wide features",
-              RESNET_MIN_SIZE, build_resnet18),
-        _spec("resnet34", "torchvision ResNet-34 with a CIFAR-style 3x3 stride-1 stem, 512-wide features",
-              RESNET_MIN_SIZE, build_resnet34),
-        _spec("mobilenet_v2", "torchvision MobileNetV2 (width-scaled) with a stride-1 stem",
-              MOBILENET_MIN_SIZE, build_mobilenet_v2),
+        _spec(
+            "lenet5",
+            "LeNet-5: 2 conv + 2 fc layers, 84-wide features (the paper's Fashion-MNIST net)",
+            LENET5_MIN_SIZE,
+            build_lenet5,
+        ),
+        _spec("vgg", "VGG-16 topology (13 conv3x3+BN, width-scaled) + 1 fc layer", VGG_MIN_SIZE, build_vgg),
+        _spec(
+            "resnet18",
+            "torchvision ResNet-18 with a CIFAR-style 3x3 stride-1 stem, 512-wide features",
+            RESNET_MIN_SIZE,
+            build_resnet18,
+        ),
+        _spec(
+            "resnet34",
+            "torchvision ResNet-34 with a CIFAR-style 3x3 stride-1 stem, 512-wide features",
+            RESNET_MIN_SIZE,
+            build_resnet34,
+        ),
+        _spec(
+            "mobilenet_v2",
+            "torchvision MobileNetV2 (width-scaled) with a stride-1 stem",
+            MOBILENET_MIN_SIZE,
+            build_mobilenet_v2,
+        ),
     )
 }
 

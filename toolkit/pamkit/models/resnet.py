@@ -34,8 +34,11 @@ def _adapt_resnet(model: ResNet, in_channels: int, width: float, blocks: list[in
         model.inplanes = base
         model.bn1 = nn.BatchNorm2d(base)
         for stage, count in enumerate(blocks):
-            setattr(model, f"layer{stage + 1}", model._make_layer(_basic_block(), base * 2 ** stage, count,
-                                                                  stride=1 if stage == 0 else 2))
+            setattr(
+                model,
+                f"layer{stage + 1}",
+                model._make_layer(_basic_block(), base * 2**stage, count, stride=1 if stage == 0 else 2),
+            )
         for module in model.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")

@@ -6,5 +6,18 @@ from .stack import stack
 from .storage import MODEL_STEM, load_multitask, model_file, save_multitask
 from .structure import Group, Structure
 
-__all__ = ["INPUT_SPACE", "MODEL_STEM", "Architecture", "Group", "MultitaskNet", "Op", "Structure", "load_multitask",
-           "model_file", "reindex_dense", "save_multitask", "stack", "trace_architecture"]
+__all__ = [
+    "INPUT_SPACE",
+    "MODEL_STEM",
+    "Architecture",
+    "Group",
+    "MultitaskNet",
+    "Op",
+    "Structure",
+    "load_multitask",
+    "model_file",
+    "reindex_dense",
+    "save_multitask",
+    "stack",
+    "trace_architecture",
+]

@@ -25,23 +25,37 @@ PARAMETRIC = ("conv", "linear")  # ops that open a new channel space
 
 # Channel-wise modules: pamkit name and the constructor arguments that define them.
 _MODULE_FUNCTIONS: dict[type, tuple[str, tuple[str, ...]]] = {
-    nn.ReLU: ("relu", ()), nn.ReLU6: ("relu6", ()), nn.Tanh: ("tanh", ()), nn.Sigmoid: ("sigmoid", ()),
-    nn.Hardswish: ("hardswish", ()), nn.SiLU: ("silu", ()), nn.Identity: ("identity", ()),
+    nn.ReLU: ("relu", ()),
+    nn.ReLU6: ("relu6", ()),
+    nn.Tanh: ("tanh", ()),
+    nn.Sigmoid: ("sigmoid", ()),
+    nn.Hardswish: ("hardswish", ()),
+    nn.SiLU: ("silu", ()),
+    nn.Identity: ("identity", ()),
     nn.Dropout: ("dropout", ("p",)),
     nn.MaxPool2d: ("max_pool2d", ("kernel_size", "stride", "padding", "dilation", "ceil_mode")),
     nn.AvgPool2d: ("avg_pool2d", ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")),
     nn.AdaptiveAvgPool2d: ("adaptive_avg_pool2d", ("output_size",)),
 }
 _CALL_FUNCTIONS: dict[Any, str] = {
-    F.relu: "relu", torch.relu: "relu", F.relu6: "relu6", torch.tanh: "tanh", torch.sigmoid: "sigmoid",
-    F.hardswish: "hardswish", F.silu: "silu", F.max_pool2d: "max_pool2d", F.avg_pool2d: "avg_pool2d",
+    F.relu: "relu",
+    torch.relu: "relu",
+    F.relu6: "relu6",
+    torch.tanh: "tanh",
+    torch.sigmoid: "sigmoid",
+    F.hardswish: "hardswish",
+    F.silu: "silu",
+    F.max_pool2d: "max_pool2d",
+    F.avg_pool2d: "avg_pool2d",
     F.adaptive_avg_pool2d: "adaptive_avg_pool2d",
 }
 _METHOD_FUNCTIONS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
 _ADDS = (operator.add, operator.iadd, torch.add)
 _FLATTENS = (torch.flatten,)
-_SUPPORTED = ("Conv2d (groups=1 or depthwise), Linear, BatchNorm1d/2d, ReLU/ReLU6/Tanh/Sigmoid/Hardswish/SiLU, "
-              "Identity, Dropout, MaxPool2d/AvgPool2d/AdaptiveAvgPool2d, flatten(x, 1) and residual additions")
+_SUPPORTED = (
+    "Conv2d (groups=1 or depthwise), Linear, BatchNorm1d/2d, ReLU/ReLU6/Tanh/Sigmoid/Hardswish/SiLU, "
+    "Identity, Dropout, MaxPool2d/AvgPool2d/AdaptiveAvgPool2d, flatten(x, 1) and residual additions"
+)
 
 
 @dataclass
@@ -49,11 +63,11 @@ class Op:
     """One step of the network: what it does, what it reads, which channel space its output is in."""
 
     name: str
-    kind: str                      # input | conv | dwconv | linear | bn | fn | flatten | add | head
+    kind: str  # input | conv | dwconv | linear | bn | fn | flatten | add | head
     inputs: list[str]
     space: int
-    out_shape: list[int]           # per-sample output shape in the source network: [C, H, W] or [F]
-    source: str | None = None      # module path in the source network holding this op's parameters
+    out_shape: list[int]  # per-sample output shape in the source network: [C, H, W] or [F]
+    source: str | None = None  # module path in the source network holding this op's parameters
     attrs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,10 +80,10 @@ class Architecture:
     """The traced op list of one architecture, its channel spaces, and where PAM probes activations."""
 
     ops: list[Op]
-    space_sizes: dict[int, int]        # channels of each space in one source network
-    probes: dict[int, list[str]]       # per space: op outputs read by another space's layer (what PAM measures)
-    head_input: str                    # the op whose output the task heads read
-    head_source: str                   # module path of the head in the source network
+    space_sizes: dict[int, int]  # channels of each space in one source network
+    probes: dict[int, list[str]]  # per space: op outputs read by another space's layer (what PAM measures)
+    head_input: str  # the op whose output the task heads read
+    head_source: str  # module path of the head in the source network
 
     def op(self, name: str) -> Op:
         """The op called ``name``."""
@@ -86,13 +100,17 @@ def trace_architecture(net: nn.Module, input_shape: tuple[int, ...], head: str =
     try:
         graph_module = fx.symbolic_trace(net)
     except Exception as exc:  # fx raises many types for untraceable code
-        raise ModelError(f"cannot trace {type(net).__name__} with torch.fx ({exc}); pamkit needs a network "
-                         "without data-dependent Python control flow") from None
+        raise ModelError(
+            f"cannot trace {type(net).__name__} with torch.fx ({exc}); pamkit needs a network "
+            "without data-dependent Python control flow"
+        ) from None
     try:
         ShapeProp(graph_module).propagate(torch.zeros(1, *input_shape))
     except Exception as exc:  # any error of the user's forward on this shape
-        raise ModelError(f"{type(net).__name__} fails on an input of shape {list(input_shape)} ({exc}); "
-                         "check the input spec the networks were trained with") from None
+        raise ModelError(
+            f"{type(net).__name__} fails on an input of shape {list(input_shape)} ({exc}); "
+            "check the input spec the networks were trained with"
+        ) from None
     tracer = _Tracer(graph_module, head)
     for node in graph_module.graph.nodes:
         tracer.visit(node)
@@ -169,16 +187,19 @@ class _Tracer:
             elif module.groups == module.in_channels == module.out_channels:
                 self.add_op(node, "dwconv", [source], in_space, source=path, attrs=_conv_attrs(module))
             else:
-                raise self.fail(node, f"Conv2d with groups={module.groups}: only groups=1 or depthwise "
-                                      "(groups = in = out channels)")
+                raise self.fail(
+                    node, f"Conv2d with groups={module.groups}: only groups=1 or depthwise (groups = in = out channels)"
+                )
         elif isinstance(module, nn.Linear):
-            self.add_op(node, "linear", [source], self.new_space(), source=path,
-                        attrs={"bias": module.bias is not None})
+            self.add_op(
+                node, "linear", [source], self.new_space(), source=path, attrs={"bias": module.bias is not None}
+            )
         elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             if not (module.affine and module.track_running_stats):
                 raise self.fail(node, "BatchNorm without affine parameters or running statistics")
-            self.add_op(node, "bn", [source], in_space, source=path,
-                        attrs={"eps": module.eps, "momentum": module.momentum})
+            self.add_op(
+                node, "bn", [source], in_space, source=path, attrs={"eps": module.eps, "momentum": module.momentum}
+            )
         elif isinstance(module, nn.Flatten):
             self.add_flatten(node, module.start_dim, module.end_dim)
         elif type(module) in _MODULE_FUNCTIONS:
@@ -216,8 +237,10 @@ class _Tracer:
 
     def finish(self) -> Architecture:
         if self.head_input is None:
-            raise ModelError(f"no task head found: pamkit expects the network's last layer to be an nn.Linear "
-                             f"named {self.head!r} (a pamkit SingleTaskNet)")
+            raise ModelError(
+                f"no task head found: pamkit expects the network's last layer to be an nn.Linear "
+                f"named {self.head!r} (a pamkit SingleTaskNet)"
+            )
         if self.ops[-1].kind != "head":
             raise ModelError("the task head must be the network's last operation")
         per_channel: dict[str, int] = {}  # features per channel: H*W after flattening a conv map, else 1
@@ -249,17 +272,26 @@ class _Tracer:
 
 def _conv_attrs(module: nn.Conv2d) -> dict[str, Any]:
     if module.padding_mode != "zeros" or isinstance(module.padding, str):
-        raise ModelError(f"Conv2d with padding={module.padding!r}, padding_mode={module.padding_mode!r} is not "
-                         "supported; use integer zero padding")
-    return {"kernel_size": list(module.kernel_size), "stride": list(module.stride), "padding": list(module.padding),
-            "dilation": list(module.dilation), "bias": module.bias is not None}
+        raise ModelError(
+            f"Conv2d with padding={module.padding!r}, padding_mode={module.padding_mode!r} is not "
+            "supported; use integer zero padding"
+        )
+    return {
+        "kernel_size": list(module.kernel_size),
+        "stride": list(module.stride),
+        "padding": list(module.padding),
+        "dilation": list(module.dilation),
+        "bias": module.bias is not None,
+    }
 
 
 def _function_kwargs(node: fx.Node) -> dict[str, Any]:
     """Non-tensor arguments of a functional call, by name (positional ones named from the signature)."""
-    names = {"adaptive_avg_pool2d": ("output_size",),
-             "max_pool2d": ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
-             "avg_pool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")}
+    names = {
+        "adaptive_avg_pool2d": ("output_size",),
+        "max_pool2d": ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
+        "avg_pool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"),
+    }
     positional = names.get(_CALL_FUNCTIONS[node.target], ())
     kwargs = dict(zip(positional, node.args[1:], strict=False))
     kwargs.update(node.kwargs)

@@ -22,8 +22,15 @@ from .structure import Group, Structure, sort_groups
 Label = tuple[int, ...]
 
 _FUNCTIONS = {
-    "relu": F.relu, "relu6": F.relu6, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "hardswish": F.hardswish,
-    "silu": F.silu, "identity": lambda x: x, "max_pool2d": F.max_pool2d, "avg_pool2d": F.avg_pool2d,
+    "relu": F.relu,
+    "relu6": F.relu6,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "hardswish": F.hardswish,
+    "silu": F.silu,
+    "identity": lambda x: x,
+    "max_pool2d": F.max_pool2d,
+    "avg_pool2d": F.avg_pool2d,
     "adaptive_avg_pool2d": F.adaptive_avg_pool2d,
 }
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")
@@ -38,8 +45,9 @@ class MultitaskNet(nn.Module):
         self.layers = nn.ModuleDict()
         for op in structure.ops:
             if op.kind in PARAMETRIC or op.kind in ("dwconv", "bn"):
-                self.layers[op.name] = nn.ModuleList(_group_layer(structure, op, i)
-                                                     for i in range(len(structure.groups[op.space])))
+                self.layers[op.name] = nn.ModuleList(
+                    _group_layer(structure, op, i) for i in range(len(structure.groups[op.space]))
+                )
         self._reads = {op.name: structure.reads(op) for op in structure.ops if op.kind in PARAMETRIC}
         self._head_reads = {t: structure.head_reads(t) for t in structure.heads}
         head = structure.ops[-1]
@@ -55,8 +63,9 @@ class MultitaskNet(nn.Module):
         """Outputs of the given tasks (default: all with heads), computing only the groups they use."""
         return self._run(x, self._task_indices(tasks))[0]
 
-    def intermediates(self, x: Tensor, names: Iterable[str], tasks: Iterable[str] | None = None
-                      ) -> dict[str, dict[int, Tensor]]:
+    def intermediates(
+        self, x: Tensor, names: Iterable[str], tasks: Iterable[str] | None = None
+    ) -> dict[str, dict[int, Tensor]]:
         """Per-group values of the named ops' outputs (group index -> tensor), e.g. to fit a layer to its inputs."""
         values = self._run(x, self._task_indices(tasks))[1]
         return {name: values[name] for name in names}
@@ -101,17 +110,21 @@ class MultitaskNet(nn.Module):
         expected = self.structure.input_spec.shape
         if not isinstance(x, Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != expected:
             got = f"shape {list(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
-            raise PamkitError(f"this network takes a batch of images of shape [N, {', '.join(map(str, expected))}] "
-                              f"(channels, height, width of {self.structure.input_spec.dataset}), got {got}; "
-                              "resize the input to the network's input spec")
+            raise PamkitError(
+                f"this network takes a batch of images of shape [N, {', '.join(map(str, expected))}] "
+                f"(channels, height, width of {self.structure.input_spec.dataset}), got {got}; "
+                "resize the input to the network's input spec"
+            )
 
     def _task_indices(self, tasks: Iterable[str] | None) -> list[int]:
         if tasks is None:
             return list(self.structure.heads)
         names = list(tasks)
         if isinstance(tasks, str) or not names:
-            raise PamkitError(f"tasks must be a non-empty list of task names (got {tasks!r}); "
-                              f"this network's tasks are: {', '.join(self.task_names)}")
+            raise PamkitError(
+                f"tasks must be a non-empty list of task names (got {tasks!r}); "
+                f"this network's tasks are: {', '.join(self.task_names)}"
+            )
         unknown = [n for n in names if n not in self.task_names]
         if unknown:
             raise PamkitError(f"unknown tasks {unknown}; this network's tasks are: {', '.join(self.task_names)}")
@@ -167,8 +180,11 @@ class MultitaskNet(nn.Module):
         heads = tuple(self._task_indices(tasks)) if tasks is not None else s.heads
         groups = {space: _keep_groups(groups, keep.get(space)) for space, groups in s.groups.items()}
         index = {space: torch.tensor(keep[space], dtype=torch.long) for space in keep}
-        dense = {key: tensor for key, tensor in reindex_dense(s.op, self.to_dense(), index).items()
-                 if not _is_head_of_other(s, key, heads)}
+        dense = {
+            key: tensor
+            for key, tensor in reindex_dense(s.op, self.to_dense(), index).items()
+            if not _is_head_of_other(s, key, heads)
+        }
         net = type(self).build(s.with_groups(groups, heads), dense)
         return net.train(self.training)
 
@@ -191,8 +207,9 @@ class MultitaskNet(nn.Module):
         return self.select(keep, tasks).eval()
 
 
-def assemble(template: Structure, dense: dict[str, Tensor], labels: dict[int, list[Label]],
-             origins: dict[int, list[str]]) -> MultitaskNet:
+def assemble(
+    template: Structure, dense: dict[str, Tensor], labels: dict[int, list[Label]], origins: dict[int, list[str]]
+) -> MultitaskNet:
     """Regroup the spaces in ``labels`` by label (empty label: dropped) and build the network.
 
     Merges use it on their candidate neurons, pruning on relabelled channels.
@@ -208,8 +225,9 @@ def assemble(template: Structure, dense: dict[str, Tensor], labels: dict[int, li
         for candidate, label in enumerate(space_labels):
             if label:
                 by_label.setdefault(tuple(sorted(label)), []).append(candidate)
-        ordered = sort_groups([Group(label, tuple(origins[space][c] for c in members))
-                               for label, members in by_label.items()])
+        ordered = sort_groups(
+            [Group(label, tuple(origins[space][c] for c in members)) for label, members in by_label.items()]
+        )
         groups[space] = tuple(ordered)
         index = {origin: c for c, origin in enumerate(origins[space])}
         order[space] = torch.tensor([index[o] for g in ordered for o in g.origins], dtype=torch.long)
@@ -222,11 +240,13 @@ def _group_layer(s: Structure, op: Op, i: int) -> nn.Module:
     size = s.groups[op.space][i].size
     a = op.attrs
     if op.kind == "bn":
-        return (nn.BatchNorm2d if len(op.out_shape) == 3 else nn.BatchNorm1d)(size, eps=a["eps"],
-                                                                              momentum=a["momentum"])
+        return (nn.BatchNorm2d if len(op.out_shape) == 3 else nn.BatchNorm1d)(
+            size, eps=a["eps"], momentum=a["momentum"]
+        )
     if op.kind == "dwconv":
-        return nn.Conv2d(size, size, a["kernel_size"], a["stride"], a["padding"], a["dilation"], groups=size,
-                         bias=a["bias"])
+        return nn.Conv2d(
+            size, size, a["kernel_size"], a["stride"], a["padding"], a["dilation"], groups=size, bias=a["bias"]
+        )
     inputs = s.groups[s.space_of(op.inputs[0])]
     width = sum(inputs[h].size for h in s.reads(op)[i])
     if op.kind == "conv":
@@ -347,18 +367,27 @@ def normalize(s: Structure, dense: dict[str, Tensor]) -> tuple[Structure, dict[s
         for t in s.heads:
             final = s.groups[s.space_of(s.ops[-1].inputs[0])]
             if not any(final[h].size for h in s.head_reads(t)):
-                raise PamkitError(f"task {s.task_names[t]!r} has no neurons left in the last layer, so its head "
-                                  "reads nothing; the merge or pruning removed too much for this task")
+                raise PamkitError(
+                    f"task {s.task_names[t]!r} has no neurons left in the last layer, so its head "
+                    "reads nothing; the merge or pruning removed too much for this task"
+                )
         if not any(drop.values()):
             return s, dense
         s, dense = _drop_groups(s, dense, drop)
 
 
-def _drop_groups(s: Structure, dense: dict[str, Tensor], drop: dict[int, set[int]]
-                 ) -> tuple[Structure, dict[str, Tensor]]:
-    keep = {space: torch.tensor([c for i, span in enumerate(_spans(s, space)) if i not in drop[space]
-                                 for c in range(*span)], dtype=torch.long) for space in s.groups}
+def _drop_groups(
+    s: Structure, dense: dict[str, Tensor], drop: dict[int, set[int]]
+) -> tuple[Structure, dict[str, Tensor]]:
+    keep = {
+        space: torch.tensor(
+            [c for i, span in enumerate(_spans(s, space)) if i not in drop[space] for c in range(*span)],
+            dtype=torch.long,
+        )
+        for space in s.groups
+    }
     new_dense = reindex_dense(s.op, dense, keep)
-    groups = {space: tuple(g for i, g in enumerate(groups) if i not in drop[space])
-              for space, groups in s.groups.items()}
+    groups = {
+        space: tuple(g for i, g in enumerate(groups) if i not in drop[space]) for space, groups in s.groups.items()
+    }
     return s.with_groups(groups), new_dense

@@ -33,10 +33,14 @@ def model_file(path: str | Path) -> Path:
     if (path / f"{MODEL_STEM}.json").is_file():
         return path / f"{MODEL_STEM}.json"
     if (path / _RUN_FILE).is_file():
-        raise CheckpointError(f"{path} is a training run (single-task networks), not a multitask model; merge it "
-                              f"first with `pamkit merge {path} --out DIR`")
-    raise CheckpointError(f"{path} is a folder without {MODEL_STEM}.json; pass a folder written by `pamkit merge` "
-                          "or `pamkit prune`, or its model.json")
+        raise CheckpointError(
+            f"{path} is a training run (single-task networks), not a multitask model; merge it "
+            f"first with `pamkit merge {path} --out DIR`"
+        )
+    raise CheckpointError(
+        f"{path} is a folder without {MODEL_STEM}.json; pass a folder written by `pamkit merge` "
+        "or `pamkit prune`, or its model.json"
+    )
 
 
 def save_multitask(stem: str | Path, net: MultitaskNet, meta: dict | None = None) -> Path:
@@ -45,8 +49,10 @@ def save_multitask(stem: str | Path, net: MultitaskNet, meta: dict | None = None
     provenance = structure["provenance"]
     if "sources" in provenance:
         folder = Path(stem).parent.resolve()
-        structure["provenance"] = {**provenance, "sources": [os.path.relpath(Path(p).resolve(), folder)
-                                                             for p in provenance["sources"]]}
+        structure["provenance"] = {
+            **provenance,
+            "sources": [os.path.relpath(Path(p).resolve(), folder) for p in provenance["sources"]],
+        }
     return save_artifact(stem, net.state_dict(), KIND, {"structure": structure, **(meta or {})})
 
 
@@ -61,11 +67,14 @@ def load_multitask(path: str | Path) -> tuple[MultitaskNet, dict]:
         structure.provenance["sources"] = resolve_sources(path, structure.provenance["sources"])
     net = MultitaskNet(structure)
     expected = net.state_dict()
-    problems = sorted(set(expected) ^ set(tensors)) + [k for k in expected if k in tensors
-                                                        and expected[k].shape != tensors[k].shape]
+    problems = sorted(set(expected) ^ set(tensors)) + [
+        k for k in expected if k in tensors and expected[k].shape != tensors[k].shape
+    ]
     if problems:
-        raise CheckpointError(f"{path}: the weights do not fit the structure in the sidecar (first differences: "
-                              f"{problems[:5]}); the two files belong to different networks")
+        raise CheckpointError(
+            f"{path}: the weights do not fit the structure in the sidecar (first differences: "
+            f"{problems[:5]}); the two files belong to different networks"
+        )
     net.load_state_dict(tensors)
     return net.eval(), record
 
@@ -73,12 +82,16 @@ def load_multitask(path: str | Path) -> tuple[MultitaskNet, dict]:
 def resolve_sources(model: Path, sources: Any) -> list[str]:
     """The recorded source checkpoints as absolute paths, each relative to the model file's folder on disk."""
     if not isinstance(sources, list) or not all(isinstance(p, str) and p for p in sources):
-        raise CheckpointError(f"{model}: 'sources' must be a list of checkpoint paths, got {sources!r}; the file was "
-                              "edited or corrupted: re-create it with pamkit merge")
+        raise CheckpointError(
+            f"{model}: 'sources' must be a list of checkpoint paths, got {sources!r}; the file was "
+            "edited or corrupted: re-create it with pamkit merge"
+        )
     folder = model.parent.resolve()
     for source in sources:
         if Path(source).is_absolute():
-            raise CheckpointError(f"{model} names the source checkpoint {source!r} by an absolute path; pamkit "
-                                  "records sources relative to the model file (e.g. ../run/odd.json): re-create it "
-                                  "with pamkit merge")
+            raise CheckpointError(
+                f"{model} names the source checkpoint {source!r} by an absolute path; pamkit "
+                "records sources relative to the model file (e.g. ../run/odd.json): re-create it "
+                "with pamkit merge"
+            )
     return [str((folder / source).resolve()) for source in sources]

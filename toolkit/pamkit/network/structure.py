@@ -45,8 +45,8 @@ class Structure:
     tasks: tuple[Task, ...]
     input_spec: InputSpec
     ops: tuple[Op, ...]
-    groups: dict[int, tuple[Group, ...]]       # per space (the input space has one group of every task)
-    heads: tuple[int, ...]                     # indices of the tasks whose heads this network has
+    groups: dict[int, tuple[Group, ...]]  # per space (the input space has one group of every task)
+    heads: tuple[int, ...]  # indices of the tasks whose heads this network has
     provenance: dict[str, Any] = field(default_factory=dict)  # architecture, merge method and settings
 
     @property
@@ -95,11 +95,17 @@ class Structure:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (group labels as task names, for readability)."""
         names = self.task_names
-        return {"tasks": [t.to_dict() for t in self.tasks], "input": self.input_spec.to_dict(),
-                "ops": [op.to_dict() for op in self.ops],
-                "groups": {str(space): [{"tasks": [names[t] for t in g.label], "origins": list(g.origins)}
-                                        for g in groups] for space, groups in self.groups.items()},
-                "heads": [names[t] for t in self.heads], "provenance": self.provenance}
+        return {
+            "tasks": [t.to_dict() for t in self.tasks],
+            "input": self.input_spec.to_dict(),
+            "ops": [op.to_dict() for op in self.ops],
+            "groups": {
+                str(space): [{"tasks": [names[t] for t in g.label], "origins": list(g.origins)} for g in groups]
+                for space, groups in self.groups.items()
+            },
+            "heads": [names[t] for t in self.heads],
+            "provenance": self.provenance,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Structure:
@@ -107,11 +113,21 @@ class Structure:
         try:
             tasks = tuple(Task.from_dict(t) for t in data["tasks"])
             index = {t.name: i for i, t in enumerate(tasks)}
-            groups = {int(space): tuple(Group(tuple(sorted(index[n] for n in g["tasks"])), tuple(g["origins"]))
-                                        for g in entries) for space, entries in data["groups"].items()}
+            groups = {
+                int(space): tuple(
+                    Group(tuple(sorted(index[n] for n in g["tasks"])), tuple(g["origins"])) for g in entries
+                )
+                for space, entries in data["groups"].items()
+            }
             ops = tuple(Op(**op) for op in data["ops"])
-            return cls(tasks, InputSpec.from_dict(data["input"]), ops, groups,
-                       tuple(index[n] for n in data["heads"]), dict(data.get("provenance", {})))
+            return cls(
+                tasks,
+                InputSpec.from_dict(data["input"]),
+                ops,
+                groups,
+                tuple(index[n] for n in data["heads"]),
+                dict(data.get("provenance", {})),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"malformed multitask structure ({exc!r}); re-create it with pamkit") from None
 

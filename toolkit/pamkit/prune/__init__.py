@@ -4,5 +4,17 @@ from .api import PruneOptions, PruneResult, expected_macs, prune, prune_separate
 from .importance import CRITERIA, membership_importance
 from .state import Checkpoint, Checkpoints, PruneState
 
-__all__ = ["CRITERIA", "Checkpoint", "Checkpoints", "PruneOptions", "PruneResult", "PruneState", "expected_macs",
-           "membership_importance", "prune", "prune_separately", "reference_scores", "save_pruned"]
+__all__ = [
+    "CRITERIA",
+    "Checkpoint",
+    "Checkpoints",
+    "PruneOptions",
+    "PruneResult",
+    "PruneState",
+    "expected_macs",
+    "membership_importance",
+    "prune",
+    "prune_separately",
+    "reference_scores",
+    "save_pruned",
+]

@@ -41,18 +41,18 @@ REPORT_FILE = "pruning.json"
 class PruneOptions:
     """How to prune; recorded beside the pruned model."""
 
-    criterion: str = "taylor"             # taylor | magnitude
-    tolerance: float = 0.01               # largest allowed drop of any task's validation score (0.01 = 1 point)
-    step: float = 0.09                    # per iteration: share of the expected MACs (cost-aware) or channels removed
+    criterion: str = "taylor"  # taylor | magnitude
+    tolerance: float = 0.01  # largest allowed drop of any task's validation score (0.01 = 1 point)
+    step: float = 0.09  # per iteration: share of the expected MACs (cost-aware) or channels removed
     max_iterations: int = 200
-    cost_aware: bool = True               # rank by importance per expected MAC (method.md 4, extension)
+    cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
     combination_weights: dict[Combination, float] | None = None  # how often each combination runs (None: uniform)
     finetune_samples: int | None = 16384  # training samples per fine-tuning round (None: the whole split)
     lr: float = 1e-3
     final_lr_factors: tuple[float, ...] = (0.1, 0.01)  # the closing fine-tune, one epoch at each lr x factor
-    patience: int = 6                     # stop after this many rejected steps in a row
-    retries: int = 1                      # extra fine-tuning rounds a step gets before it is rejected
-    recovery_epochs: int = 3              # fine-tuning before pruning when a merge starts outside the tolerance
+    patience: int = 6  # stop after this many rejected steps in a row
+    retries: int = 1  # extra fine-tuning rounds a step gets before it is rejected
+    recovery_epochs: int = 3  # fine-tuning before pruning when a merge starts outside the tolerance
     batch_size: int = 128
     importance_batches: int = 8
     seed: int = 0
@@ -60,18 +60,20 @@ class PruneOptions:
     def __post_init__(self) -> None:
         if self.criterion not in CRITERIA:
             raise PamkitError(f"unknown pruning criterion {self.criterion!r}; use one of {', '.join(CRITERIA)}")
-        check_number("tolerance (the allowed accuracy drop, a fraction: 0.01 = 1 point)", self.tolerance, low=0,
-                     high=1)
-        check_number("step (a share of the channels or MACs per iteration, e.g. 0.09)", self.step, low=0,
-                     low_open=True, high=1)
+        check_number("tolerance (the allowed accuracy drop, a fraction: 0.01 = 1 point)", self.tolerance, low=0, high=1)
+        check_number(
+            "step (a share of the channels or MACs per iteration, e.g. 0.09)", self.step, low=0, low_open=True, high=1
+        )
         for name in ("max_iterations", "patience", "batch_size", "importance_batches"):
             check_number(name, getattr(self, name), low=1, integer=True)
         for name in ("retries", "recovery_epochs", "seed"):
             check_number(name, getattr(self, name), low=0, integer=True)
         check_number("finetune_samples", self.finetune_samples, low=1, integer=True, optional=True)
         if self.finetune_samples is not None and self.finetune_samples < self.batch_size:
-            raise PamkitError(f"finetune_samples={self.finetune_samples} is below one batch ({self.batch_size}); "
-                              "give at least one batch of samples")
+            raise PamkitError(
+                f"finetune_samples={self.finetune_samples} is below one batch ({self.batch_size}); "
+                "give at least one batch of samples"
+            )
         check_number("lr (learning rate)", self.lr, low=0, low_open=True)
         for factor in self.final_lr_factors:
             check_number("final_lr_factors", factor, low=0, low_open=True)
@@ -91,20 +93,25 @@ class PruneResult:
     """The pruned network, the scores it was held to, and what every iteration did."""
 
     net: MultitaskNet
-    reference: dict[str, float]          # the single-task networks' validation scores
-    val: dict[str, float]                # the pruned network's validation scores
+    reference: dict[str, float]  # the single-task networks' validation scores
+    val: dict[str, float]  # the pruned network's validation scores
     stop_reason: str
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
-        return {"reference": self.reference, "val": self.val, "stop_reason": self.stop_reason,
-                "history": self.history}
+        return {"reference": self.reference, "val": self.val, "stop_reason": self.stop_reason, "history": self.history}
 
 
-def prune(net: MultitaskNet, data: DatasetSplits, reference: dict[str, float],
-          options: PruneOptions = PruneOptions(), progress: bool = True, label: str = "prune",
-          checkpoint: Checkpoint | None = None) -> PruneResult:
+def prune(
+    net: MultitaskNet,
+    data: DatasetSplits,
+    reference: dict[str, float],
+    options: PruneOptions = PruneOptions(),
+    progress: bool = True,
+    label: str = "prune",
+    checkpoint: Checkpoint | None = None,
+) -> PruneResult:
     """Prune ``net`` (a copy) as far as every task stays within ``options.tolerance`` of ``reference``.
 
     ``checkpoint``: where the state is saved after every accepted step and at the end; when it holds
@@ -128,8 +135,14 @@ def prune(net: MultitaskNet, data: DatasetSplits, reference: dict[str, float],
     return PruneResult(loop.net.eval(), reference, loop.val, loop.stop_reason, loop.history)
 
 
-def _start(net: MultitaskNet, tasks: list[Task], data: DatasetSplits, limits: dict[str, float],
-           weights: dict[Combination, float], options: PruneOptions) -> PruneState:
+def _start(
+    net: MultitaskNet,
+    tasks: list[Task],
+    data: DatasetSplits,
+    limits: dict[str, float],
+    weights: dict[Combination, float],
+    options: PruneOptions,
+) -> PruneState:
     """The starting scores, after a recovery fine-tune when the merge starts outside the tolerance."""
     val = evaluate_all(net, tasks, data.val, options.batch_size * 4)
     history = [_entry(0, net, weights, val, "start", 0)]
@@ -139,9 +152,17 @@ def _start(net: MultitaskNet, tasks: list[Task], data: DatasetSplits, limits: di
     return PruneState(net, val, history, options.step)
 
 
-def _iterate(loop: PruneState, tasks: list[Task], data: DatasetSplits, limits: dict[str, float],
-             weights: dict[Combination, float], options: PruneOptions, progress: bool, label: str,
-             checkpoint: Checkpoint | None) -> str:
+def _iterate(
+    loop: PruneState,
+    tasks: list[Task],
+    data: DatasetSplits,
+    limits: dict[str, float],
+    weights: dict[Combination, float],
+    options: PruneOptions,
+    progress: bool,
+    label: str,
+    checkpoint: Checkpoint | None,
+) -> str:
     """Prune step by step until the tolerance stops it; returns why it stopped."""
     ranking, rejections = None, 0
     reason = "max_iterations reached"
@@ -158,8 +179,16 @@ def _iterate(loop: PruneState, tasks: list[Task], data: DatasetSplits, limits: d
         candidate = _relabelled(loop.net, labels)
         accepted, scores = False, loop.val
         for attempt in range(1 + options.retries if candidate is not None else 0):  # a step may need more rounds
-            scores = _finetune(cast(MultitaskNet, candidate), tasks, data, options, options.lr, 1,
-                               options.finetune_samples, seed + 1000 * attempt)
+            scores = _finetune(
+                cast(MultitaskNet, candidate),
+                tasks,
+                data,
+                options,
+                options.lr,
+                1,
+                options.finetune_samples,
+                seed + 1000 * attempt,
+            )
             accepted = _within(scores, limits)
             if accepted:
                 break
@@ -181,37 +210,66 @@ def _iterate(loop: PruneState, tasks: list[Task], data: DatasetSplits, limits: d
                 reason = f"{rejections} steps in a row broke the tolerance (last: {_gap(scores, limits)})"
                 break
         bar.update()
-        bar.set_postfix_str(f"MACs {loop.history[-1]['expected_macs'] / loop.history[0]['expected_macs']:.3f}x of "
-                            "start, " + ", ".join(f"{name} {score:.4f}" for name, score in scores.items())
-                            + f", step {loop.step:.3f}")
+        bar.set_postfix_str(
+            f"MACs {loop.history[-1]['expected_macs'] / loop.history[0]['expected_macs']:.3f}x of "
+            "start, " + ", ".join(f"{name} {score:.4f}" for name, score in scores.items()) + f", step {loop.step:.3f}"
+        )
     bar.close()
     return reason
 
 
-def _final_finetune(loop: PruneState, tasks: list[Task], data: DatasetSplits, limits: dict[str, float],
-                    weights: dict[Combination, float], options: PruneOptions) -> None:
+def _final_finetune(
+    loop: PruneState,
+    tasks: list[Task],
+    data: DatasetSplits,
+    limits: dict[str, float],
+    weights: dict[Combination, float],
+    options: PruneOptions,
+) -> None:
     """One epoch at each decreasing learning rate, kept when it helps and stays within the tolerance."""
     for factor in options.final_lr_factors:
         tuned = copy.deepcopy(loop.net)
         scores = _finetune(tuned, tasks, data, options, options.lr * factor, 1, None, options.seed)
         accepted = _within(scores, limits) and sum(scores.values()) >= sum(loop.val.values())
-        loop.history.append(_entry(loop.iteration, tuned, weights, scores, f"final fine-tune lr x{factor}: "
-                                   + ("kept" if accepted else "discarded"), 0))
+        loop.history.append(
+            _entry(
+                loop.iteration,
+                tuned,
+                weights,
+                scores,
+                f"final fine-tune lr x{factor}: " + ("kept" if accepted else "discarded"),
+                0,
+            )
+        )
         if accepted:
             loop.net, loop.val = tuned, scores
 
 
-def prune_separately(net: MultitaskNet, data: DatasetSplits, reference: dict[str, float],
-                     options: PruneOptions = PruneOptions(), progress: bool = True,
-                     checkpoints: Checkpoints | None = None) -> PruneResult:
+def prune_separately(
+    net: MultitaskNet,
+    data: DatasetSplits,
+    reference: dict[str, float],
+    options: PruneOptions = PruneOptions(),
+    progress: bool = True,
+    checkpoints: Checkpoints | None = None,
+) -> PruneResult:
     """The no-merging baseline: prune each task's own subnetwork alone, then stack them side by side.
 
     ``checkpoints``: each task's prune keeps its own checkpoint there, so a resumed run skips the
     tasks that finished and continues the one that was interrupted.
     """
-    results = [prune(net.extract([name]), data, reference, options, progress, label=f"prune {name}",
-                     checkpoint=checkpoints.named(f"task{t}") if checkpoints else None)
-               for t, name in enumerate(net.task_names)]
+    results = [
+        prune(
+            net.extract([name]),
+            data,
+            reference,
+            options,
+            progress,
+            label=f"prune {name}",
+            checkpoint=checkpoints.named(f"task{t}") if checkpoints else None,
+        )
+        for t, name in enumerate(net.task_names)
+    ]
     val = {name: score for r in results for name, score in r.val.items()}
     history = [{**entry, "task": r.net.task_names[0]} for r in results for entry in r.history]
     reason = "; ".join(f"{r.net.task_names[0]}: {r.stop_reason}" for r in results)
@@ -220,17 +278,21 @@ def prune_separately(net: MultitaskNet, data: DatasetSplits, reference: dict[str
 
 def save_pruned(out: Path, result: PruneResult, options: PruneOptions) -> Path:
     """The pruned model plus ``pruning.json`` (settings, reference scores and every iteration)."""
-    path = save_multitask(out / MODEL_STEM, result.net, {"pruning": {"options": options.to_dict(),
-                                                                     "val": result.val,
-                                                                     "reference": result.reference}})
+    path = save_multitask(
+        out / MODEL_STEM,
+        result.net,
+        {"pruning": {"options": options.to_dict(), "val": result.val, "reference": result.reference}},
+    )
     write_json(out / REPORT_FILE, {"options": options.to_dict(), **result.to_dict()})
     return path
 
 
 def reference_scores(sources: list[TrainedTask], split: Split) -> dict[str, float]:
     """Each single-task network's score on a split (on validation: what the tolerance is measured from)."""
-    return {item.record.task.name: evaluate_all(item.net, [item.record.task], split)[item.record.task.name]
-            for item in sources}
+    return {
+        item.record.task.name: evaluate_all(item.net, [item.record.task], split)[item.record.task.name]
+        for item in sources
+    }
 
 
 def expected_macs(net: MultitaskNet, weights: dict[Combination, float]) -> float:
@@ -248,24 +310,34 @@ class Ranking:
     total: float
 
 
-def _ranking(net: MultitaskNet, tasks: list[Task], train: Split, options: PruneOptions,
-             weights: dict[Combination, float], seed: int) -> Ranking:
+def _ranking(
+    net: MultitaskNet,
+    tasks: list[Task],
+    train: Split,
+    options: PruneOptions,
+    weights: dict[Combination, float],
+    seed: int,
+) -> Ranking:
     """Per space, the rank score and budget size of each move (a task off a channel, or the whole channel).
 
     The score is the importance normalised per space; cost-aware, it is divided by the MACs the
     move saves (normalised likewise) and the step budget is a share of the expected MACs,
     otherwise of the channels.
     """
-    importance = membership_importance(net, options.criterion, tasks, train, options.importance_batches,
-                                       options.batch_size, seed)
+    importance = membership_importance(
+        net, options.criterion, tasks, train, options.importance_batches, options.batch_size, seed
+    )
     scores = {space: _normalised(value) for space, value in importance.items()}
     if not options.cost_aware:
         channels = sum(len(value) for value in scores.values())
         return Ranking(scores, {space: torch.ones_like(value) for space, value in scores.items()}, channels)
     costs = membership_costs(net.structure, weights)
     mean = torch.cat([c.reshape(-1) for c in costs.values()]).nanmean()
-    return Ranking({space: value / (costs[space] / mean).clamp_min(1e-6) for space, value in scores.items()}, costs,
-                   expected_macs(net, weights))
+    return Ranking(
+        {space: value / (costs[space] / mean).clamp_min(1e-6) for space, value in scores.items()},
+        costs,
+        expected_macs(net, weights),
+    )
 
 
 def _normalised(value: Tensor) -> Tensor:
@@ -274,8 +346,9 @@ def _normalised(value: Tensor) -> Tensor:
     return value / mean if mean > 0 else torch.where(value.isnan(), value, torch.ones_like(value))
 
 
-def _plan(net: MultitaskNet, ranking: Ranking, step: float,
-          banned: set[Move]) -> tuple[dict[int, list[tuple[int, ...]]], set[Move]]:
+def _plan(
+    net: MultitaskNet, ranking: Ranking, step: float, banned: set[Move]
+) -> tuple[dict[int, list[tuple[int, ...]]], set[Move]]:
     """New labels after the lowest-ranked moves worth ``step`` of the budget, and the moves made.
 
     A move takes one task off a channel or removes the channel; at most one move per channel, and
@@ -290,8 +363,13 @@ def _plan(net: MultitaskNet, ranking: Ranking, step: float,
     origins = {space: [o for g in s.groups[space] for o in g.origins] for space in scores}
     left = {space: {t: sum(1 for label in labels[space] if t in label) for t in s.heads} for space in scores}
     whole = len(s.tasks)
-    ranked = sorted((value, space, c, t if t < whole else -1) for space, values in scores.items()
-                    for c, row in enumerate(values.tolist()) for t, value in enumerate(row) if value == value)
+    ranked = sorted(
+        (value, space, c, t if t < whole else -1)
+        for space, values in scores.items()
+        for c, row in enumerate(values.tolist())
+        for t, value in enumerate(row)
+        if value == value
+    )
     budget = step * ranking.total
     moves: set[Move] = set()
     touched: set[tuple[int, int]] = set()
@@ -301,9 +379,14 @@ def _plan(net: MultitaskNet, ranking: Ranking, step: float,
         for _, space, c, t in ranked:
             size = float(sizes[space][c, t])
             move, off = (space, origins[space][c], t), labels[space][c] if t < 0 else {t}
-            if (move in banned or (space, c) in touched or (t < 0 and len(off) < 2) or not room[space]
-                    or any(u not in left[space] or left[space][u] <= 1 for u in off)
-                    or (within_budget and spent + size > budget)):
+            if (
+                move in banned
+                or (space, c) in touched
+                or (t < 0 and len(off) < 2)
+                or not room[space]
+                or any(u not in left[space] or left[space][u] <= 1 for u in off)
+                or (within_budget and spent + size > budget)
+            ):
                 continue
             room[space] -= 1
             for u in off:
@@ -327,8 +410,16 @@ def _relabelled(net: MultitaskNet, labels: dict[int, list[tuple[int, ...]]]) -> 
         return None
 
 
-def _finetune(net: MultitaskNet, tasks: list[Task], data: DatasetSplits, options: PruneOptions, lr: float,
-              epochs: int, samples: int | None, seed: int) -> dict[str, float]:
+def _finetune(
+    net: MultitaskNet,
+    tasks: list[Task],
+    data: DatasetSplits,
+    options: PruneOptions,
+    lr: float,
+    epochs: int,
+    samples: int | None,
+    seed: int,
+) -> dict[str, float]:
     """Fine-tune on the sum of the tasks' losses (a seeded subset of ``samples`` images); the validation scores."""
     train = data.train
     if samples is not None and samples < len(train):
@@ -341,11 +432,25 @@ def _finetune(net: MultitaskNet, tasks: list[Task], data: DatasetSplits, options
 
 
 # -- bookkeeping ---------------------------------------------------------------------------------
-def _entry(iteration: int, net: MultitaskNet, weights: dict[Combination, float], val: dict[str, float],
-           event: str, removed: int, step: float | None = None) -> dict[str, Any]:
+def _entry(
+    iteration: int,
+    net: MultitaskNet,
+    weights: dict[Combination, float],
+    val: dict[str, float],
+    event: str,
+    removed: int,
+    step: float | None = None,
+) -> dict[str, Any]:
     channels = sum(g.size for space, groups in net.structure.groups.items() if space != INPUT_SPACE for g in groups)
-    return {"iteration": iteration, "event": event, "step": step, "removed": removed, "channels": channels,
-            "expected_macs": expected_macs(net, weights), "val": dict(val)}
+    return {
+        "iteration": iteration,
+        "event": event,
+        "step": step,
+        "removed": removed,
+        "channels": channels,
+        "expected_macs": expected_macs(net, weights),
+        "val": dict(val),
+    }
 
 
 def _within(scores: dict[str, float], limits: dict[str, float]) -> bool:
@@ -353,8 +458,12 @@ def _within(scores: dict[str, float], limits: dict[str, float]) -> bool:
 
 
 def _gap(scores: dict[str, float], limits: dict[str, float]) -> str:
-    return ", ".join(f"{name} {scores[name]:.4f} < {limit:.4f}" for name, limit in limits.items()
-                     if scores[name] < limit - 1e-9) or "all within"
+    return (
+        ", ".join(
+            f"{name} {scores[name]:.4f} < {limit:.4f}" for name, limit in limits.items() if scores[name] < limit - 1e-9
+        )
+        or "all within"
+    )
 
 
 def _weights_for(net: MultitaskNet, weights: dict[Combination, float] | None) -> dict[Combination, float] | None:
@@ -369,13 +478,19 @@ def _weights_for(net: MultitaskNet, weights: dict[Combination, float] | None) ->
 
 def _check_inputs(net: MultitaskNet, data: DatasetSplits | None, reference: dict[str, float]) -> list[Task]:
     if data is None:
-        raise PamkitError("pruning needs data: fine-tuning between pruning steps trains on the tasks' training "
-                          "split and the tolerance is checked on its validation split; pass the dataset")
+        raise PamkitError(
+            "pruning needs data: fine-tuning between pruning steps trains on the tasks' training "
+            "split and the tolerance is checked on its validation split; pass the dataset"
+        )
     if data.input_spec != net.structure.input_spec:
-        raise PamkitError(f"the data's input {data.input_spec.to_dict()} differs from the network's "
-                          f"{net.structure.input_spec.to_dict()}; load the dataset the networks were trained on")
+        raise PamkitError(
+            f"the data's input {data.input_spec.to_dict()} differs from the network's "
+            f"{net.structure.input_spec.to_dict()}; load the dataset the networks were trained on"
+        )
     missing = [name for name in net.task_names if name not in reference]
     if missing:
-        raise PamkitError(f"no reference accuracy for tasks {missing}: the tolerance is relative to each task's "
-                          "single-task network, so give every task's reference score")
+        raise PamkitError(
+            f"no reference accuracy for tasks {missing}: the tolerance is relative to each task's "
+            "single-task network, so give every task's reference score"
+        )
     return [net.structure.tasks[t] for t in net.structure.heads]

@@ -25,46 +25,91 @@ class NothingPruned(PamkitError):
 def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``prune``."""
     d = PruneOptions()
-    p = verbs.add_parser("prune", help="structured pruning of a multitask network under an accuracy tolerance",
-                         description="Iteratively remove the least important channels of every group, fine-tuning "
-                                     "on the sum of the tasks' losses in between, as long as every task stays within "
-                                     "the tolerance of its single-task network (measured on the validation split). "
-                                     "Writes DIR/model.safetensors + model.json and DIR/pruning.json (every "
-                                     "iteration), and prints the cost of every combination before and after. A model "
-                                     "merged with --method none is pruned one task at a time (the no-merging "
-                                     "baseline). An interrupted prune continues with --resume: from the last accepted "
-                                     "step, skipping tasks that finished.")
+    p = verbs.add_parser(
+        "prune",
+        help="structured pruning of a multitask network under an accuracy tolerance",
+        description="Iteratively remove the least important channels of every group, fine-tuning "
+        "on the sum of the tasks' losses in between, as long as every task stays within "
+        "the tolerance of its single-task network (measured on the validation split). "
+        "Writes DIR/model.safetensors + model.json and DIR/pruning.json (every "
+        "iteration), and prints the cost of every combination before and after. A model "
+        "merged with --method none is pruned one task at a time (the no-merging "
+        "baseline). An interrupted prune continues with --resume: from the last accepted "
+        "step, skipping tasks that finished.",
+    )
     p.add_argument("model", help="multitask model written by `pamkit merge` (its folder or model.json)")
-    p.add_argument("--out", required=True, help="output directory (new or empty, or one this command wrote: see "
-                   "--resume and --overwrite)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output directory (new or empty, or one this command wrote: see --resume and --overwrite)",
+    )
     again = p.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="continue an interrupted prune in --out with the same "
-                       "options")
+    again.add_argument(
+        "--resume", action="store_true", help="continue an interrupted prune in --out with the same options"
+    )
     again.add_argument("--overwrite", action="store_true", help="replace a prune this command wrote into --out")
-    p.add_argument("--allow-no-change", action="store_true", help="write the model even when nothing could be "
-                   "removed (otherwise that ends with exit status 1 and nothing written)")
-    p.add_argument("--criterion", choices=CRITERIA, default=d.criterion,
-                   help="channel importance: taylor (gate gradient, Molchanov et al. 2019) or magnitude (L2 norm "
-                        "of the filters) (default: %(default)s)")
-    p.add_argument("--tolerance", type=number_arg(low=0, high=1), default=d.tolerance,
-                   help="largest allowed drop of any task's score, as a fraction (default: %(default)s = 1 point)")
-    p.add_argument("--step", type=number_arg(low=0, low_open=True, high=1), default=d.step,
-                   help="share of the channels removed per iteration; halved whenever a step breaks the tolerance "
-                        "(default: %(default)s)")
-    p.add_argument("--patience", type=POSITIVE_INT, default=d.patience, help="stop after this many rejected steps in "
-                   "a row (default: %(default)s)")
+    p.add_argument(
+        "--allow-no-change",
+        action="store_true",
+        help="write the model even when nothing could be "
+        "removed (otherwise that ends with exit status 1 and nothing written)",
+    )
+    p.add_argument(
+        "--criterion",
+        choices=CRITERIA,
+        default=d.criterion,
+        help="channel importance: taylor (gate gradient, Molchanov et al. 2019) or magnitude (L2 norm "
+        "of the filters) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=number_arg(low=0, high=1),
+        default=d.tolerance,
+        help="largest allowed drop of any task's score, as a fraction (default: %(default)s = 1 point)",
+    )
+    p.add_argument(
+        "--step",
+        type=number_arg(low=0, low_open=True, high=1),
+        default=d.step,
+        help="share of the channels removed per iteration; halved whenever a step breaks the tolerance "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--patience",
+        type=POSITIVE_INT,
+        default=d.patience,
+        help="stop after this many rejected steps in a row (default: %(default)s)",
+    )
     p.add_argument("--lr", type=POSITIVE, default=d.lr, help="fine-tuning learning rate (default: %(default)s)")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=d.batch_size, help="(default: %(default)s)")
-    p.add_argument("--finetune-samples", type=NONNEGATIVE_INT, default=d.finetune_samples,
-                   help="training images per fine-tuning round (default: %(default)s; 0 = the whole split)")
-    p.add_argument("--no-cost-aware", action="store_true", help="rank by importance alone, not importance per MAC "
-                   "a channel costs the combinations that run it")
-    p.add_argument("--combination-weights", metavar="SPEC", help="how often each combination runs, for cost-aware "
-                   "ranking: 'a+b=3,a=1' (unlisted combinations: 0; default: all equally often)")
-    p.add_argument("--jointly", action="store_true", help="prune a --method none model as one network instead of "
-                   "one task at a time")
-    p.add_argument("--reference", metavar="SPEC", help="each task's single-task validation score in [0, 1], "
-                   "'a=0.97,b=0.98' (default: measured on the source networks recorded in the model)")
+    p.add_argument(
+        "--finetune-samples",
+        type=NONNEGATIVE_INT,
+        default=d.finetune_samples,
+        help="training images per fine-tuning round (default: %(default)s; 0 = the whole split)",
+    )
+    p.add_argument(
+        "--no-cost-aware",
+        action="store_true",
+        help="rank by importance alone, not importance per MAC a channel costs the combinations that run it",
+    )
+    p.add_argument(
+        "--combination-weights",
+        metavar="SPEC",
+        help="how often each combination runs, for cost-aware "
+        "ranking: 'a+b=3,a=1' (unlisted combinations: 0; default: all equally often)",
+    )
+    p.add_argument(
+        "--jointly",
+        action="store_true",
+        help="prune a --method none model as one network instead of one task at a time",
+    )
+    p.add_argument(
+        "--reference",
+        metavar="SPEC",
+        help="each task's single-task validation score in [0, 1], "
+        "'a=0.97,b=0.98' (default: measured on the source networks recorded in the model)",
+    )
     p.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
     p.add_argument("--limit", type=POSITIVE_INT, help="at most LIMIT samples per split (fast, rough runs)")
     p.add_argument("--seed", type=SEED, default=d.seed)
@@ -73,25 +118,41 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 def run_prune(args: argparse.Namespace) -> int:
     net, record = load_multitask(args.model)
-    options = PruneOptions(criterion=args.criterion, tolerance=args.tolerance, step=args.step, patience=args.patience,
-                           lr=args.lr, batch_size=args.batch_size, finetune_samples=args.finetune_samples or None,
-                           cost_aware=not args.no_cost_aware,
-                           combination_weights=parse_combination_weights(args.combination_weights),
-                           seed=args.seed)
+    options = PruneOptions(
+        criterion=args.criterion,
+        tolerance=args.tolerance,
+        step=args.step,
+        patience=args.patience,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        finetune_samples=args.finetune_samples or None,
+        cost_aware=not args.no_cost_aware,
+        combination_weights=parse_combination_weights(args.combination_weights),
+        seed=args.seed,
+    )
     combination_weights(all_combinations(net.task_names), options.combination_weights)  # names known tasks?
     method = net.structure.provenance.get("method")
     if args.jointly and method != "none":
-        raise PamkitError(f"--jointly applies only to a model merged with --method none; this is a {method} merge, "
-                          "which is always pruned as one network: leave --jointly out")
+        raise PamkitError(
+            f"--jointly applies only to a model merged with --method none; this is a {method} merge, "
+            "which is always pruned as one network: leave --jointly out"
+        )
     given_reference = parse_reference(args.reference, net.task_names) if args.reference else None
     sources = recorded_sources(net.structure.provenance)
     if not sources:
-        raise CheckpointError(f"the source checkpoints recorded in {args.model} are missing "
-                              f"({net.structure.provenance.get('sources')}); pruning loads its data like them: keep "
-                              "the training run where it was when the model was merged")
-    settings = {"model": str(model_file(args.model).resolve()), "weights_sha256": record["weights_sha256"],
-                "options": options.to_dict(), "reference": given_reference, "jointly": args.jointly,
-                "limit": args.limit}
+        raise CheckpointError(
+            f"the source checkpoints recorded in {args.model} are missing "
+            f"({net.structure.provenance.get('sources')}); pruning loads its data like them: keep "
+            "the training run where it was when the model was merged"
+        )
+    settings = {
+        "model": str(model_file(args.model).resolve()),
+        "weights_sha256": record["weights_sha256"],
+        "options": options.to_dict(),
+        "reference": given_reference,
+        "jointly": args.jointly,
+        "limit": args.limit,
+    }
     output = {"inputs": [args.model], "overwrite": args.overwrite, "resume": args.resume, "meta": settings}
     check_output_dir(args.out, "prune", resumable=True, **output)  # before the data is loaded
     data = data_like(sources[0].record, args.data, args.limit)
@@ -104,14 +165,19 @@ def run_prune(args: argparse.Namespace) -> int:
             result = prune(net, data, reference, options, checkpoint=checkpoints.named("joint"))
         if cost_report(result.net) == cost_report(net) and not args.allow_no_change:
             checkpoints.clear()
-            raise NothingPruned(f"the prune removed nothing ({result.stop_reason}); nothing was written: loosen "
-                                "--tolerance or check --reference, or pass --allow-no-change to write the unchanged "
-                                "model")
+            raise NothingPruned(
+                f"the prune removed nothing ({result.stop_reason}); nothing was written: loosen "
+                "--tolerance or check --reference, or pass --allow-no-change to write the unchanged "
+                "model"
+            )
         path = save_pruned(out, result, options)
         checkpoints.clear()
     print(f"\npruned model written to {path} ({result.stop_reason})")
-    print("validation scores: " + ", ".join(f"{name} {score:.4f} (single-task {reference[name]:.4f})"
-                                            for name, score in result.val.items()) + "\n")
+    print(
+        "validation scores: "
+        + ", ".join(f"{name} {score:.4f} (single-task {reference[name]:.4f})" for name, score in result.val.items())
+        + "\n"
+    )
     print("\n".join(structure_summary(result.net.structure)) + "\n")
     print(format_table(cost_report(result.net), cost_report(net)))
     return 0
@@ -121,8 +187,10 @@ def parse_combination_weights(spec: str | None) -> dict[tuple[str, ...], float] 
     """``'a+b=3,a=1'`` -> ``{('a', 'b'): 3.0, ('a',): 1.0}`` (checked against the network later)."""
     if not spec:
         return None
-    return {tuple(name.strip() for name in combo.split("+")): weight
-            for combo, weight in _pairs(spec, "--combination-weights").items()}
+    return {
+        tuple(name.strip() for name in combo.split("+")): weight
+        for combo, weight in _pairs(spec, "--combination-weights").items()
+    }
 
 
 def parse_reference(spec: str, tasks: tuple[str, ...]) -> dict[str, float]:

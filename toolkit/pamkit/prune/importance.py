@@ -24,9 +24,16 @@ from ..tasks import Task
 CRITERIA = ("taylor", "magnitude")
 
 
-def membership_importance(net: MultitaskNet, criterion: str, tasks: Sequence[Task] = (), data: Split | None = None,
-                          batches: int = 8, batch_size: int = 128, seed: int = 0, norm: int = 2
-                          ) -> dict[int, Tensor]:
+def membership_importance(
+    net: MultitaskNet,
+    criterion: str,
+    tasks: Sequence[Task] = (),
+    data: Split | None = None,
+    batches: int = 8,
+    batch_size: int = 128,
+    seed: int = 0,
+    norm: int = 2,
+) -> dict[int, Tensor]:
     """Per space, how much the network needs each move kept undone (higher = keep), NaN where no move exists.
 
     - ``taylor`` (Molchanov et al. 2019, first order): a move cuts a set of weights, the columns
@@ -40,27 +47,32 @@ def membership_importance(net: MultitaskNet, criterion: str, tasks: Sequence[Tas
     """
     n = len(net.structure.tasks)
     if criterion == "magnitude":
-        scores = {space: _per_channel(net, ops, lambda p: p.detach().abs() ** norm) ** (1 / norm)
-                  for space, ops in _writers(net).items()}
-        return {space: _members(net, space, value[:, None].expand(-1, n + 1).clone())
-                for space, value in scores.items()}
+        scores = {
+            space: _per_channel(net, ops, lambda p: p.detach().abs() ** norm) ** (1 / norm)
+            for space, ops in _writers(net).items()
+        }
+        return {
+            space: _members(net, space, value[:, None].expand(-1, n + 1).clone()) for space, value in scores.items()
+        }
     if criterion != "taylor":
         raise PamkitError(f"unknown pruning criterion {criterion!r}; use one of {', '.join(CRITERIA)}")
     if data is None or not tasks:
-        raise PamkitError("the taylor criterion needs training data and the tasks to score channels by their "
-                          "effect on the loss; pass data (or use --criterion magnitude)")
+        raise PamkitError(
+            "the taylor criterion needs training data and the tasks to score channels by their "
+            "effect on the loss; pass data (or use --criterion magnitude)"
+        )
     scores = {space: torch.zeros(_width(net, space), n + 1, dtype=torch.float64) for space in _writers(net)}
     generator = torch.Generator().manual_seed(seed)
     was_training = net.training
     net.eval()  # batch statistics and dropout stay fixed while scoring
-    picks = torch.randperm(len(data), generator=generator)[:batches * batch_size].split(batch_size)
+    picks = torch.randperm(len(data), generator=generator)[: batches * batch_size].split(batch_size)
     for batch in picks:
         net.zero_grad(set_to_none=True)
         outputs = net(data.images[batch], [task.name for task in tasks])
         loss = cast(Tensor, sum(task.loss(outputs[task.name], task.targets(data.labels[batch])) for task in tasks))
         loss.backward()
         for space, cut in _cut_effects(net).items():
-            scores[space] += cut ** 2
+            scores[space] += cut**2
     net.zero_grad(set_to_none=True)
     net.train(was_training)
     return {space: _members(net, space, (score / max(1, len(picks))).float()) for space, score in scores.items()}
@@ -73,8 +85,9 @@ def _cut_effects(net: MultitaskNet) -> dict[int, Tensor]:
     effects = {space: torch.zeros(_width(net, space), n + 1, dtype=torch.float64) for space in _writers(net)}
 
     def add(space: int, columns: Tensor, expansion: int, value: Tensor, label: tuple[int, ...]) -> None:
-        per_channel = torch.zeros(len(effects[space]), dtype=torch.float64).index_add_(0, columns // expansion,
-                                                                                    value.double())
+        per_channel = torch.zeros(len(effects[space]), dtype=torch.float64).index_add_(
+            0, columns // expansion, value.double()
+        )
         effects[space][:, list(label)] += per_channel[:, None]
         effects[space][:, n] += per_channel
 
@@ -94,8 +107,13 @@ def _cut_effects(net: MultitaskNet) -> dict[int, Tensor]:
             for t in s.heads:
                 head = net.head(s.task_names[t])
                 if head.weight.grad is not None:
-                    add(source, group_columns(spans, s.head_reads(t)), expansion,
-                        (head.weight.detach() * head.weight.grad).sum(dim=0), (t,))
+                    add(
+                        source,
+                        group_columns(spans, s.head_reads(t)),
+                        expansion,
+                        (head.weight.detach() * head.weight.grad).sum(dim=0),
+                        (t,),
+                    )
     return effects
 
 
@@ -120,6 +138,7 @@ def _writers(net: MultitaskNet) -> dict[int, list[str]]:
 
 def _per_channel(net: MultitaskNet, ops: list[str], value: Callable[[Tensor], Tensor]) -> Tensor:
     """Sum of ``value(parameter)`` over each channel's parameters in ``ops``, in flat channel order."""
+
     def channel_sums(layer: nn.Module) -> Tensor:
         return cast(Tensor, sum(value(p).reshape(len(p), -1).sum(dim=1) for p in layer.parameters()))
 

@@ -34,15 +34,27 @@ class PruneState:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state, without the network (saved beside it)."""
-        return {"val": self.val, "history": self.history, "step": self.step, "iteration": self.iteration,
-                "banned": sorted(list(move) for move in self.banned), "stop_reason": self.stop_reason}
+        return {
+            "val": self.val,
+            "history": self.history,
+            "step": self.step,
+            "iteration": self.iteration,
+            "banned": sorted(list(move) for move in self.banned),
+            "stop_reason": self.stop_reason,
+        }
 
     @classmethod
     def from_dict(cls, net: MultitaskNet, state: dict[str, Any]) -> PruneState:
         """The state ``to_dict`` wrote, around its saved network."""
-        return cls(net, dict(state["val"]), list(state["history"]), float(state["step"]), int(state["iteration"]),
-                   {(int(space), str(origin), int(task)) for space, origin, task in state["banned"]},
-                   state["stop_reason"])
+        return cls(
+            net,
+            dict(state["val"]),
+            list(state["history"]),
+            float(state["step"]),
+            int(state["iteration"]),
+            {(int(space), str(origin), int(task)) for space, origin, task in state["banned"]},
+            state["stop_reason"],
+        )
 
 
 @dataclass(frozen=True)

@@ -3,5 +3,13 @@
 from .suite import TaskSuite, builtin_suite_names, builtin_suite_text, get_suite, load_suite_file, suite_from_spec
 from .task import KINDS, Task
 
-__all__ = ["KINDS", "Task", "TaskSuite", "builtin_suite_names", "builtin_suite_text", "get_suite",
-           "load_suite_file", "suite_from_spec"]
+__all__ = [
+    "KINDS",
+    "Task",
+    "TaskSuite",
+    "builtin_suite_names",
+    "builtin_suite_text",
+    "get_suite",
+    "load_suite_file",
+    "suite_from_spec",
+]

@@ -16,16 +16,19 @@ from collections.abc import Iterable
 from ..errors import TaskError
 
 MAX_LENGTH = 64
-RULE = (f"a task name starts with an ASCII letter, then ASCII letters, digits and single '-' or '_' between them "
-        f"(not two in a row, not at the end), at most {MAX_LENGTH} characters")
+RULE = (
+    f"a task name starts with an ASCII letter, then ASCII letters, digits and single '-' or '_' between them "
+    f"(not two in a row, not at the end), at most {MAX_LENGTH} characters"
+)
 _NAME = re.compile(r"[A-Za-z](?:[-_]?[A-Za-z0-9])*\Z")
 
 
 def check_task_name(name: object) -> str:
     """``name`` if it follows the rule (it names files, outputs and entry points); TaskError otherwise."""
     if not isinstance(name, str):
-        raise TaskError(f"task name {name!r} is not text (YAML read it as {type(name).__name__}); quote it in the "
-                        "suite file")
+        raise TaskError(
+            f"task name {name!r} is not text (YAML read it as {type(name).__name__}); quote it in the suite file"
+        )
     if len(name) > MAX_LENGTH or not _NAME.match(name):
         shown = name if len(name) <= MAX_LENGTH else f"{name[:20]}... ({len(name)} characters)"
         raise TaskError(f"task name {shown!r} is not allowed: {RULE}; rename the task in its suite")
@@ -40,6 +43,8 @@ def check_task_names(names: Iterable[object]) -> None:
         if seen.get(key) == name:
             raise TaskError(f"task name {name!r} is used twice; give each task its own name")
         if key in seen:
-            raise TaskError(f"task names {seen[key]!r} and {name!r} collide: outputs turn '-' into '_' and file "
-                            "names may ignore case; rename one of them in the suite")
+            raise TaskError(
+                f"task names {seen[key]!r} and {name!r} collide: outputs turn '-' into '_' and file "
+                "names may ignore case; rename one of them in the suite"
+            )
         seen[key] = name

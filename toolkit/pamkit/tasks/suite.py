@@ -48,16 +48,21 @@ class TaskSuite:
         """The same suite restricted to ``names`` (kept in declared order); at least one, each of this suite."""
         wanted = list(names)
         if not wanted:
-            raise TaskError(f"no tasks selected from suite {self.name!r}; name one or more of: "
-                            f"{', '.join(self.task_names)}")
+            raise TaskError(
+                f"no tasks selected from suite {self.name!r}; name one or more of: {', '.join(self.task_names)}"
+            )
         for name in wanted:
             self.task(name)
         return TaskSuite(self.name, self.dataset, tuple(t for t in self.tasks if t.name in wanted), self.description)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description from which ``from_dict`` rebuilds the same suite."""
-        return {"name": self.name, "dataset": self.dataset, "description": self.description,
-                "tasks": [task.to_dict() for task in self.tasks]}
+        return {
+            "name": self.name,
+            "dataset": self.dataset,
+            "description": self.description,
+            "tasks": [task.to_dict() for task in self.tasks],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskSuite:
@@ -77,8 +82,10 @@ def builtin_suite_names() -> list[str]:
 def builtin_suite_text(name: str) -> str:
     """The YAML source of a built-in suite (a template for users' own suites)."""
     if name not in builtin_suite_names():
-        raise TaskError(f"unknown suite {name!r}; built-in suites: {', '.join(builtin_suite_names())}, "
-                        "or give the path of a .yaml/.toml suite file")
+        raise TaskError(
+            f"unknown suite {name!r}; built-in suites: {', '.join(builtin_suite_names())}, "
+            "or give the path of a .yaml/.toml suite file"
+        )
     return (_BUILTIN / f"{name}.yaml").read_text()
 
 
@@ -90,8 +97,10 @@ def get_suite(name_or_path: str | Path) -> TaskSuite:
     path = Path(text)
     if path.suffix.lower() in (".yaml", ".yml", ".toml"):
         return load_suite_file(path)
-    raise TaskError(f"unknown suite {text!r}; built-in suites: {', '.join(builtin_suite_names())}, "
-                    "or give the path of a .yaml/.toml suite file")
+    raise TaskError(
+        f"unknown suite {text!r}; built-in suites: {', '.join(builtin_suite_names())}, "
+        "or give the path of a .yaml/.toml suite file"
+    )
 
 
 def load_suite_file(path: str | Path) -> TaskSuite:
@@ -137,8 +146,9 @@ def _task_from_spec(name: Any, spec: Any, classes: tuple[str, ...]) -> Task:
     unknown = set(spec) - {"kind", "targets", _KIND_KEYS[kind]}
     if unknown:
         targets = "" if kind == "multiclass" else " and 'targets' (pm1 or 01)"
-        raise TaskError(f"task {name!r}: unknown keys {sorted(unknown)}; a {kind} task takes 'kind', "
-                        f"'{_KIND_KEYS[kind]}'{targets}")
+        raise TaskError(
+            f"task {name!r}: unknown keys {sorted(unknown)}; a {kind} task takes 'kind', '{_KIND_KEYS[kind]}'{targets}"
+        )
     if kind == "multiclass":
         mapping = spec.get("classes") or {c: [c] for c in classes}
         outputs = _outputs(name, mapping, classes)
@@ -168,8 +178,10 @@ def _class_indices(task: str, refs: Any, classes: tuple[str, ...]) -> tuple[int,
         elif isinstance(ref, str) and ref in classes:
             indices.append(classes.index(ref))
         else:
-            raise TaskError(f"task {task!r}: unknown class {ref!r}; the dataset's classes are "
-                            f"{', '.join(classes)} (or their indices 0..{len(classes) - 1})")
+            raise TaskError(
+                f"task {task!r}: unknown class {ref!r}; the dataset's classes are "
+                f"{', '.join(classes)} (or their indices 0..{len(classes) - 1})"
+            )
     return tuple(sorted(set(indices)))
 
 
@@ -179,8 +191,12 @@ class _SuiteLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in suite files; write "
-                                              "each value out", self.peek_event().start_mark)
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "aliases (*name) are not allowed in suite files; write each value out",
+                self.peek_event().start_mark,
+            )
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
@@ -188,15 +204,23 @@ class _SuiteLoader(yaml.SafeLoader):
         for key_node, _ in node.value if isinstance(node, yaml.MappingNode) else ():
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, Hashable) and key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} appears twice (the second "
-                                                        "would silently replace the first); remove or rename one",
-                                                        key_node.start_mark)
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} appears twice (the second "
+                    "would silently replace the first); remove or rename one",
+                    key_node.start_mark,
+                )
             seen.add(key)
         return super().construct_mapping(node, deep)
 
     def construct_undefined(self, node: Any) -> Any:
-        raise yaml.constructor.ConstructorError(None, None, f"the tag {node.tag!r} is not allowed: suite files hold "
-                                                "plain mappings, lists, text and numbers", node.start_mark)
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"the tag {node.tag!r} is not allowed: suite files hold plain mappings, lists, text and numbers",
+            node.start_mark,
+        )
 
 
 _SuiteLoader.add_constructor(None, _SuiteLoader.construct_undefined)

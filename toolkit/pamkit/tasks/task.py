@@ -117,11 +117,18 @@ class Task:
         """Rebuild a task written by ``to_dict``; TaskError on anything malformed."""
         try:
             outputs = tuple((str(o["name"]), tuple(int(c) for c in o["classes"])) for o in data["outputs"])
-            return cls(str(data["name"]), str(data["kind"]), outputs, int(data["num_classes"]),
-                       str(data.get("encoding", "index")))
+            return cls(
+                str(data["name"]),
+                str(data["kind"]),
+                outputs,
+                int(data["num_classes"]),
+                str(data.get("encoding", "index")),
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise TaskError(f"malformed task description ({exc!r}): expected keys name, kind, encoding, "
-                            "num_classes and outputs=[{name, classes}]; re-create it with pamkit") from None
+            raise TaskError(
+                f"malformed task description ({exc!r}): expected keys name, kind, encoding, "
+                "num_classes and outputs=[{name, classes}]; re-create it with pamkit"
+            ) from None
 
 
 def _validate(task: Task) -> None:
@@ -129,8 +136,10 @@ def _validate(task: Task) -> None:
     if task.kind not in KINDS:
         raise TaskError(f"{where}: unknown kind {task.kind!r}; use one of {', '.join(KINDS)}")
     if task.encoding not in ENCODINGS[task.kind]:
-        raise TaskError(f"{where}: encoding {task.encoding!r} does not fit kind {task.kind!r}; "
-                        f"use one of {', '.join(ENCODINGS[task.kind])}")
+        raise TaskError(
+            f"{where}: encoding {task.encoding!r} does not fit kind {task.kind!r}; "
+            f"use one of {', '.join(ENCODINGS[task.kind])}"
+        )
     if not task.outputs:
         raise TaskError(f"{where} is empty: give it at least one output with its classes")
     names = [name for name, _ in task.outputs]
@@ -141,11 +150,13 @@ def _validate(task: Task) -> None:
             raise TaskError(f"{where}: output {name!r} has no classes; list the dataset classes that turn it on")
         bad = [c for c in classes if not 0 <= c < task.num_classes]
         if bad:
-            raise TaskError(f"{where}: output {name!r} refers to classes {bad} outside the dataset's "
-                            f"0..{task.num_classes - 1}")
+            raise TaskError(
+                f"{where}: output {name!r} refers to classes {bad} outside the dataset's 0..{task.num_classes - 1}"
+            )
     if task.kind == "binary" and len(task.outputs) != 1:
-        raise TaskError(f"{where}: a binary task has exactly one output (its positive classes); "
-                        "use kind multilabel for several")
+        raise TaskError(
+            f"{where}: a binary task has exactly one output (its positive classes); use kind multilabel for several"
+        )
     if task.kind == "binary" and len(set(task.outputs[0][1])) == task.num_classes:
         raise TaskError(f"{where}: every class is positive, so the task is constant; leave some classes out")
     if task.kind == "multiclass":
@@ -153,7 +164,9 @@ def _validate(task: Task) -> None:
         if seen != list(range(task.num_classes)):
             missing = sorted(set(range(task.num_classes)) - set(seen))
             twice = sorted({c for c in seen if seen.count(c) > 1})
-            raise TaskError(f"{where}: a multiclass task must put every dataset class in exactly one "
-                            f"output (missing: {missing}, repeated: {twice})")
+            raise TaskError(
+                f"{where}: a multiclass task must put every dataset class in exactly one "
+                f"output (missing: {missing}, repeated: {twice})"
+            )
         if len(task.outputs) < 2:
             raise TaskError(f"{where}: a multiclass task needs at least two outputs")

@@ -4,6 +4,20 @@ from .checkpoint import SingleTaskRecord, load_single_task, save_single_task
 from .loop import FitResult, TrainConfig, evaluate, evaluate_all, fit
 from .run import TrainedTask, data_like, load_run, model_data, recorded_sources, suite_data, train_suite
 
-__all__ = ["FitResult", "SingleTaskRecord", "TrainConfig", "TrainedTask", "data_like", "evaluate", "evaluate_all",
-           "fit", "load_run", "load_single_task", "model_data", "recorded_sources", "save_single_task", "suite_data",
-           "train_suite"]
+__all__ = [
+    "FitResult",
+    "SingleTaskRecord",
+    "TrainConfig",
+    "TrainedTask",
+    "data_like",
+    "evaluate",
+    "evaluate_all",
+    "fit",
+    "load_run",
+    "load_single_task",
+    "model_data",
+    "recorded_sources",
+    "save_single_task",
+    "suite_data",
+    "train_suite",
+]

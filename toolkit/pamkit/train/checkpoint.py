@@ -28,14 +28,21 @@ class SingleTaskRecord:
 
     def build(self) -> SingleTaskNet:
         """A freshly initialised network of this record's architecture and task."""
-        return build_single_task(self.arch, self.input_spec.channels, self.input_spec.size, self.task.num_outputs,
-                                 **self.arch_kwargs)
+        return build_single_task(
+            self.arch, self.input_spec.channels, self.input_spec.size, self.task.num_outputs, **self.arch_kwargs
+        )
 
 
 def save_single_task(stem: str | Path, net: SingleTaskNet, record: SingleTaskRecord) -> Path:
     """Write ``stem.safetensors`` + ``stem.json``; returns the sidecar's path."""
-    meta = {"arch": record.arch, "arch_kwargs": record.arch_kwargs, "task": record.task.to_dict(),
-            "input": record.input_spec.to_dict(), "metrics": record.metrics, "provenance": record.provenance}
+    meta = {
+        "arch": record.arch,
+        "arch_kwargs": record.arch_kwargs,
+        "task": record.task.to_dict(),
+        "input": record.input_spec.to_dict(),
+        "metrics": record.metrics,
+        "provenance": record.provenance,
+    }
     return save_artifact(stem, net.state_dict(), KIND, meta)
 
 
@@ -43,9 +50,14 @@ def load_single_task(path: str | Path) -> tuple[SingleTaskNet, SingleTaskRecord]
     """Load a checkpoint written by ``save_single_task``, validating the sidecar against the weights."""
     tensors, meta = load_artifact(path, KIND)
     try:
-        record = SingleTaskRecord(str(meta["arch"]), dict(meta["arch_kwargs"]), Task.from_dict(meta["task"]),
-                                  InputSpec.from_dict(meta["input"]), dict(meta.get("metrics", {})),
-                                  dict(meta.get("provenance", {})))
+        record = SingleTaskRecord(
+            str(meta["arch"]),
+            dict(meta["arch_kwargs"]),
+            Task.from_dict(meta["task"]),
+            InputSpec.from_dict(meta["input"]),
+            dict(meta.get("metrics", {})),
+            dict(meta.get("provenance", {})),
+        )
         net = record.build()
     except KeyError as exc:
         raise CheckpointError(f"{path}: the sidecar lacks {exc}; re-create the checkpoint with pamkit") from None
@@ -53,14 +65,27 @@ def load_single_task(path: str | Path) -> tuple[SingleTaskNet, SingleTaskRecord]
         raise CheckpointError(f"{path}: the sidecar describes a network pamkit cannot build: {exc}") from None
     expected = net.state_dict()
     missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    wrong = [f"{k}: sidecar's {record.arch} expects {tuple(expected[k].shape)}, file has {tuple(tensors[k].shape)}"
-             for k in expected if k in tensors and expected[k].shape != tensors[k].shape]
+    wrong = [
+        f"{k}: sidecar's {record.arch} expects {tuple(expected[k].shape)}, file has {tuple(tensors[k].shape)}"
+        for k in expected
+        if k in tensors and expected[k].shape != tensors[k].shape
+    ]
     if missing or unexpected or wrong:
-        detail = "; ".join(filter(None, [f"missing {missing[:5]}" if missing else "",
-                                         f"unexpected {unexpected[:5]}" if unexpected else "", *wrong[:5]]))
-        raise CheckpointError(f"{path}: the weights do not fit the sidecar's architecture {record.arch} "
-                              f"{record.arch_kwargs} with {record.task.num_outputs} outputs ({detail}); "
-                              "the sidecar and weights belong to different networks")
+        detail = "; ".join(
+            filter(
+                None,
+                [
+                    f"missing {missing[:5]}" if missing else "",
+                    f"unexpected {unexpected[:5]}" if unexpected else "",
+                    *wrong[:5],
+                ],
+            )
+        )
+        raise CheckpointError(
+            f"{path}: the weights do not fit the sidecar's architecture {record.arch} "
+            f"{record.arch_kwargs} with {record.task.num_outputs} outputs ({detail}); "
+            "the sidecar and weights belong to different networks"
+        )
     net.load_state_dict(tensors)
     net.eval()
     return net, record

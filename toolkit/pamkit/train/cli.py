@@ -23,59 +23,106 @@ from .run import RUN_FILE, data_like, load_run, model_data, suite_data, train_su
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Options that choose and shape the data (shared by every verb that loads a dataset)."""
     group = parser.add_argument_group("data")
-    group.add_argument("--data", metavar="DIR", help="directory holding the dataset files (default: search "
-                       "$PAMKIT_DATA, system locations, the cache, then download)")
-    group.add_argument("--size", type=POSITIVE_INT, help="resize images to SIZE x SIZE (default: native size, "
-                       "raised to the architecture's minimum)")
+    group.add_argument(
+        "--data",
+        metavar="DIR",
+        help="directory holding the dataset files (default: search "
+        "$PAMKIT_DATA, system locations, the cache, then download)",
+    )
+    group.add_argument(
+        "--size",
+        type=POSITIVE_INT,
+        help="resize images to SIZE x SIZE (default: native size, raised to the architecture's minimum)",
+    )
     group.add_argument("--limit", type=POSITIVE_INT, help="use at most LIMIT samples per split (fast runs)")
-    group.add_argument("--val-fraction", type=FRACTION, default=0.1, help="share of the training set held out "
-                       "for validation (default: 0.1)")
-    group.add_argument("--no-normalize", action="store_true", help="keep pixels in [0, 1] instead of "
-                       "standardising them")
+    group.add_argument(
+        "--val-fraction",
+        type=FRACTION,
+        default=0.1,
+        help="share of the training set held out for validation (default: 0.1)",
+    )
+    group.add_argument(
+        "--no-normalize", action="store_true", help="keep pixels in [0, 1] instead of standardising them"
+    )
 
 
 def data_options(args: argparse.Namespace) -> dict:
     """The data options given on the command line, as keyword arguments for ``suite_data``."""
-    return {"path": args.data, "size": args.size, "limit": args.limit, "val_fraction": args.val_fraction,
-            "normalize": not args.no_normalize, "seed": args.seed}
+    return {
+        "path": args.data,
+        "size": args.size,
+        "limit": args.limit,
+        "val_fraction": args.val_fraction,
+        "normalize": not args.no_normalize,
+        "seed": args.seed,
+    }
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``train`` and ``eval``."""
-    train = verbs.add_parser("train", help="train one single-task network per task of a suite",
-                             description="Train one network per task of a suite (same architecture for all), "
-                                         "with validation-based early stopping. Writes TASK.safetensors + "
-                                         "TASK.json per task and run.json into --out.")
-    train.add_argument("--suite", required=True, help="built-in suite name (see `pamkit suites`) or a "
-                       ".yaml/.toml suite file")
+    train = verbs.add_parser(
+        "train",
+        help="train one single-task network per task of a suite",
+        description="Train one network per task of a suite (same architecture for all), "
+        "with validation-based early stopping. Writes TASK.safetensors + "
+        "TASK.json per task and run.json into --out.",
+    )
+    train.add_argument(
+        "--suite", required=True, help="built-in suite name (see `pamkit suites`) or a .yaml/.toml suite file"
+    )
     train.add_argument("--arch", required=True, help="architecture (see `pamkit archs`)")
-    train.add_argument("--arch-arg", action="append", default=[], metavar="KEY=VALUE",
-                       help="architecture option, e.g. width=0.5 (repeatable)")
+    train.add_argument(
+        "--arch-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="architecture option, e.g. width=0.5 (repeatable)",
+    )
     train.add_argument("--tasks", help="comma-separated subset of the suite's tasks (default: all)")
-    train.add_argument("--out", required=True, help="run directory to write (new or empty, or one this command "
-                       "wrote: see --resume and --overwrite)")
+    train.add_argument(
+        "--out",
+        required=True,
+        help="run directory to write (new or empty, or one this command wrote: see --resume and --overwrite)",
+    )
     again = train.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="continue an interrupted run in --out with the same "
-                       "options: tasks whose checkpoint is there are not trained again")
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in --out with the same "
+        "options: tasks whose checkpoint is there are not trained again",
+    )
     again.add_argument("--overwrite", action="store_true", help="replace a run this command wrote into --out")
-    train.add_argument("--epochs", type=POSITIVE_INT, default=TrainConfig.epochs,
-                       help="maximum epochs (default: %(default)s)")
+    train.add_argument(
+        "--epochs", type=POSITIVE_INT, default=TrainConfig.epochs, help="maximum epochs (default: %(default)s)"
+    )
     train.add_argument("--batch-size", type=POSITIVE_INT, default=TrainConfig.batch_size, help="default: %(default)s")
     train.add_argument("--lr", type=POSITIVE, default=TrainConfig.lr, help="Adam learning rate (default: %(default)s)")
-    train.add_argument("--patience", type=POSITIVE_INT, default=TrainConfig.patience,
-                       help="stop after this many epochs without a better validation score (default: %(default)s)")
-    train.add_argument("--seed", type=SEED, default=0, help="seed for splits, initialisation and batch order "
-                       "(task i uses seed + i; default: %(default)s)")
+    train.add_argument(
+        "--patience",
+        type=POSITIVE_INT,
+        default=TrainConfig.patience,
+        help="stop after this many epochs without a better validation score (default: %(default)s)",
+    )
+    train.add_argument(
+        "--seed",
+        type=SEED,
+        default=0,
+        help="seed for splits, initialisation and batch order (task i uses seed + i; default: %(default)s)",
+    )
     add_data_arguments(train)
     train.set_defaults(run=run_train)
 
-    evaluate_parser = verbs.add_parser("eval", help="score trained networks: single-task or multitask",
-                                       description="Score networks on a split of their dataset, with the input spec "
-                                                   "they were trained on: each single-task network of a run (or the "
-                                                   "given checkpoints), and each multitask model (merged or pruned; "
-                                                   "its folder or model.json) on every task combination.")
-    evaluate_parser.add_argument("models", nargs="+", help="run directories, checkpoint .json files, multitask "
-                                 "model folders or model.json files")
+    evaluate_parser = verbs.add_parser(
+        "eval",
+        help="score trained networks: single-task or multitask",
+        description="Score networks on a split of their dataset, with the input spec "
+        "they were trained on: each single-task network of a run (or the "
+        "given checkpoints), and each multitask model (merged or pruned; "
+        "its folder or model.json) on every task combination.",
+    )
+    evaluate_parser.add_argument(
+        "models", nargs="+", help="run directories, checkpoint .json files, multitask model folders or model.json files"
+    )
     evaluate_parser.add_argument("--split", choices=("train", "val", "test"), default="test")
     evaluate_parser.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
     evaluate_parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -99,12 +146,18 @@ def run_train(args: argparse.Namespace) -> int:
     suite = get_suite(args.suite)
     if args.tasks is not None:
         suite = suite.select(task_names(args.tasks))
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                         seed=args.seed)
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=args.seed
+    )
     arch_kwargs = parse_arch_args(args.arch_arg)
     options = data_options(args)
-    settings = {"suite": suite.to_dict(), "arch": args.arch, "arch_kwargs": arch_kwargs, "train": config.to_dict(),
-                "data": {key: value for key, value in options.items() if key != "path"}}
+    settings = {
+        "suite": suite.to_dict(),
+        "arch": args.arch,
+        "arch_kwargs": arch_kwargs,
+        "train": config.to_dict(),
+        "data": {key: value for key, value in options.items() if key != "path"},
+    }
     output = {"overwrite": args.overwrite, "resume": args.resume, "meta": settings}
     check_output_dir(args.out, "train", resumable=True, **output)  # before the data is loaded
     data = suite_data(suite, args.arch, **options)
@@ -114,8 +167,10 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"\nTrained {len(trained)} networks on {data.name} ({data.source}) into {args.out}:")
     for item in trained:
         m = item.record.metrics
-        print(f"  {item.record.task.name:<14} val {m['val']:.4f}  test {m['test']:.4f}  "
-              f"epochs {m['epochs_run']:>3}  {m['train_seconds']:.1f} s  {m['params']:,} params")
+        print(
+            f"  {item.record.task.name:<14} val {m['val']:.4f}  test {m['test']:.4f}  "
+            f"epochs {m['epochs_run']:>3}  {m['train_seconds']:.1f} s  {m['params']:,} params"
+        )
     return 0
 
 
@@ -123,8 +178,10 @@ def task_names(spec: str) -> list[str]:
     """``--tasks "a,b"`` -> ``["a", "b"]``; an empty name or a repeated one is an error (not "all tasks")."""
     names = [name.strip() for name in spec.split(",")]
     if not all(names):
-        raise PamkitError(f"--tasks {spec!r} holds an empty task name; list task names separated by commas, or "
-                          "leave --tasks out to train every task of the suite")
+        raise PamkitError(
+            f"--tasks {spec!r} holds an empty task name; list task names separated by commas, or "
+            "leave --tasks out to train every task of the suite"
+        )
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise PamkitError(f"--tasks names {', '.join(repeated)} more than once; list each task once")
@@ -158,8 +215,10 @@ def evaluate_model(path: Path, split: str, data_path: str | None) -> list[dict[s
     s = net.structure
     data = getattr(model_data(s.input_spec, s.provenance, data_path), split)
     combinations = all_combinations(net.task_names)
-    scores = [evaluate_all(net.extract(combo), [s.tasks[s.task_names.index(name)] for name in combo], data)
-              for combo in combinations]
+    scores = [
+        evaluate_all(net.extract(combo), [s.tasks[s.task_names.index(name)] for name in combo], data)
+        for combo in combinations
+    ]
     return [_result(model_file(path), "multitask", list(net.task_names), scores)]
 
 
@@ -175,20 +234,27 @@ def _is_multitask(path: Path) -> bool:
 
 
 def _result(path: Path, kind: str, tasks: list[str], scores: list[dict[str, float]]) -> dict[str, Any]:
-    return {"model": str(path), "kind": kind, "tasks": tasks,
-            "combinations": [{"tasks": list(combination), "scores": combination} for combination in scores]}
+    return {
+        "model": str(path),
+        "kind": kind,
+        "tasks": tasks,
+        "combinations": [{"tasks": list(combination), "scores": combination} for combination in scores],
+    }
 
 
 def _score_lines(result: dict[str, Any], split: str) -> list[str]:
     """One line for a single-task network; a table (combination x task) for a multitask model."""
     if result["kind"] == "single-task":
-        (name, score), = result["combinations"][0]["scores"].items()
+        ((name, score),) = result["combinations"][0]["scores"].items()
         return [f"{name:<14} {split} score {score:.4f}   ({Path(result['model']).name})"]
     tasks = result["tasks"]
-    lines = [f"{result['model']}: {split} score of every task in every combination",
-             f"  {'combination':<28}" + "".join(f" {name:>10}" for name in tasks)]
+    lines = [
+        f"{result['model']}: {split} score of every task in every combination",
+        f"  {'combination':<28}" + "".join(f" {name:>10}" for name in tasks),
+    ]
     for combo in result["combinations"]:
-        cells = "".join(f" {combo['scores'][name]:>10.4f}" if name in combo["scores"] else f" {'-':>10}"
-                        for name in tasks)
+        cells = "".join(
+            f" {combo['scores'][name]:>10.4f}" if name in combo["scores"] else f" {'-':>10}" for name in tasks
+        )
         lines.append(f"  {'+'.join(combo['tasks']):<28}{cells}")
     return lines

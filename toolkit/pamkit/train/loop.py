@@ -51,8 +51,15 @@ class FitResult:
     history: tuple[dict, ...]
 
 
-def fit(net: nn.Module, tasks: Task | Sequence[Task], train: Split, val: Split, config: TrainConfig,
-        label: str = "", log: bool = True) -> FitResult:
+def fit(
+    net: nn.Module,
+    tasks: Task | Sequence[Task],
+    train: Split,
+    val: Split,
+    config: TrainConfig,
+    label: str = "",
+    log: bool = True,
+) -> FitResult:
     """Train ``net`` with Adam on the sum of its tasks' losses; keep the best epoch by mean validation score.
 
     ``net`` returns either one tensor (a single-task network) or a dict of outputs per task name.
@@ -69,8 +76,13 @@ def fit(net: nn.Module, tasks: Task | Sequence[Task], train: Split, val: Split, 
         net.train()
         order = torch.randperm(len(train), generator=generator)
         total = 0.0
-        with tqdm(order.split(config.batch_size), desc=f"{label} epoch {epoch}/{config.epochs}", unit="batch",
-                  leave=False, disable=None) as bar:
+        with tqdm(
+            order.split(config.batch_size),
+            desc=f"{label} epoch {epoch}/{config.epochs}",
+            unit="batch",
+            leave=False,
+            disable=None,
+        ) as bar:
             for batch in bar:
                 outputs = _outputs(net, train.images[batch], tasks)
                 loss = cast(Tensor, sum(task.loss(outputs[task.name], targets[task.name][batch]) for task in tasks))
@@ -93,15 +105,14 @@ def fit(net: nn.Module, tasks: Task | Sequence[Task], train: Split, val: Split, 
 
 
 @torch.no_grad()
-def evaluate_all(net: nn.Module, tasks: Task | Sequence[Task], split: Split, batch_size: int = 512
-                 ) -> dict[str, float]:
+def evaluate_all(net: nn.Module, tasks: Task | Sequence[Task], split: Split, batch_size: int = 512) -> dict[str, float]:
     """Each task's score on a split: accuracy, or mean attribute agreement for multilabel tasks."""
     tasks = _as_list(tasks)
     net.eval()
     correct = dict.fromkeys((task.name for task in tasks), 0.0)
     for start in range(0, len(split), batch_size):
-        outputs = _outputs(net, split.images[start:start + batch_size], tasks)
-        labels = split.labels[start:start + batch_size]
+        outputs = _outputs(net, split.images[start : start + batch_size], tasks)
+        labels = split.labels[start : start + batch_size]
         for task in tasks:
             correct[task.name] += task.correct(outputs[task.name], task.targets(labels)).sum().item()
     return {name: value / max(len(split), 1) for name, value in correct.items()}

@@ -33,9 +33,16 @@ class TrainedTask:
     path: Path
 
 
-def train_suite(suite: TaskSuite, arch: str, data: DatasetSplits, out: str | Path, config: TrainConfig,
-                arch_kwargs: dict[str, Any] | None = None, data_options: dict[str, Any] | None = None,
-                resume: bool = False) -> list[TrainedTask]:
+def train_suite(
+    suite: TaskSuite,
+    arch: str,
+    data: DatasetSplits,
+    out: str | Path,
+    config: TrainConfig,
+    arch_kwargs: dict[str, Any] | None = None,
+    data_options: dict[str, Any] | None = None,
+    resume: bool = False,
+) -> list[TrainedTask]:
     """Train one ``arch`` network per task of ``suite`` on ``data`` and save each into ``out``.
 
     ``resume``: a task whose checkpoint is already in ``out`` (saved atomically, so it is complete)
@@ -43,13 +50,19 @@ def train_suite(suite: TaskSuite, arch: str, data: DatasetSplits, out: str | Pat
     """
     out = Path(out)
     arch_kwargs = dict(arch_kwargs or {})
-    provenance_base = {"suite": suite.name, "dataset_source": data.source, "data_options": data_options or {},
-                       "train": config.to_dict(), "command": current_command()}
+    provenance_base = {
+        "suite": suite.name,
+        "dataset_source": data.source,
+        "data_options": data_options or {},
+        "train": config.to_dict(),
+        "command": current_command(),
+    }
     trained = []
     for index, task in enumerate(suite.tasks):
         seed = config.seed + index  # each network starts from its own initialisation, as independent training does
-        record = SingleTaskRecord(arch, arch_kwargs, task, data.input_spec, provenance={**provenance_base,
-                                                                                       "seed": seed})
+        record = SingleTaskRecord(
+            arch, arch_kwargs, task, data.input_spec, provenance={**provenance_base, "seed": seed}
+        )
         finished = _finished(out / task.name, record) if resume else None
         trained.append(finished or _train_one(out / task.name, record, data, replace(config, seed=seed)))
     write_run_summary(out, suite, trained)
@@ -61,9 +74,14 @@ def _train_one(stem: Path, record: SingleTaskRecord, data: DatasetSplits, config
     torch.manual_seed(config.seed)
     net = record.build()
     result = fit(net, record.task, data.train, data.val, config, label=record.task.name)
-    metrics = {"val": result.val_score, "test": evaluate(net, record.task, data.test), "best_epoch": result.best_epoch,
-               "epochs_run": result.epochs_run, "train_seconds": round(result.seconds, 2),
-               "params": sum(p.numel() for p in net.parameters())}
+    metrics = {
+        "val": result.val_score,
+        "test": evaluate(net, record.task, data.test),
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "train_seconds": round(result.seconds, 2),
+        "params": sum(p.numel() for p in net.parameters()),
+    }
     record = replace(record, metrics=metrics, provenance={**record.provenance, "history": list(result.history)})
     return TrainedTask(net, record, save_single_task(stem, net, record))
 
@@ -78,10 +96,16 @@ def _finished(stem: Path, wanted: SingleTaskRecord) -> TrainedTask | None:
     except CheckpointError as exc:  # interrupted between writing the weights and the sidecar
         print(f"note: {path} is unreadable ({exc}); training {wanted.task.name} again")
         return None
-    if (record.arch, record.arch_kwargs, record.task, record.input_spec) != \
-            (wanted.arch, wanted.arch_kwargs, wanted.task, wanted.input_spec):
-        raise CheckpointError(f"{path} is not a checkpoint of this run ({record.arch} for task {record.task.name} "
-                              f"on {record.input_spec.to_dict()}); pass --overwrite to start the run again")
+    if (record.arch, record.arch_kwargs, record.task, record.input_spec) != (
+        wanted.arch,
+        wanted.arch_kwargs,
+        wanted.task,
+        wanted.input_spec,
+    ):
+        raise CheckpointError(
+            f"{path} is not a checkpoint of this run ({record.arch} for task {record.task.name} "
+            f"on {record.input_spec.to_dict()}); pass --overwrite to start the run again"
+        )
     print(f"resuming: {wanted.task.name} was trained already ({path.name}), skipped")
     return TrainedTask(net, record, path)
 
@@ -92,8 +116,10 @@ def suite_data(suite: TaskSuite, arch: str, *, size: int | None = None, **option
         native, minimum = dataset_info(suite.dataset).native_size, get_arch(arch).min_size
         size = max(native, minimum)
         if size != native:
-            print(f"note: {arch} needs inputs of at least {minimum} px; upsampling {suite.dataset} from "
-                  f"{native} to {size} px (choose with --size)")
+            print(
+                f"note: {arch} needs inputs of at least {minimum} px; upsampling {suite.dataset} from "
+                f"{native} to {size} px (choose with --size)"
+            )
     return load_dataset(suite.dataset, size=size, **options)
 
 
@@ -115,8 +141,9 @@ def recorded_sources(provenance: dict[str, Any]) -> list[TrainedTask]:
     return load_run(paths)
 
 
-def model_data(spec: InputSpec, provenance: dict[str, Any], path: str | Path | None = None,
-               limit: int | None = None) -> DatasetSplits:
+def model_data(
+    spec: InputSpec, provenance: dict[str, Any], path: str | Path | None = None, limit: int | None = None
+) -> DatasetSplits:
     """The data a multitask model works on: split like its source networks' when recorded, else from its input spec."""
     sources = recorded_sources(provenance)
     if sources:
@@ -126,9 +153,12 @@ def model_data(spec: InputSpec, provenance: dict[str, Any], path: str | Path | N
 
 def write_run_summary(out: Path, suite: TaskSuite, trained: list[TrainedTask]) -> Path:
     """``run.json``: the suite, each task's checkpoint (a name beside it) and metrics, the command and versions."""
-    summary = {"suite": suite.to_dict(), "command": current_command(), "versions": package_versions(),
-               "tasks": {t.record.task.name: {"checkpoint": t.path.name, "metrics": t.record.metrics}
-                         for t in trained}}
+    summary = {
+        "suite": suite.to_dict(),
+        "command": current_command(),
+        "versions": package_versions(),
+        "tasks": {t.record.task.name: {"checkpoint": t.path.name, "metrics": t.record.metrics} for t in trained},
+    }
     return write_json(out / RUN_FILE, summary, indent=2)
 
 
@@ -149,17 +179,22 @@ def run_checkpoints(folder: Path) -> list[Path]:
     if not summary_path.is_file():
         owner = ownership(folder)
         if owner.writer == "train" and not owner.complete:
-            raise CheckpointError(f"{folder} is an unfinished training run; finish it by repeating its `pamkit "
-                                  "train` command with --resume")
-        raise CheckpointError(f"{folder} is not a pamkit run directory (no {RUN_FILE}); "
-                              "pass a directory made by `pamkit train` or the checkpoints' .json files")
+            raise CheckpointError(
+                f"{folder} is an unfinished training run; finish it by repeating its `pamkit "
+                "train` command with --resume"
+            )
+        raise CheckpointError(
+            f"{folder} is not a pamkit run directory (no {RUN_FILE}); "
+            "pass a directory made by `pamkit train` or the checkpoints' .json files"
+        )
     summary = read_json(summary_path, "re-create the run with `pamkit train`", CheckpointError)
     tasks = summary.get("tasks") if isinstance(summary, dict) else None
     if not isinstance(tasks, dict) or not tasks or not all(isinstance(entry, dict) for entry in tasks.values()):
-        raise CheckpointError(f"{summary_path} lists no checkpoints ('tasks' must map each task to its "
-                              "checkpoint); re-create the run with `pamkit train`")
-    return [contained(summary_path, entry.get("checkpoint"), "checkpoint", CheckpointError)
-            for entry in tasks.values()]
+        raise CheckpointError(
+            f"{summary_path} lists no checkpoints ('tasks' must map each task to its "
+            "checkpoint); re-create the run with `pamkit train`"
+        )
+    return [contained(summary_path, entry.get("checkpoint"), "checkpoint", CheckpointError) for entry in tasks.values()]
 
 
 def current_command() -> str:

@@ -29,17 +29,23 @@ class Signature:
 class Format(ABC):
     """One artifact format: a file holding one entry point per task combination, weights stored once."""
 
-    name: str      # the --formats value
-    suffix: str    # file suffix of the artifact
-    runtime: str   # the Python distribution that runs it here (its version goes into the manifest)
+    name: str  # the --formats value
+    suffix: str  # file suffix of the artifact
+    runtime: str  # the Python distribution that runs it here (its version goes into the manifest)
     precision = "float32"  # float32 entry points are checked against PyTorch's outputs, int8 by accuracy
 
     def __init__(self, calibration: Tensor | None = None) -> None:
         self.calibration = calibration  # int8: real images [N, C, H, W], run one at a time; needed to write, not run
 
     @abstractmethod
-    def write(self, entries: list[EntryPoint], example: Tensor, path: Path, default: str,
-              on_entry: Callable[[str], None] = lambda name: None) -> None:
+    def write(
+        self,
+        entries: list[EntryPoint],
+        example: Tensor,
+        path: Path,
+        default: str,
+        on_entry: Callable[[str], None] = lambda name: None,
+    ) -> None:
         """Write the artifact (``on_entry`` after each entry point is traced); ``default``: a default entry's name."""
 
     @abstractmethod
@@ -62,4 +68,5 @@ class Format(ABC):
             if name not in loaded:
                 loaded[name] = load(name, output_names)
             return loaded[name](x)
+
         return run

@@ -24,8 +24,14 @@ class CoreMLFormat(Format):
     name, suffix, runtime = "coreml", ".mlpackage", "coremltools"
     legacy_dir: Path | None = None  # also write one plain package per combination (iOS 15+) here
 
-    def write(self, entries: list[EntryPoint], example: Tensor, path: Path, default: str,
-              on_entry: Callable[[str], None] = lambda name: None) -> None:
+    def write(
+        self,
+        entries: list[EntryPoint],
+        example: Tensor,
+        path: Path,
+        default: str,
+        on_entry: Callable[[str], None] = lambda name: None,
+    ) -> None:
         import coremltools as ct
 
         with tempfile.TemporaryDirectory(prefix="pamkit-coreml-") as tmp:
@@ -62,7 +68,9 @@ class CoreMLFormat(Format):
             def run(x: np.ndarray) -> list[np.ndarray]:
                 outputs = model.predict({INPUT_NAME: x})
                 return [np.asarray(outputs[key]) for key in output_names]
+
             return run
+
         return load
 
 
@@ -71,9 +79,14 @@ def convert(entry: EntryPoint, example: Tensor, target):
     import coremltools as ct
 
     traced = torch.jit.trace(entry.module(), (example,))
-    return ct.convert(traced, inputs=[ct.TensorType(name=INPUT_NAME, shape=tuple(example.shape))],
-                      outputs=[ct.TensorType(name=name) for name in entry.output_names], convert_to="mlprogram",
-                      minimum_deployment_target=target, compute_precision=ct.precision.FLOAT32)
+    return ct.convert(
+        traced,
+        inputs=[ct.TensorType(name=INPUT_NAME, shape=tuple(example.shape))],
+        outputs=[ct.TensorType(name=name) for name in entry.output_names],
+        convert_to="mlprogram",
+        minimum_deployment_target=target,
+        compute_precision=ct.precision.FLOAT32,
+    )
 
 
 def _specs(features) -> tuple:

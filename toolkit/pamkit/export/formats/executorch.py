@@ -17,8 +17,14 @@ from .quantize import quantize_pt2e
 class ExecuTorchFormat(Format):
     name, suffix, runtime = "executorch", ".pte", "executorch"
 
-    def write(self, entries: list[EntryPoint], example: Tensor, path: Path, default: str,
-              on_entry: Callable[[str], None] = lambda name: None) -> None:
+    def write(
+        self,
+        entries: list[EntryPoint],
+        example: Tensor,
+        path: Path,
+        default: str,
+        on_entry: Callable[[str], None] = lambda name: None,
+    ) -> None:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
 
@@ -38,10 +44,10 @@ class ExecuTorchFormat(Format):
         out = {}
         for name in program.method_names:
             meta = program.metadata(name)
-            out[name] = Signature(tuple((None, tuple(meta.input_tensor_meta(i).sizes()))
-                                        for i in range(meta.num_inputs())),
-                                  tuple((None, tuple(meta.output_tensor_meta(i).sizes()))
-                                        for i in range(meta.num_outputs())))
+            out[name] = Signature(
+                tuple((None, tuple(meta.input_tensor_meta(i).sizes())) for i in range(meta.num_inputs())),
+                tuple((None, tuple(meta.output_tensor_meta(i).sizes())) for i in range(meta.num_outputs())),
+            )
         return out
 
     def open(self, path: Path, threads: int = 1) -> Loader:
@@ -54,6 +60,7 @@ class ExecuTorchFormat(Format):
         def load(name: str, output_names: tuple[str, ...]) -> Entry:
             method = program.load_method(name)
             return lambda x: [t.numpy() for t in method.execute([torch.from_numpy(x)])]
+
         return load
 
 

@@ -8,8 +8,9 @@ from torch import Tensor, nn
 from ...errors import PamkitError
 
 
-def quantize_pt2e(module: nn.Module, example: Tensor, quantizer, calibration: Tensor | None,
-                  fold_quantize: bool = True) -> nn.Module:
+def quantize_pt2e(
+    module: nn.Module, example: Tensor, quantizer, calibration: Tensor | None, fold_quantize: bool = True
+) -> nn.Module:
     """``module`` with observers calibrated on ``calibration`` (one image at a time) and then quantized."""
     if calibration is None or not len(calibration):
         raise PamkitError("int8 export needs calibration images (the format's calibration); pass the model's data")

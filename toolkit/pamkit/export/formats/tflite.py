@@ -16,14 +16,21 @@ from .quantize import quantize_pt2e
 class TFLiteFormat(Format):
     name, suffix, runtime = "tflite", ".tflite", "ai-edge-litert"
 
-    def write(self, entries: list[EntryPoint], example: Tensor, path: Path, default: str,
-              on_entry: Callable[[str], None] = lambda name: None) -> None:
+    def write(
+        self,
+        entries: list[EntryPoint],
+        example: Tensor,
+        path: Path,
+        default: str,
+        on_entry: Callable[[str], None] = lambda name: None,
+    ) -> None:
         import litert_torch
 
         converter = litert_torch
         for e in entries:  # a named input and dict outputs give the signatures real tensor names
-            converter = converter.signature(e.name, self.prepare(e.module(named=True), example),
-                                            sample_kwargs={INPUT_NAME: example})
+            converter = converter.signature(
+                e.name, self.prepare(e.module(named=True), example), sample_kwargs={INPUT_NAME: example}
+            )
             on_entry(e.name)
         converter.convert(**self.convert_options()).export(str(path))
 
@@ -40,9 +47,15 @@ class TFLiteFormat(Format):
         out = {}
         for name in interpreter.get_signature_list():
             runner = interpreter.get_signature_runner(name)
-            out[name] = Signature(*(tuple((key, tuple(int(d) for d in detail["shape"])) for key, detail in
-                                          sorted(details.items(), key=lambda item: item[1]["index"]))
-                                    for details in (runner.get_input_details(), runner.get_output_details())))
+            out[name] = Signature(
+                *(
+                    tuple(
+                        (key, tuple(int(d) for d in detail["shape"]))
+                        for key, detail in sorted(details.items(), key=lambda item: item[1]["index"])
+                    )
+                    for details in (runner.get_input_details(), runner.get_output_details())
+                )
+            )
         return out
 
     def open(self, path: Path, threads: int = 1) -> Loader:
@@ -54,7 +67,9 @@ class TFLiteFormat(Format):
             def run(x: np.ndarray) -> list[np.ndarray]:
                 outputs = runner(**{INPUT_NAME: x})
                 return [outputs[key] for key in output_names]
+
             return run
+
         return load
 
 
@@ -85,7 +100,8 @@ class TFLiteInt8Format(TFLiteFormat):
 
         if self._quantizer is None:
             self._quantizer = pt2e_quantizer.PT2EQuantizer().set_global(
-                pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
+                pt2e_quantizer.get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True)
+            )
         return self._quantizer
 
 
