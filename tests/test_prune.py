@@ -1,4 +1,4 @@
-"""Pruning: membership costs and importance, relabel surgery, the tolerance loop on digits, bad input."""
+"""Pruning: membership costs and importance, relabel surgery, recipes, the target and tolerance modes on digits."""
 
 import json
 import math
@@ -14,19 +14,28 @@ from pamkit.errors import PamkitError
 from pamkit.merge import MergeOptions, merge
 from pamkit.network import INPUT_SPACE, MultitaskNet, load_multitask, save_multitask, stack
 from pamkit.prune import (
+    CRITERIA,
+    RECIPES,
+    Distill,
+    Labels,
     PruneOptions,
     PruneResult,
     expected_macs,
+    finetune,
     membership_importance,
     prune,
     prune_separately,
     reference_scores,
+    save_pruned,
+    teacher_outputs,
 )
-from pamkit.prune.importance import _cut_effects
+from pamkit.prune.importance import Magnitude, Taylor, _cut_effects
 from pamkit.prune.state import Checkpoint, Checkpoints
+from pamkit.train import evaluate_all
 
-FAST = PruneOptions(batch_size=32, finetune_samples=None, importance_batches=2, max_iterations=8, patience=6,
-                    final_lr_factors=(0.1,))
+FAST = PruneOptions(batch_size=32, finetune_samples=None, importance_batches=2, step=0.2, final_epochs=2,
+                    explore_past=0.03, max_iterations=12)
+POINT_KEYS = {"phase", "expected_macs", "macs", "val", "test"}
 
 
 def _flat_labels(net):
@@ -162,30 +171,101 @@ def test_taylor_scores_zero_for_a_channel_nothing_reads(digits_run, digits_data)
     assert scores[conv1][1, 0].item() > 0
 
 
+def test_criteria_and_recipes_are_registered_classes():
+    assert CRITERIA == {"taylor": Taylor, "magnitude": Magnitude}
+    assert RECIPES == {"labels": Labels, "distill": Distill}
+    assert PruneOptions().recipe == Distill() and PruneOptions(recipe="labels").recipe == Labels()
+    options = PruneOptions(recipe=Distill(weight=0.8, temperature=4.0))
+    assert options.to_dict()["recipe"] == {"name": "distill", "weight": 0.8, "temperature": 4.0}
+    with pytest.raises(PamkitError, match="unknown fine-tuning recipe 'kd'; use one of labels, distill"):
+        PruneOptions(recipe="kd")
+    with pytest.raises(PamkitError, match="distill weight .* got 1.5"):
+        Distill(weight=1.5)
+
+
+def test_distillation_lowers_the_gap_to_the_teacher(digits_run, digits_data):
+    """Half a network's channels cut, then fine-tuned: distilling tracks the teacher more closely than labels alone."""
+    _, trained = digits_run
+    teacher = merge(trained, "none", None)[0].extract(["digit"])
+    task = teacher.structure.tasks[teacher.structure.heads[0]]
+    labels = _flat_labels(teacher)
+    student = teacher.relabel({space: [() if c % 2 else label for c, label in enumerate(space_labels)]
+                               for space, space_labels in labels.items()})
+    soft = teacher_outputs({"digit": teacher}, [task], digits_data.train)
+
+    def gap(recipe):
+        net = student.relabel(_flat_labels(student))  # a copy
+        finetune(net, [task], digits_data.train, recipe, soft, lr=3e-3, epochs=3, batch_size=32, seed=0)
+        with torch.no_grad():
+            x = digits_data.val.images
+            t, s = teacher(x)["digit"], net(x)["digit"]
+            return torch.nn.functional.kl_div(s.log_softmax(1), t.log_softmax(1), log_target=True,
+                                              reduction="batchmean").item()
+
+    plain, distilled = gap(Labels()), gap(Distill())
+    assert plain > 0.1, "plain fine-tuning should leave a gap on this case"
+    assert distilled < 0.85 * plain
+
+
 @pytest.fixture(scope="module")
-def pruned_pam(digits_run, digits_data):
+def pam_case(digits_run, digits_data):
     _, trained = digits_run
     merged, _ = merge(trained, "pam", digits_data, MergeOptions(samples=128))
-    reference = reference_scores(trained, digits_data.val)
-    return merged, reference, prune(merged, digits_data, reference, FAST, progress=False)
+    return merged, reference_scores(trained, digits_data.val)
+
+
+@pytest.fixture(scope="module")
+def pruned_pam(pam_case, digits_data, tmp_path_factory):
+    merged, reference = pam_case
+    out = tmp_path_factory.mktemp("pruned_pam")
+    result = prune(merged, digits_data, reference, FAST, progress=False)
+    save_pruned(out, result, FAST)
+    return merged, reference, result, out
 
 
 @pytest.mark.slow
-def test_pruning_respects_the_tolerance_and_never_raises_cost(pruned_pam, digits_data):
-    merged, reference, result = pruned_pam
-    assert all(result.val[t] >= reference[t] - FAST.tolerance - 1e-9 for t in reference)
-    accepted = [e["expected_macs"] for e in result.history if e["event"] in ("start", "accepted")]
-    assert len(accepted) >= 2, "no pruning step was accepted"
-    assert accepted == sorted(accepted, reverse=True) and accepted[-1] < accepted[0]
-    before, after = cost_report(merged)["combinations"], cost_report(result.net)["combinations"]
-    assert all(b["macs"] >= a["macs"] and b["params"] >= a["params"] for b, a in zip(before, after, strict=True))
-    assert sum(a["macs"] for a in after) < sum(b["macs"] for b in before)
+def test_tolerance_search_returns_a_network_within_the_tolerance_from_its_saved_file(pruned_pam, digits_data):
+    merged, reference, result, out = pruned_pam
+    net, _ = load_multitask(out / "model.json")
+    tasks = [net.structure.tasks[t] for t in net.structure.heads]
+    again = evaluate_all(net, tasks, digits_data.val)
+    assert again == pytest.approx(result.val, abs=1e-9)
+    assert all(again[t] >= reference[t] - FAST.tolerance - 1e-9 for t in reference)
+    assert expected_macs(net, _uniform(net)) < 0.8 * expected_macs(merged, _uniform(merged))
+    phases = [p["phase"] for p in result.trajectory]
+    assert phases[0] == "start" and phases[-1] == "final" and "prune" in phases and "candidate" in phases
+    prunes = [p["expected_macs"] for p in result.trajectory if p["phase"] in ("start", "prune")]
+    assert prunes == sorted(prunes, reverse=True) and len(set(prunes)) == len(prunes)
+    final = result.trajectory[-1]
+    candidates = [p for p in result.trajectory if p["phase"] == "candidate"]
+    assert final["expected_macs"] == min(p["expected_macs"] for p in candidates
+                                         if all(p["val"][t] >= reference[t] - FAST.tolerance - 1e-9 for t in reference))
+    assert "cheapest within the tolerance" in result.stop_reason
 
 
 @pytest.mark.slow
-def test_pruned_network_is_valid_extractable_and_exportable(pruned_pam, tmp_path):
-    _, _, result = pruned_pam
+def test_trajectory_is_recorded_in_pruning_json(pruned_pam):
+    merged, reference, result, out = pruned_pam
+    record = json.loads((out / "pruning.json").read_text())
+    assert record["trajectory"] == result.trajectory and record["options"]["recipe"]["name"] == "distill"
+    combos = {"+".join(c) for c in all_combinations(merged.task_names)}
+    for point in record["trajectory"]:
+        assert set(point) == POINT_KEYS and isinstance(point["phase"], str)
+        assert set(point["macs"]) == combos and all(isinstance(v, int) for v in point["macs"].values())
+        assert set(point["val"]) == set(point["test"]) == set(reference)
+        assert isinstance(point["expected_macs"], float)
+    net, _ = load_multitask(out / "model.json")
+    final = record["trajectory"][-1]
+    assert final["macs"] == {"+".join(c): combination_cost(net, c).macs for c in all_combinations(net.task_names)}
+    assert set(record["round_to_round"]) == set(reference)
+
+
+@pytest.mark.slow
+def test_pruning_never_raises_cost_and_the_network_stays_valid(pruned_pam, tmp_path):
+    merged, _, result, _ = pruned_pam
     net = result.net
+    before, after = cost_report(merged)["combinations"], cost_report(net)["combinations"]
+    assert all(b["macs"] >= a["macs"] and b["params"] >= a["params"] for b, a in zip(before, after, strict=True))
     x = torch.randn(2, 1, 16, 16)
     for combo in all_combinations(net.task_names):
         sub = net.extract(combo)
@@ -194,25 +274,89 @@ def test_pruned_network_is_valid_extractable_and_exportable(pruned_pam, tmp_path
             assert torch.allclose(out, net(x, combo)[task], atol=1e-5)
     exported = torch.export.export(net.extract(net.task_names), (x,))
     assert torch.allclose(exported.module()(x)["digit"], net(x)["digit"], atol=1e-5)
-    again, _ = load_multitask(save_multitask(tmp_path / "pruned", net))
-    assert torch.equal(again(x)["odd"], net(x)["odd"])
 
 
 @pytest.mark.slow
-def test_same_seed_same_result(pruned_pam, digits_data):
-    merged, reference, result = pruned_pam
-    again = prune(merged, digits_data, reference, FAST, progress=False)
-    assert [e["event"] for e in again.history] == [e["event"] for e in result.history]
-    state, other = result.net.state_dict(), again.net.state_dict()
+def test_same_seed_byte_identical_other_seed_different(pruned_pam, digits_data, tmp_path):
+    merged, reference, _, out = pruned_pam
+    for seed, same in ((0, True), (1, False)):
+        options = PruneOptions(**{**vars(FAST), "seed": seed})
+        save_pruned(tmp_path / str(seed), prune(merged, digits_data, reference, options, progress=False), options)
+        identical = (tmp_path / str(seed) / "model.safetensors").read_bytes() == (out / "model.safetensors").read_bytes()
+        assert identical == same, seed
+
+
+def _uniform(net):
+    return combination_weights(all_combinations(net.task_names), None)
+
+
+@pytest.mark.slow
+def test_target_macs_lands_within_one_move_of_the_target(pam_case, digits_data, tmp_path):
+    merged, reference = pam_case
+    options = PruneOptions(**{**vars(FAST), "target_macs": 0.35, "step": 0.3})
+    checkpoint = Checkpoint(tmp_path / "joint", resume=False)
+    result = prune(merged, digits_data, reference, options, progress=False, checkpoint=checkpoint)
+    weights = _uniform(merged)
+    target = 0.35 * expected_macs(merged, weights)
+    final = expected_macs(result.net, weights)
+    steps = [p for p in result.trajectory if p["phase"] == "prune"]
+    before_last, _ = load_multitask(tmp_path / f"joint-point{len(steps) - 1}.json")
+    largest_move = max(c[~c.isnan()].max().item() for c in membership_costs(before_last.structure, weights).values())
+    assert target - largest_move <= final <= target
+    assert expected_macs(before_last, weights) > target
+    assert result.trajectory[-1]["phase"] == "final" and "reached the target" in result.stop_reason
+    assert "the tolerance" in result.stop_reason  # reports whether the scores reached are within it
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _BreakingCheckpoint(Checkpoint):
+    """Saves like a checkpoint, then stops the prune (as Ctrl-C would) at its ``at``-th save."""
+
+    at: int = 1
+    saves: list = None
+
+    def save(self, state):
+        super().save(state)
+        self.saves.append(1)
+        if len(self.saves) == self.at:
+            raise _Interrupted
+
+
+@pytest.mark.slow
+def test_prune_resumes_where_it_stopped_and_ends_as_if_never_stopped(pruned_pam, digits_data, tmp_path, capsys):
+    merged, reference, whole, _ = pruned_pam
+    steps = sum(1 for p in whole.trajectory if p["phase"] == "prune")
+    stem = tmp_path / "progress" / "joint"
+    assert steps >= 3
+    for resume, at in ((False, 3), (True, steps - 1)):  # after step 2; after the first candidate's fine-tune
+        with pytest.raises(_Interrupted):
+            prune(merged, digits_data, reference, FAST, progress=False,
+                  checkpoint=_BreakingCheckpoint(stem, resume, at, []))
+    saved = json.loads(stem.with_suffix(".json").read_text())["prune_state"]
+    assert saved["stop_reason"] is None and saved["tried"]
+    resumed = prune(merged, digits_data, reference, FAST, progress=False, checkpoint=Checkpoint(stem, True))
+    assert f"continues after step {steps}" in capsys.readouterr().out
+    assert resumed.trajectory == whole.trajectory and resumed.val == whole.val
+    state, other = whole.net.state_dict(), resumed.net.state_dict()
     assert state.keys() == other.keys() and all(torch.equal(state[k], other[k]) for k in state)
+    again = prune(merged, digits_data, reference, FAST, progress=False, checkpoint=Checkpoint(stem, True))
+    assert "finished already" in capsys.readouterr().out and again.val == resumed.val
 
 
 def test_separate_pruning_stacks_single_task_networks(digits_run, digits_data):
     _, trained = digits_run
     merged, _ = merge(trained, "none", None)
     reference = reference_scores(trained, digits_data.val)
-    options = PruneOptions(**{**vars(FAST), "max_iterations": 2})
+    options = PruneOptions(**{**vars(FAST), "max_iterations": 2, "final_epochs": 1})
     result = prune_separately(merged, digits_data, reference, options, progress=False)
+    assert {p["task"] for p in result.trajectory} == set(merged.task_names)
+    assert all(set(p) == POINT_KEYS | {"task"} and list(p["macs"]) == [p["task"]] for p in result.trajectory)
+    with pytest.raises(PamkitError, match="absolute cost"):
+        prune_separately(merged, digits_data, reference, PruneOptions(target_macs=1e5), progress=False)
     report = {tuple(c["tasks"]): c for c in cost_report(result.net)["combinations"]}
     for combo, cost in report.items():
         assert cost["macs"] == sum(report[(t,)]["macs"] for t in combo)
@@ -230,8 +374,11 @@ def test_separate_pruning_stacks_single_task_networks(digits_run, digits_data):
                                              ({"criterion": "random"}, "unknown pruning criterion"),
                                              ({"step": 0}, "step .* got 0"),
                                              ({"lr": float("inf")}, "lr .* finite"),
-                                             ({"patience": 1.5}, "patience must be an integer"),
-                                             ({"final_lr_factors": (0.1, -1.0)}, "final_lr_factors"),
+                                             ({"max_iterations": 1.5}, "max_iterations must be an integer"),
+                                             ({"final_epochs": -1}, "final_epochs"),
+                                             ({"target_macs": 0}, "target_macs .* above 0"),
+                                             ({"explore_past": 2}, "explore_past"),
+                                             ({"recipe": 3}, "recipe must be"),
                                              ({"combination_weights": {("a",): float("nan")}}, "weight of combination"),
                                              ({"finetune_samples": 10}, "below one batch")])
 def test_bad_options(kwargs, message):
@@ -249,6 +396,10 @@ def test_bad_prune_inputs(digits_run, digits_data):
         prune(net, digits_data, {"digit": 0.9}, FAST)
     with pytest.raises(PamkitError, match="needs training data"):
         membership_importance(net, "taylor")
+    with pytest.raises(PamkitError, match="unknown pruning criterion 'random'"):
+        membership_importance(net, "random")
+    with pytest.raises(PamkitError, match="no single-task network for tasks"):
+        prune(net, digits_data, reference, FAST, teachers={})
 
 
 def test_prune_cli(digits_run, tmp_path, capsys):
@@ -258,53 +409,25 @@ def test_prune_cli(digits_run, tmp_path, capsys):
     assert main(["prune", model, "--out", str(tmp_path / "p"), "--combination-weights", "digit+nope=1"]) == 2
     assert "unknown task 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+    assert main(["prune", model, "--out", str(tmp_path / "p"), "--recipe", "labels", "--temperature", "3"]) == 2
+    assert "--temperature apply only to --recipe distill" in capsys.readouterr().err
     assert main(["prune", model, "--out", str(tmp_path / "p"), "--batch-size", "32", "--finetune-samples", "0",
-                 "--step", "0.3", "--patience", "1", "--criterion", "magnitude"]) == 0
+                 "--step", "0.3", "--max-steps", "2", "--final-epochs", "1", "--criterion", "magnitude",
+                 "--distill-weight", "0.7"]) == 0
     out = capsys.readouterr().out
-    assert "MACs vs base" in out and "pruned model written" in out
+    assert "MACs vs base" in out and "pruned model written" in out and "test scores: digit" in out
     record = json.loads((tmp_path / "p" / "pruning.json").read_text())
     assert record["options"]["criterion"] == "magnitude" and record["history"][0]["event"] == "start"
+    assert record["options"]["recipe"] == {"name": "distill", "weight": 0.7, "temperature": 2.0}
+    assert {p["task"] for p in record["trajectory"]} == {"digit", "odd", "high"}
     assert load_multitask(tmp_path / "p" / "model.json")[1]["pruning"]["reference"].keys() == {"digit", "odd", "high"}
-
-
-class _Interrupted(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class _BreakingCheckpoint(Checkpoint):
-    """Saves like a checkpoint, then stops the prune (as Ctrl-C would) after iteration ``at``."""
-
-    at: int = 1
-
-    def save(self, state):
-        super().save(state)
-        if state.stop_reason is None and state.iteration >= self.at:
-            raise _Interrupted
-
-
-@pytest.mark.slow
-def test_joint_prune_resumes_from_its_last_accepted_step(pruned_pam, digits_data, tmp_path, capsys):
-    merged, reference, whole = pruned_pam
-    stem = tmp_path / "progress" / "joint"
-    with pytest.raises(_Interrupted):
-        prune(merged, digits_data, reference, FAST, progress=False, checkpoint=_BreakingCheckpoint(stem, False))
-    saved = load_multitask(stem.with_suffix(".json"))[1]["prune_state"]
-    assert saved["stop_reason"] is None and saved["iteration"] >= 1
-    resumed = prune(merged, digits_data, reference, FAST, progress=False, checkpoint=Checkpoint(stem, True))
-    assert f"continues after iteration {saved['iteration']}" in capsys.readouterr().out
-    assert [e["event"] for e in resumed.history] == [e["event"] for e in whole.history]  # as if never stopped
-    state, other = whole.net.state_dict(), resumed.net.state_dict()
-    assert state.keys() == other.keys() and all(torch.equal(state[k], other[k]) for k in state)
-    again = prune(merged, digits_data, reference, FAST, progress=False, checkpoint=Checkpoint(stem, True))
-    assert "finished already" in capsys.readouterr().out and again.val == resumed.val
 
 
 def test_separate_prune_resumes_skipping_finished_tasks(digits_run, digits_data, tmp_path, capsys):
     _, trained = digits_run
     merged, _ = merge(trained, "none", None)
     reference = reference_scores(trained, digits_data.val)
-    options = PruneOptions(**{**vars(FAST), "max_iterations": 1, "final_lr_factors": ()})
+    options = PruneOptions(**{**vars(FAST), "max_iterations": 1, "final_epochs": 0})
     checkpoints = Checkpoints(tmp_path / "progress", resume=True)
     first = prune(merged.extract(["digit"]), digits_data, reference, options, progress=False,
                   checkpoint=checkpoints.named("task0"))  # as if the run stopped after the first task
@@ -321,7 +444,7 @@ def test_prune_that_removes_nothing_fails_and_writes_nothing(digits_run, tmp_pat
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # the model's sources are found from the model file, not the working directory
-    monkeypatch.setattr("pamkit.prune.cli.prune_separately", lambda net, data, reference, options, checkpoints:
+    monkeypatch.setattr("pamkit.prune.cli.prune_separately", lambda net, data, reference, options, **_:
                         PruneResult(net, reference, reference, "every step broke the tolerance"))
     command = ["prune", str(tmp_path / "none"), "--out", str(tmp_path / "p")]
     assert main(command) == 1
@@ -336,7 +459,8 @@ def test_prune_cli_resumes_an_interrupted_prune(digits_run, tmp_path, capsys, mo
     run_dir, _ = digits_run
     assert main(["merge", "--method", "none", str(run_dir), "--out", str(tmp_path / "none")]) == 0
     command = ["prune", str(tmp_path / "none"), "--out", str(tmp_path / "p"), "--batch-size", "32",
-               "--finetune-samples", "0", "--step", "0.3", "--patience", "1", "--criterion", "magnitude"]
+               "--finetune-samples", "0", "--step", "0.3", "--max-steps", "1", "--final-epochs", "1",
+               "--criterion", "magnitude"]
     save = Checkpoint.save
 
     def save_then_stop(self, state):

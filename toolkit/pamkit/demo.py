@@ -123,10 +123,13 @@ def _prune(suite, data, out: Path, config) -> None:
     from .prune import PruneOptions
 
     print("\n== 3/5 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
-    prune = PruneOptions(
+    prune = PruneOptions(  # coarser steps and one final epoch per candidate keep this stage to a few minutes
         batch_size=config.batch_size,
         seed=config.seed,
-        finetune_samples=None if len(data.train) < 16384 else PruneOptions().finetune_samples,
+        finetune_samples=None if len(data.train) < 8192 else 8192,
+        step=0.2,
+        final_epochs=1,
+        explore_past=0.03,
     )
     report = compare(
         suite, "lenet5", data, out, CompareOptions(methods=("none", "pam"), train=config, prune=prune, oracle=False)

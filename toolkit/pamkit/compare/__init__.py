@@ -1,17 +1,37 @@
 """Compare stage: every merging method pruned under one rule, cost of every combination side by side."""
 
-from .api import CompareOptions, compare, merged_network, single_task_networks
-from .report import combination_rows, goals, markdown, plot, unlearned, write_report
+from .api import CompareOptions, compare, compare_seeds, merged_network, single_task_networks
+from .curves import at_tolerance, curve_points, plot_curves
+from .report import (
+    aggregate,
+    combination_rows,
+    differences,
+    goals,
+    markdown,
+    plot,
+    stat,
+    unlearned,
+    write_report,
+    write_seed_report,
+)
 
 __all__ = [
     "CompareOptions",
+    "aggregate",
+    "at_tolerance",
     "combination_rows",
     "compare",
+    "compare_seeds",
+    "curve_points",
+    "differences",
     "goals",
     "markdown",
     "merged_network",
     "plot",
+    "plot_curves",
     "single_task_networks",
+    "stat",
     "unlearned",
     "write_report",
+    "write_seed_report",
 ]

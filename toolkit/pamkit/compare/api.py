@@ -1,8 +1,9 @@
 """``compare``: every merging method pruned under one rule, and what each combination costs in each.
 
-Layout of the output directory (each stage is reused when its files are already there, so an
+Layout of one seed's directory (each stage is reused when its files are already there, so an
 interrupted comparison resumes): ``single/`` (the single-task networks), ``<method>/merged/``,
-``<method>/pruned/``, ``oracle/<combination>/`` and ``report.json``. The folder itself is the
+``<method>/pruned/``, ``oracle/<combination>/`` and ``report.json``. ``compare_seeds`` repeats that in
+``seed-S/`` for each seed and writes the report over all seeds beside them. The folder itself is the
 caller's: ``pamkit compare`` owns it as a resumable output (``--resume``), the demo writes into its own.
 """
 
@@ -25,7 +26,11 @@ from ..tasks import TaskSuite
 from ..train import TrainConfig, TrainedTask, evaluate_all, load_run, train_suite
 from ..train.run import RUN_FILE, current_command
 from ..versions import package_versions
-from .report import write_report
+from .curves import at_tolerance, curve_points
+from .report import aggregate, write_report, write_seed_report
+
+SEED_DIR = "seed-{seed}"
+_STEP_EVENTS = ("accepted", "rejected", "step")  # a pruning step in pruning.json's history (older and newer pruners)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class CompareOptions:
     """What to compare and how; every method is pruned with the same ``prune`` options."""
 
     methods: tuple[str, ...] = ("none", "shared", "mtz", "pam")
+    # train, merge and prune each carry the seed of everything random in them; ``with_seed`` sets all three
     train: TrainConfig = field(default_factory=TrainConfig)
     merge: MergeOptions = field(default_factory=MergeOptions)
     prune: PruneOptions = field(default_factory=PruneOptions)
@@ -46,6 +52,43 @@ class CompareOptions:
         repeated = sorted({m for m in self.methods if self.methods.count(m) > 1})
         if repeated:
             raise PamkitError(f"methods {repeated} are listed twice; list each method once")
+
+    def with_seed(self, seed: int) -> CompareOptions:
+        """The same options with every random stage (training, merging samples, pruning batches) seeded ``seed``."""
+        return replace(
+            self,
+            train=replace(self.train, seed=seed),
+            merge=replace(self.merge, seed=seed),
+            prune=replace(self.prune, seed=seed),
+        )
+
+
+def compare_seeds(
+    suite: TaskSuite,
+    arch: str,
+    data: DatasetSplits,
+    out: str | Path,
+    seeds: list[int] | tuple[int, ...],
+    options: CompareOptions | None = None,
+    data_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``compare`` once per seed, each in ``out/seed-S`` (resumable on its own), then the report over the seeds.
+
+    The data (split and ``--limit`` sample) is the same for every seed, so that seeds differ only in
+    what is random in training, merging and pruning. Returns the aggregated report (see ``aggregate``).
+    """
+    out, options = Path(out), options or CompareOptions()
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise PamkitError(f"seeds {list(seeds)}: give at least one seed, each once")
+    per_seed: dict[int, dict[str, Any]] = {}
+    for k, seed in enumerate(seeds):
+        folder = out / SEED_DIR.format(seed=seed)
+        print(f"\n==== seed {seed} ({k + 1} of {len(seeds)}) in {folder}")
+        per_seed[seed] = compare(suite, arch, data, folder, options.with_seed(seed), data_options)
+    report = aggregate(per_seed)
+    report["command"] = current_command()
+    write_seed_report(report, per_seed, out)
+    return report
 
 
 def compare(
@@ -86,6 +129,7 @@ def compare(
         merged = merged_network(method, trained, data, out / method / "merged", merge_options)
         pruned, record = _pruned(merged, method, data, reference, out / method / "pruned", options.prune)
         entry = report["methods"][method] = _method_entry(merged, pruned, record, data)
+        _add_curve(entry, record, reference, options.prune.tolerance)
         print(
             f"   MACs of all tasks {entry['merged'][-1]['macs']:,} -> {entry['pruned'][-1]['macs']:,}; test scores "
             + ", ".join(f"{task} {score:.4f}" for task, score in entry["test"].items())
@@ -140,23 +184,27 @@ def _pruned(
     net: MultitaskNet, method: str, data: DatasetSplits, reference: dict[str, float], out: Path, options: PruneOptions
 ) -> tuple[MultitaskNet, dict[str, Any]]:
     """The pruned network and its pruning record (the no-merging baseline prunes each task alone)."""
-    if (out / f"{MODEL_STEM}.json").is_file() and (out / REPORT_FILE).is_file():
-        record = read_json(out / REPORT_FILE, "delete that folder and run again with --resume")
-        return load_multitask(out / f"{MODEL_STEM}.json")[0], record
-    result = (prune_separately if method == "none" else prune)(net, data, reference, options)
-    save_pruned(out, result, options)
-    return result.net, result.to_dict()
+    if not ((out / f"{MODEL_STEM}.json").is_file() and (out / REPORT_FILE).is_file()):
+        result = (prune_separately if method == "none" else prune)(net, data, reference, options)
+        save_pruned(out, result, options)
+    record = read_json(out / REPORT_FILE, "delete that folder and run again with --resume")  # as saved: with its path
+    if not isinstance(record, dict):
+        raise PamkitError(
+            f"{out / REPORT_FILE} is not a pruning record; delete that folder and run again with --resume"
+        )
+    return load_multitask(out / f"{MODEL_STEM}.json")[0], record
 
 
 def _method_entry(
     merged: MultitaskNet, pruned: MultitaskNet, record: dict[str, Any], data: DatasetSplits
 ) -> dict[str, Any]:
     tasks = [pruned.structure.tasks[t] for t in pruned.structure.heads]
+    history: list[Any] = record["history"] if isinstance(record.get("history"), list) else []
     return {
         "val": record["val"],
         "test": evaluate_all(pruned, tasks, data.test),
-        "stop_reason": record["stop_reason"],
-        "iterations": sum(1 for e in record["history"] if e["event"] in ("accepted", "rejected")),
+        "stop_reason": record.get("stop_reason", ""),
+        "iterations": len([e for e in history if isinstance(e, dict) and e.get("event") in _STEP_EVENTS]),
         "merged": cost_report(merged)["combinations"],
         "pruned": cost_report(pruned)["combinations"],
         "groups": {
@@ -165,6 +213,16 @@ def _method_entry(
             if space
         },
     }
+
+
+def _add_curve(entry: dict[str, Any], record: dict[str, Any], reference: dict[str, float], tolerance: float) -> None:
+    """The method's accuracy–cost curve (from its pruning record) and, per combination, its result read off it."""
+    points, source, note = curve_points(record)
+    entry["curve"] = {"source": source, "note": note, "points": points}
+    entry["at_tolerance"] = [
+        {"tasks": combo["tasks"], **(at_tolerance(points, reference, tolerance, combo["tasks"]) or {"macs": None})}
+        for combo in entry["pruned"]
+    ]
 
 
 def _oracle(

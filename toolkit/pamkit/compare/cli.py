@@ -13,8 +13,8 @@ from ..prune import CRITERIA, PruneOptions
 from ..tasks import TaskSuite, get_suite
 from ..train import TrainConfig, suite_data
 from ..train.cli import parse_arch_args
-from ..values import NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, number_arg
-from .api import CompareOptions, compare
+from ..values import NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, number_arg
+from .api import CompareOptions, compare_seeds
 
 WRITER = "compare"
 _FINETUNED = ("mtz", "shared")  # the methods --finetune-epochs applies to
@@ -25,13 +25,15 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser(
         "compare",
         help="merge with every method, prune each under one rule, compare the cost of every task combination",
-        description="Train one network per task (into OUT/single), merge them with each method, "
-        "prune each with the same criterion and tolerance (no merging: each network "
-        "alone), and write OUT/report.json, report.md and cost.png: MACs, params and "
-        "accuracy per combination, ratios against none and mtz, the paper's goals "
-        "checked and, for two tasks, the oracle. Tasks that score no better than "
-        "always giving the most frequent answer are flagged. An interrupted run "
-        "continues with --resume, reusing every finished stage.",
+        description="For each seed (--seeds, default --seed): train one network per task (into "
+        "OUT/seed-S/single), merge them with each method, prune each with the same criterion and "
+        "tolerance (no merging: each network alone). Then write OUT/report.json, report.md, cost.png "
+        "and curves.png: MACs, params and accuracy per combination as mean ± std over the seeds with "
+        "each seed's value, ratios against none and mtz, differences between methods (real only when "
+        "they hold on every seed), the paper's goals checked and, for two tasks, the oracle; and each "
+        "method's accuracy–cost curve with its result read at the tolerance. Tasks that score no better "
+        "than always giving the most frequent answer are flagged. An interrupted run continues with "
+        "--resume, reusing every finished stage of every seed.",
     )
     p.add_argument("--suite", required=True, help="built-in suite name or a suite YAML/TOML file")
     p.add_argument("--arch", required=True, help="architecture (see `pamkit archs`)")
@@ -95,7 +97,20 @@ def register(verbs: argparse._SubParsersAction) -> None:
         help=f"MTZ per-layer / shared-trunk training epochs (default: {m.finetune_epochs})",
     )
     p.add_argument("--no-oracle", action="store_true", help="skip the oracle (two-task suites only)")
-    p.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
+    p.add_argument(
+        "--seed",
+        type=NONNEGATIVE_INT,
+        default=0,
+        help="seed of the data split (and --limit sample), the same for every seed; also the one seed "
+        "of the run when --seeds is not given (default: %(default)s)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=seed_list,
+        metavar="S,S,...",
+        help="repeat everything random (training, merging samples, pruning) once per seed, each in "
+        "OUT/seed-S, and report mean ± std over them (default: --seed alone)",
+    )
     p.set_defaults(run=run_compare)
 
 
@@ -111,10 +126,27 @@ def run_compare(args: argparse.Namespace) -> int:
     with resumable_output(args.out, WRITER, overwrite=args.overwrite, resume=args.resume) as (out, resuming):
         if resuming:
             print(f"== resuming the comparison in {out}: finished stages are reused")
-        compare(suite, args.arch, data, out, options, data_options)
-    print(f"\nreport: {args.out}/report.md, report.json, cost.png")
+        compare_seeds(suite, args.arch, data, out, args.seeds or [args.seed], options, data_options)
+    print(f"\nreport: {args.out}/report.md, report.json, cost.png, curves.png (each seed's in seed-S/)")
     print((Path(args.out) / "report.md").read_text())
     return 0
+
+
+def seed_list(text: str) -> list[int]:
+    """``--seeds``: comma-separated seeds, each a non-negative integer, each once."""
+    parts = [part.strip() for part in text.split(",")]
+    if not any(parts):
+        raise argparse.ArgumentTypeError(f"{text!r} names no seed; give e.g. 0,1,2")
+    seeds = []
+    for part in parts:
+        try:
+            seeds.append(int(SEED(part)))
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"seed {exc}") from None
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"seeds {repeated} are listed twice; list each seed once")
+    return seeds
 
 
 def _options(args: argparse.Namespace, suite: TaskSuite) -> CompareOptions:

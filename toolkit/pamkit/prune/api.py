@@ -1,25 +1,37 @@
-"""``prune``: iterative structured pruning of a multitask network under a per-task accuracy tolerance.
+"""``prune``: gradual structured pruning of a multitask network, to a cost or to the cheapest point within a tolerance.
 
-Each iteration scores every (channel, task) membership (``importance``): how much the task
-needs the channel. It takes the lowest-ranked memberships off their channels
-(``MultitaskNet.relabel``): a shared channel one task no longer needs becomes private to the
-others, a channel no task needs is removed. Then it fine-tunes on the sum of the tasks' losses and
-keeps the result only while every task stays within the tolerance of its single-task network. A
-rejected step is retried at half the size (a rejected single move is banned and the next one
-tried), an accepted one lets the step grow back; a final fine-tune at decreasing learning rates
-follows. Cost never rises: labels only shrink.
+Each step scores every (channel, task) membership (``importance``): how much the task needs the
+channel. It takes the lowest-ranked memberships off their channels (``MultitaskNet.relabel``): a
+shared channel one task no longer needs becomes private to the others, a channel no task needs is
+removed. Then a short fine-tune (a recipe: ``distill`` from the single-task networks by default,
+with a cosine learning rate) lets the network recover before the next step. Cost never rises:
+labels only shrink.
+
+- ``target_macs``: steps of ``step`` of the expected MACs until the target, then the full final
+  fine-tune; the result reports the scores reached.
+- tolerance (no target): the schedule goes past the accuracy boundary (until a task is
+  ``explore_past`` below its limit after its short fine-tune), keeping the network of every point.
+  Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
+  points; the result is the cheapest one found within the tolerance after its final fine-tune.
+
+Every point (start, each step, each fully fine-tuned candidate, final) is recorded in the
+trajectory with its expected MACs, every combination's MACs and every task's validation and test
+score. Every seed derives from the options' seed and the point, so a resumed prune ends where an
+uninterrupted one would.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..cost import all_combinations, combination_cost, combination_weights, membership_costs
@@ -28,9 +40,10 @@ from ..errors import PamkitError
 from ..io import write_json
 from ..network import INPUT_SPACE, MODEL_STEM, MultitaskNet, save_multitask, stack
 from ..tasks import Task
-from ..train import TrainConfig, TrainedTask, evaluate_all, fit
+from ..train import TrainedTask, evaluate_all, recorded_sources
 from ..values import check_number
-from .importance import CRITERIA, membership_importance
+from .importance import get_criterion, membership_importance
+from .recipes import Recipe, finetune, get_recipe, teacher_outputs
 from .state import Checkpoint, Checkpoints, Move, PruneState
 
 Combination = tuple[str, ...]
@@ -41,32 +54,45 @@ REPORT_FILE = "pruning.json"
 class PruneOptions:
     """How to prune; recorded beside the pruned model."""
 
-    criterion: str = "taylor"  # taylor | magnitude
+    criterion: str = "taylor"  # a registered criterion (importance.CRITERIA)
+    recipe: Recipe | str = "distill"  # a fine-tuning recipe (recipes.RECIPES), or its name with its default config
     tolerance: float = 0.01  # largest allowed drop of any task's validation score (0.01 = 1 point)
-    step: float = 0.09  # per iteration: share of the expected MACs (cost-aware) or channels removed
-    max_iterations: int = 200
+    target_macs: float | None = None  # prune to this expected cost: MACs, or a fraction of the start's when <= 1
+    step: float = 0.09  # per step: share of the expected MACs (cost-aware) or of the channels removed
+    max_iterations: int = 200  # at most this many pruning steps
+    explore_past: float = 0.05  # tolerance search: steps go on until a task is this far below its limit
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
     combination_weights: dict[Combination, float] | None = None  # how often each combination runs (None: uniform)
-    finetune_samples: int | None = 16384  # training samples per fine-tuning round (None: the whole split)
-    lr: float = 1e-3
-    final_lr_factors: tuple[float, ...] = (0.1, 0.01)  # the closing fine-tune, one epoch at each lr x factor
-    patience: int = 6  # stop after this many rejected steps in a row
-    retries: int = 1  # extra fine-tuning rounds a step gets before it is rejected
+    finetune_samples: int | None = 16384  # training samples per step's short fine-tune (None: the whole split)
+    finetune_epochs: int = 1  # passes over those samples per step
+    final_epochs: int = 4  # the full final fine-tune: epochs over the whole training split (0: none)
+    lr: float = 1e-3  # the fine-tunes' starting learning rate (cosine down to 0 over each round)
     recovery_epochs: int = 3  # fine-tuning before pruning when a merge starts outside the tolerance
     batch_size: int = 128
     importance_batches: int = 8
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.criterion not in CRITERIA:
-            raise PamkitError(f"unknown pruning criterion {self.criterion!r}; use one of {', '.join(CRITERIA)}")
+        get_criterion(self.criterion)  # a known criterion?
+        if isinstance(self.recipe, str):
+            object.__setattr__(self, "recipe", get_recipe(self.recipe))
+        elif not isinstance(self.recipe, Recipe):
+            raise PamkitError(f"recipe must be a fine-tuning recipe or its name, got {self.recipe!r}")
         check_number("tolerance (the allowed accuracy drop, a fraction: 0.01 = 1 point)", self.tolerance, low=0, high=1)
         check_number(
-            "step (a share of the channels or MACs per iteration, e.g. 0.09)", self.step, low=0, low_open=True, high=1
+            "target_macs (MACs, or a fraction of the start's when at most 1)",
+            self.target_macs,
+            low=0,
+            low_open=True,
+            optional=True,
         )
-        for name in ("max_iterations", "patience", "batch_size", "importance_batches"):
+        check_number(
+            "step (a share of the channels or MACs per step, e.g. 0.09)", self.step, low=0, low_open=True, high=1
+        )
+        check_number("explore_past (a fraction: 0.05 = 5 points)", self.explore_past, low=0, high=1)
+        for name in ("max_iterations", "batch_size", "importance_batches", "finetune_epochs"):
             check_number(name, getattr(self, name), low=1, integer=True)
-        for name in ("retries", "recovery_epochs", "seed"):
+        for name in ("final_epochs", "recovery_epochs", "seed"):
             check_number(name, getattr(self, name), low=0, integer=True)
         check_number("finetune_samples", self.finetune_samples, low=1, integer=True, optional=True)
         if self.finetune_samples is not None and self.finetune_samples < self.batch_size:
@@ -75,14 +101,19 @@ class PruneOptions:
                 "give at least one batch of samples"
             )
         check_number("lr (learning rate)", self.lr, low=0, low_open=True)
-        for factor in self.final_lr_factors:
-            check_number("final_lr_factors", factor, low=0, low_open=True)
         for combination, weight in (self.combination_weights or {}).items():
             check_number(f"the weight of combination {'+'.join(combination)}", weight, low=0)
 
+    @property
+    def finetuning(self) -> Recipe:
+        """The recipe (always a ``Recipe`` after construction)."""
+        assert isinstance(self.recipe, Recipe)
+        return self.recipe
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready settings (combinations joined with '+')."""
-        out = asdict(self)
+        """JSON-ready settings (combinations joined with '+', the recipe as its name and config)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["recipe"] = self.finetuning.to_dict()
         if self.combination_weights:
             out["combination_weights"] = {"+".join(c): w for c, w in self.combination_weights.items()}
         return out
@@ -90,17 +121,101 @@ class PruneOptions:
 
 @dataclass
 class PruneResult:
-    """The pruned network, the scores it was held to, and what every iteration did."""
+    """The pruned network, the scores it was held to, and the path that led there."""
 
     net: MultitaskNet
     reference: dict[str, float]  # the single-task networks' validation scores
     val: dict[str, float]  # the pruned network's validation scores
     stop_reason: str
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)  # what every step did
+    trajectory: list[dict[str, Any]] = field(default_factory=list)  # every point: phase, MACs, val and test scores
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
-        return {"reference": self.reference, "val": self.val, "stop_reason": self.stop_reason, "history": self.history}
+        return {
+            "reference": self.reference,
+            "val": self.val,
+            "stop_reason": self.stop_reason,
+            "round_to_round": round_to_round(self.trajectory),
+            "history": self.history,
+            "trajectory": self.trajectory,
+        }
+
+
+def round_to_round(trajectory: list[dict[str, Any]]) -> dict[str, float]:
+    """Per task, the mean absolute change of the validation score between consecutive pruning steps.
+
+    How much one short fine-tune's result can be trusted: steps remove a little each, so large
+    moves are noise of the fine-tuning, not of the pruning.
+    """
+    out: dict[str, float] = {}
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for point in trajectory:
+        if point["phase"] in ("start", "recovery", "prune"):
+            by_task.setdefault(point.get("task", ""), []).append(point)
+    for points in by_task.values():
+        for name in points[0]["val"]:
+            moves = [abs(b["val"][name] - a["val"][name]) for a, b in itertools.pairwise(points)]
+            if moves:
+                out[name] = sum(moves) / len(moves)
+    return out
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What stays fixed through one prune."""
+
+    tasks: list[Task]
+    data: DatasetSplits
+    limits: dict[str, float]
+    weights: dict[Combination, float]
+    options: PruneOptions
+    teachers: dict[str, Tensor] | None
+    checkpoint: Checkpoint | None
+    bar: Any
+
+    def finetune(self, net: MultitaskNet, epochs: int, samples: int | None, seed: int) -> None:
+        o = self.options
+        finetune(
+            net,
+            self.tasks,
+            self.data.train,
+            o.finetuning,
+            self.teachers,
+            lr=o.lr,
+            epochs=epochs,
+            batch_size=o.batch_size,
+            seed=seed,
+            samples=samples,
+        )
+
+    def point(self, net: MultitaskNet, phase: str, val: dict[str, float] | None = None) -> dict[str, Any]:
+        """A trajectory point: phase, expected and per-combination MACs, validation and test scores."""
+        val = val or evaluate_all(net, self.tasks, self.data.val, self.options.batch_size * 4)
+        test = evaluate_all(net, self.tasks, self.data.test, self.options.batch_size * 4)
+        return {
+            "phase": phase,
+            "expected_macs": expected_macs(net, self.weights),
+            "macs": {"+".join(c): combination_cost(net, c).macs for c in all_combinations(net.task_names)},
+            "val": dict(val),
+            "test": test,
+        }
+
+    def save(self, loop: PruneState) -> None:
+        if self.checkpoint:
+            self.checkpoint.save(loop)
+
+    def show(self, loop: PruneState, point: dict[str, Any]) -> None:
+        start = loop.trajectory[0]["expected_macs"]
+        self.bar.set_postfix_str(
+            f"{point['phase']}, MACs {point['expected_macs'] / start:.3f}x of start, "
+            + ", ".join(f"{name} {score:.4f}" for name, score in point["val"].items())
+        )
+
+
+def _seed(options: PruneOptions, kind: int, index: int) -> int:
+    """A seed per (options' seed, kind of round, point): distinct across seeds, kinds and points."""
+    return (options.seed * 7919 + kind) * 100_003 + index
 
 
 def prune(
@@ -111,138 +226,191 @@ def prune(
     progress: bool = True,
     label: str = "prune",
     checkpoint: Checkpoint | None = None,
+    teachers: Mapping[str, nn.Module] | None = None,
 ) -> PruneResult:
-    """Prune ``net`` (a copy) as far as every task stays within ``options.tolerance`` of ``reference``.
+    """Prune ``net`` (a copy): to ``options.target_macs``, or to the cheapest point within ``options.tolerance``.
 
-    ``checkpoint``: where the state is saved after every accepted step and at the end; when it holds
-    a state saved by an interrupted run (same settings), pruning continues from there. Every seed
-    derives from the iteration, so a resumed prune ends where an uninterrupted one would.
+    ``reference``: each task's single-task validation score (the tolerance is measured from it).
+    ``teachers``: each task's single-task network, for a recipe that distils (default: the source
+    networks recorded in the model). ``checkpoint``: where the state is saved after every step and
+    every candidate's final fine-tune; when it holds a state saved by an interrupted run (same
+    settings), pruning continues from there.
     """
     tasks = _check_inputs(net, data, reference)
     limits = {task.name: reference[task.name] - options.tolerance for task in tasks}
     weights = combination_weights(all_combinations(net.task_names), _weights_for(net, options.combination_weights))
     loop = checkpoint.load(label) if checkpoint else None
     if loop is None or loop.stop_reason is None:
-        if loop is None:
-            loop = _start(copy.deepcopy(net), tasks, data, limits, weights, options)
-        if _within(loop.val, limits):
-            loop.stop_reason = _iterate(loop, tasks, data, limits, weights, options, progress, label, checkpoint)
-            _final_finetune(loop, tasks, data, limits, weights, options)
-        else:
-            loop.stop_reason = "outside the tolerance before pruning: " + _gap(loop.val, limits)
-        if checkpoint:
-            checkpoint.save(loop)
-    return PruneResult(loop.net.eval(), reference, loop.val, loop.stop_reason, loop.history)
-
-
-def _start(
-    net: MultitaskNet,
-    tasks: list[Task],
-    data: DatasetSplits,
-    limits: dict[str, float],
-    weights: dict[Combination, float],
-    options: PruneOptions,
-) -> PruneState:
-    """The starting scores, after a recovery fine-tune when the merge starts outside the tolerance."""
-    val = evaluate_all(net, tasks, data.val, options.batch_size * 4)
-    history = [_entry(0, net, weights, val, "start", 0)]
-    if not _within(val, limits) and options.recovery_epochs:
-        val = _finetune(net, tasks, data, options, options.lr, options.recovery_epochs, None, options.seed)
-        history.append(_entry(0, net, weights, val, "recovery fine-tune", 0))
-    return PruneState(net, val, history, options.step)
-
-
-def _iterate(
-    loop: PruneState,
-    tasks: list[Task],
-    data: DatasetSplits,
-    limits: dict[str, float],
-    weights: dict[Combination, float],
-    options: PruneOptions,
-    progress: bool,
-    label: str,
-    checkpoint: Checkpoint | None,
-) -> str:
-    """Prune step by step until the tolerance stops it; returns why it stopped."""
-    ranking, rejections = None, 0
-    reason = "max_iterations reached"
-    bar = tqdm(desc=label, unit="step", disable=not progress or None, leave=True)
-    while loop.iteration < options.max_iterations:
-        loop.iteration += 1
-        seed = options.seed + loop.iteration
-        if ranking is None:
-            ranking = _ranking(loop.net, tasks, data.train, options, weights, seed)
-        labels, removed = _plan(loop.net, ranking, loop.step, loop.banned)
-        if not removed:
-            reason = "nothing left to try (each layer keeps one channel per task; the rest broke the tolerance)"
-            break
-        candidate = _relabelled(loop.net, labels)
-        accepted, scores = False, loop.val
-        for attempt in range(1 + options.retries if candidate is not None else 0):  # a step may need more rounds
-            scores = _finetune(
-                cast(MultitaskNet, candidate),
-                tasks,
-                data,
-                options,
-                options.lr,
-                1,
-                options.finetune_samples,
-                seed + 1000 * attempt,
-            )
-            accepted = _within(scores, limits)
-            if accepted:
-                break
-        event = "accepted" if accepted else "rejected" if candidate is not None else "rejected: cuts a task off"
-        tried = loop.net if candidate is None else candidate
-        loop.history.append(_entry(loop.iteration, tried, weights, scores, event, len(removed), loop.step))
-        if accepted:
-            loop.net, loop.val, ranking, rejections = tried, scores, None, 0
-            loop.step = min(options.step, loop.step * 2)  # grow back after a success
-            if checkpoint:
-                checkpoint.save(loop)
-        else:
-            rejections += 1
-            if len(removed) == 1:
-                loop.banned |= removed  # this task needs this channel: try the next one
+        outputs = None
+        if options.finetuning.needs_teachers:
+            outputs = teacher_outputs(_teachers(net, teachers), tasks, data.train, options.batch_size * 4)
+        with tqdm(desc=label, unit="step", disable=not progress or None, leave=True) as bar:
+            run = _Run(tasks, data, limits, weights, options, outputs, checkpoint, bar)
+            if loop is None:
+                loop = _start(copy.deepcopy(net), run)
+            if options.target_macs is not None:
+                _to_target(loop, run)
+            elif _within(start := _start_scores(loop), limits):
+                _explore(loop, run)
+                _search(loop, run)
             else:
-                loop.step /= 2
-            if rejections >= options.patience:
-                reason = f"{rejections} steps in a row broke the tolerance (last: {_gap(scores, limits)})"
+                loop.stop_reason = "outside the tolerance before pruning: " + _gap(start, limits)
+            run.save(loop)
+    assert loop.stop_reason is not None
+    return PruneResult(loop.net.eval(), reference, loop.val, loop.stop_reason, loop.history, loop.trajectory)
+
+
+def _start_scores(loop: PruneState) -> dict[str, float]:
+    """The validation scores of ``points[0]``: the start, or its recovery fine-tune."""
+    return [p for p in loop.trajectory if p["phase"] in ("start", "recovery")][-1]["val"]
+
+
+def _teachers(net: MultitaskNet, given: Mapping[str, nn.Module] | None) -> Mapping[str, nn.Module]:
+    """The networks to distil from: ``given``, or the single-task networks recorded in the model."""
+    if given is not None:
+        return given
+    sources: list[TrainedTask] = recorded_sources(net.structure.provenance)
+    if not sources:
+        raise PamkitError(
+            "the distill recipe learns from each task's single-task network, and the model records none that "
+            "can be found; pass teachers, keep the training run where it was, or use the labels recipe"
+        )
+    return {item.record.task.name: item.net for item in sources}
+
+
+def _start(net: MultitaskNet, run: _Run) -> PruneState:
+    """The starting point, after a recovery fine-tune when the merge starts outside the tolerance."""
+    point = run.point(net, "start")
+    loop = PruneState([net], point["val"], [_entry(0, net, run, point["val"], "start", 0)], [point])
+    if run.options.target_macs is None and not _within(point["val"], run.limits) and run.options.recovery_epochs:
+        run.finetune(net, run.options.recovery_epochs, None, _seed(run.options, 1, 0))
+        point = run.point(net, "recovery")
+        loop.trajectory.append(point)
+        loop.val = point["val"]
+        loop.history.append(_entry(0, net, run, point["val"], "recovery fine-tune", 0))
+    run.save(loop)
+    return loop
+
+
+def target_for(options: PruneOptions, start: float) -> float:
+    """The expected-MACs target: absolute, or a fraction (<= 1) of the start's."""
+    assert options.target_macs is not None
+    return options.target_macs * start if options.target_macs <= 1 else float(options.target_macs)
+
+
+def _to_target(loop: PruneState, run: _Run) -> None:
+    """Steps of at most ``step`` of the expected MACs down to the target, then the final fine-tune."""
+    o = run.options
+    target = target_for(o, loop.trajectory[0]["expected_macs"])
+    if loop.explored is None:
+        while True:
+            current = expected_macs(loop.points[-1], run.weights)
+            if current <= target:
+                loop.explored = f"reached the target ({current:,.0f} <= {target:,.0f} expected MACs)"
                 break
-        bar.update()
-        bar.set_postfix_str(
-            f"MACs {loop.history[-1]['expected_macs'] / loop.history[0]['expected_macs']:.3f}x of "
-            "start, " + ", ".join(f"{name} {score:.4f}" for name, score in scores.items()) + f", step {loop.step:.3f}"
-        )
-    bar.close()
-    return reason
+            if loop.iteration >= o.max_iterations:
+                loop.explored = f"max_iterations ({o.max_iterations}) reached at {current:,.0f} expected MACs"
+                break
+            share = min(o.step, (current - target) / current) if o.cost_aware else o.step
+            if not _step(loop, run, share):
+                loop.explored = f"nothing left to remove at {current:,.0f} expected MACs"
+                break
+    if loop.stop_reason is None:
+        net = copy.deepcopy(loop.points[-1])
+        if o.final_epochs:
+            run.finetune(net, o.final_epochs, None, _seed(o, 3, len(loop.points) - 1))
+        point = run.point(net, "final")
+        loop.trajectory.append(point)
+        loop.best, loop.best_index, loop.val = net, len(loop.points) - 1, point["val"]
+        loop.history.append(_entry(loop.iteration, net, run, point["val"], "final fine-tune", 0))
+        run.show(loop, point)
+        within = "within" if _within(point["val"], run.limits) else "outside (" + _gap(point["val"], run.limits) + ")"
+        loop.stop_reason = f"{loop.explored}; after the final fine-tune {within} the tolerance"
 
 
-def _final_finetune(
-    loop: PruneState,
-    tasks: list[Task],
-    data: DatasetSplits,
-    limits: dict[str, float],
-    weights: dict[Combination, float],
-    options: PruneOptions,
-) -> None:
-    """One epoch at each decreasing learning rate, kept when it helps and stays within the tolerance."""
-    for factor in options.final_lr_factors:
-        tuned = copy.deepcopy(loop.net)
-        scores = _finetune(tuned, tasks, data, options, options.lr * factor, 1, None, options.seed)
-        accepted = _within(scores, limits) and sum(scores.values()) >= sum(loop.val.values())
-        loop.history.append(
-            _entry(
-                loop.iteration,
-                tuned,
-                weights,
-                scores,
-                f"final fine-tune lr x{factor}: " + ("kept" if accepted else "discarded"),
-                0,
-            )
-        )
-        if accepted:
-            loop.net, loop.val = tuned, scores
+def _explore(loop: PruneState, run: _Run) -> None:
+    """Tolerance mode: steps of ``step`` until a task is ``explore_past`` below its limit (keeping every point)."""
+    o = run.options
+    past = {name: limit - o.explore_past for name, limit in run.limits.items()}
+    while loop.explored is None:
+        last = loop.trajectory[-1]
+        if loop.iteration and not _within(last["val"], past):
+            gap = _gap(last["val"], past)
+            loop.explored = f"{loop.iteration} steps, the last {o.explore_past} past the tolerance ({gap})"
+        elif loop.iteration >= o.max_iterations:
+            loop.explored = f"max_iterations ({o.max_iterations}) reached"
+        elif not _step(loop, run, o.step):
+            loop.explored = f"{loop.iteration} steps, then nothing left to remove"
+
+
+def _step(loop: PruneState, run: _Run, share: float) -> bool:
+    """One pruning step worth ``share`` of the budget and its short fine-tune; False when no move is left."""
+    o = run.options
+    net = loop.points[-1]
+    seed = _seed(o, 0, loop.iteration + 1)
+    ranking = _ranking(net, run.tasks, run.data.train, o, run.weights, seed)
+    while True:
+        labels, removed = _plan(net, ranking, share, loop.banned, cross=o.target_macs is not None)
+        if not removed:
+            return False
+        candidate = _relabelled(net, labels)
+        if candidate is not None:
+            break
+        loop.banned |= removed  # these moves together cut a task off: never again
+    loop.iteration += 1
+    run.finetune(candidate, o.finetune_epochs, o.finetune_samples, _seed(o, 2, loop.iteration))
+    point = run.point(candidate, "prune")
+    loop.points.append(candidate)
+    loop.trajectory.append(point)
+    loop.val = point["val"]
+    loop.history.append(_entry(loop.iteration, candidate, run, point["val"], "step", len(removed), share))
+    run.bar.update()
+    run.show(loop, point)
+    run.save(loop)
+    return True
+
+
+def _search(loop: PruneState, run: _Run) -> None:
+    """Fully fine-tune candidates: the cheapest point first, then bisection between the cheapest within and the next.
+
+    Assumes being within the tolerance after the final fine-tune is (roughly) monotone in the
+    points; the result is the cheapest point found within. Each candidate is saved as it finishes.
+    """
+    o = run.options
+    lo, hi = 0, len(loop.points)  # lo: known within (the start is), hi: known outside (past the last point)
+    first = True
+    while hi - lo > 1:
+        k = hi - 1 if first else (lo + hi) // 2
+        first = False
+        if k not in loop.tried:
+            net = copy.deepcopy(loop.points[k])
+            if o.final_epochs:
+                run.finetune(net, o.final_epochs, None, _seed(o, 3, k))
+            point = run.point(net, "candidate")
+            within = _within(point["val"], run.limits)
+            loop.tried[k] = {"val": point["val"], "test": point["test"], "within": within}
+            loop.trajectory.append(point)
+            event = f"candidate {k}: {'within' if within else 'outside'}"
+            loop.history.append(_entry(k, net, run, point["val"], event, 0))
+            if within and k > loop.best_index:
+                loop.best, loop.best_index, loop.val = net, k, point["val"]
+            run.show(loop, point)
+            run.save(loop)
+        if loop.tried[k]["within"]:
+            lo = k
+        else:
+            hi = k
+    if loop.best is None:  # the start (after any recovery fine-tune) is the result
+        loop.best, loop.best_index = loop.points[0], 0
+        loop.val = evaluate_all(loop.best, run.tasks, run.data.val, o.batch_size * 4)
+        loop.trajectory.append(run.point(loop.best, "final", loop.val))
+        loop.stop_reason = f"{loop.explored}; no pruned point stays within the tolerance after its final fine-tune"
+        return
+    loop.trajectory.append(run.point(loop.best, "final", loop.tried[loop.best_index]["val"]))
+    loop.stop_reason = (
+        f"{loop.explored}; point {loop.best_index} is the cheapest within the tolerance after its final fine-tune "
+        f"({len(loop.tried)} candidates fine-tuned)"
+    )
 
 
 def prune_separately(
@@ -252,12 +420,20 @@ def prune_separately(
     options: PruneOptions = PruneOptions(),
     progress: bool = True,
     checkpoints: Checkpoints | None = None,
+    teachers: Mapping[str, nn.Module] | None = None,
 ) -> PruneResult:
     """The no-merging baseline: prune each task's own subnetwork alone, then stack them side by side.
 
-    ``checkpoints``: each task's prune keeps its own checkpoint there, so a resumed run skips the
-    tasks that finished and continues the one that was interrupted.
+    A fractional ``target_macs`` applies to each task's network; an absolute one is refused (it has no
+    single meaning for networks pruned apart). The trajectory holds each task's points, marked with
+    ``"task"``. ``checkpoints``: each task's prune keeps its own checkpoint there, so a resumed run
+    skips the tasks that finished and continues the one that was interrupted.
     """
+    if options.target_macs is not None and options.target_macs > 1:
+        raise PamkitError(
+            f"target_macs={options.target_macs:g} is an absolute cost, which has no single meaning when each task "
+            "is pruned alone; give a fraction of the start (e.g. 0.3) or prune jointly"
+        )
     results = [
         prune(
             net.extract([name]),
@@ -267,17 +443,19 @@ def prune_separately(
             progress,
             label=f"prune {name}",
             checkpoint=checkpoints.named(f"task{t}") if checkpoints else None,
+            teachers=teachers,
         )
         for t, name in enumerate(net.task_names)
     ]
     val = {name: score for r in results for name, score in r.val.items()}
     history = [{**entry, "task": r.net.task_names[0]} for r in results for entry in r.history]
+    trajectory = [{**point, "task": r.net.task_names[0]} for r in results for point in r.trajectory]
     reason = "; ".join(f"{r.net.task_names[0]}: {r.stop_reason}" for r in results)
-    return PruneResult(stack([r.net for r in results]), reference, val, reason, history)
+    return PruneResult(stack([r.net for r in results]), reference, val, reason, history, trajectory)
 
 
 def save_pruned(out: Path, result: PruneResult, options: PruneOptions) -> Path:
-    """The pruned model plus ``pruning.json`` (settings, reference scores and every iteration)."""
+    """The pruned model plus ``pruning.json`` (settings, reference scores, every step and the trajectory)."""
     path = save_multitask(
         out / MODEL_STEM,
         result.net,
@@ -347,14 +525,16 @@ def _normalised(value: Tensor) -> Tensor:
 
 
 def _plan(
-    net: MultitaskNet, ranking: Ranking, step: float, banned: set[Move]
+    net: MultitaskNet, ranking: Ranking, step: float, banned: set[Move], cross: bool = False
 ) -> tuple[dict[int, list[tuple[int, ...]]], set[Move]]:
     """New labels after the lowest-ranked moves worth ``step`` of the budget, and the moves made.
 
     A move takes one task off a channel or removes the channel; at most one move per channel, and
     moves on at most ``step`` of a layer's channels, per step (cheap layers are not gutted at
-    once while the budget is spent). Moves bigger than what is left of the budget are skipped; when no move fits, the
-    lowest-ranked one is made alone. Banned moves (found to break the tolerance) and moves taking
+    once while the budget is spent). Moves bigger than what is left of the budget are skipped; when
+    no move fits, the lowest-ranked one is made alone. ``cross``: moves are made while the budget is
+    not spent, the last one may cross it (landing on a target within one move). Banned moves (found
+    to cut a task off) and moves taking
     a task's last channel in a space (its head would lose its input) are never made.
     """
     scores, sizes = ranking.scores, ranking.sizes
@@ -385,7 +565,7 @@ def _plan(
                 or (t < 0 and len(off) < 2)
                 or not room[space]
                 or any(u not in left[space] or left[space][u] <= 1 for u in off)
-                or (within_budget and spent + size > budget)
+                or (within_budget and (spent >= budget if cross else spent + size > budget))
             ):
                 continue
             room[space] -= 1
@@ -410,32 +590,11 @@ def _relabelled(net: MultitaskNet, labels: dict[int, list[tuple[int, ...]]]) -> 
         return None
 
 
-def _finetune(
-    net: MultitaskNet,
-    tasks: list[Task],
-    data: DatasetSplits,
-    options: PruneOptions,
-    lr: float,
-    epochs: int,
-    samples: int | None,
-    seed: int,
-) -> dict[str, float]:
-    """Fine-tune on the sum of the tasks' losses (a seeded subset of ``samples`` images); the validation scores."""
-    train = data.train
-    if samples is not None and samples < len(train):
-        pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:samples]
-        train = Split(train.images[pick], train.labels[pick])
-    torch.manual_seed(seed)
-    config = TrainConfig(epochs=epochs, batch_size=options.batch_size, lr=lr, patience=epochs, seed=seed)
-    result = fit(net, tasks, train, data.val, config, label="fine-tune", log=False)
-    return result.history[result.best_epoch - 1]["val_scores"]
-
-
 # -- bookkeeping ---------------------------------------------------------------------------------
 def _entry(
     iteration: int,
     net: MultitaskNet,
-    weights: dict[Combination, float],
+    run: _Run,
     val: dict[str, float],
     event: str,
     removed: int,
@@ -448,7 +607,7 @@ def _entry(
         "step": step,
         "removed": removed,
         "channels": channels,
-        "expected_macs": expected_macs(net, weights),
+        "expected_macs": expected_macs(net, run.weights),
         "val": dict(val),
     }
 

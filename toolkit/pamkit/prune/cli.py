@@ -10,9 +10,10 @@ from ..errors import CheckpointError, PamkitError
 from ..network import load_multitask, model_file
 from ..outputs import check_output_dir, resumable_output
 from ..train import data_like, recorded_sources
-from ..values import NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, check_number, number_arg
+from ..values import FRACTION, NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, check_number, number_arg
 from .api import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from .importance import CRITERIA
+from .recipes import RECIPES, Distill, Recipe, get_recipe
 from .state import PROGRESS_DIR, Checkpoints
 
 
@@ -28,14 +29,17 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser(
         "prune",
         help="structured pruning of a multitask network under an accuracy tolerance",
-        description="Iteratively remove the least important channels of every group, fine-tuning "
-        "on the sum of the tasks' losses in between, as long as every task stays within "
-        "the tolerance of its single-task network (measured on the validation split). "
-        "Writes DIR/model.safetensors + model.json and DIR/pruning.json (every "
-        "iteration), and prints the cost of every combination before and after. A model "
-        "merged with --method none is pruned one task at a time (the no-merging "
-        "baseline). An interrupted prune continues with --resume: from the last accepted "
-        "step, skipping tasks that finished.",
+        description="Gradual structured pruning: each step removes the least important channel memberships "
+        "(a share --step of the expected MACs), then a short fine-tune lets the network recover; the fine-tuning "
+        "recipe distils from the single-task networks by default (--recipe). With --target-macs it prunes to "
+        "that cost, fine-tunes fully and reports the scores reached. Otherwise it prunes past the "
+        "--tolerance boundary keeping every step's network, fully fine-tunes the candidates near the boundary "
+        "(the cheapest first, then bisection) and keeps the cheapest within the tolerance of every task's "
+        "single-task network (validation split). Writes DIR/model.safetensors + model.json and DIR/pruning.json "
+        "(every step and the trajectory: each point's MACs per combination and validation and test scores), and "
+        "prints the cost of every combination before and after. A model merged with --method none is pruned one "
+        "task at a time (the no-merging baseline). An interrupted prune continues with --resume: from the last "
+        "step or fine-tuned candidate, skipping tasks that finished.",
     )
     p.add_argument("model", help="multitask model written by `pamkit merge` (its folder or model.json)")
     p.add_argument(
@@ -62,31 +66,73 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "of the filters) (default: %(default)s)",
     )
     p.add_argument(
+        "--recipe",
+        choices=RECIPES,
+        default=d.finetuning.name,
+        help="fine-tuning: distill (each task's head also learns its single-task network's outputs) or labels "
+        "(the sum of the tasks' losses) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--distill-weight",
+        type=FRACTION,
+        help=f"--recipe distill: the distillation term's share of each task's loss (default: {Distill.weight})",
+    )
+    p.add_argument(
+        "--temperature",
+        type=POSITIVE,
+        help=f"--recipe distill: softmax temperature for multiclass tasks (default: {Distill.temperature})",
+    )
+    p.add_argument(
         "--tolerance",
         type=number_arg(low=0, high=1),
         default=d.tolerance,
-        help="largest allowed drop of any task's score, as a fraction (default: %(default)s = 1 point)",
+        help="largest allowed drop of any task's score, as a fraction (default: %(default)s = 1 point); with "
+        "--target-macs only reported",
+    )
+    p.add_argument(
+        "--target-macs",
+        type=POSITIVE,
+        metavar="MACS",
+        help="prune to this expected cost instead: MACs (e.g. 150000), or a fraction of the start's (e.g. 0.3)",
     )
     p.add_argument(
         "--step",
         type=number_arg(low=0, low_open=True, high=1),
         default=d.step,
-        help="share of the channels removed per iteration; halved whenever a step breaks the tolerance "
-        "(default: %(default)s)",
+        help="share of the expected MACs (channels with --no-cost-aware) removed per step (default: %(default)s)",
     )
     p.add_argument(
-        "--patience",
-        type=POSITIVE_INT,
-        default=d.patience,
-        help="stop after this many rejected steps in a row (default: %(default)s)",
+        "--explore-past",
+        type=FRACTION,
+        default=d.explore_past,
+        help="tolerance mode: steps go on until a task is this far below its limit after its short fine-tune, "
+        "then candidates are fully fine-tuned (default: %(default)s = 5 points)",
     )
-    p.add_argument("--lr", type=POSITIVE, default=d.lr, help="fine-tuning learning rate (default: %(default)s)")
+    p.add_argument(
+        "--final-epochs",
+        type=NONNEGATIVE_INT,
+        default=d.final_epochs,
+        help="epochs of the full final fine-tune of each candidate, over the whole training split (default: "
+        "%(default)s)",
+    )
+    p.add_argument(
+        "--max-steps",
+        type=POSITIVE_INT,
+        default=d.max_iterations,
+        help="at most this many pruning steps (default: %(default)s)",
+    )
+    p.add_argument(
+        "--lr",
+        type=POSITIVE,
+        default=d.lr,
+        help="fine-tuning learning rate at the start of each round, cosine to 0 (default: %(default)s)",
+    )
     p.add_argument("--batch-size", type=POSITIVE_INT, default=d.batch_size, help="(default: %(default)s)")
     p.add_argument(
         "--finetune-samples",
         type=NONNEGATIVE_INT,
         default=d.finetune_samples,
-        help="training images per fine-tuning round (default: %(default)s; 0 = the whole split)",
+        help="training images per step's short fine-tune (default: %(default)s; 0 = the whole split)",
     )
     p.add_argument(
         "--no-cost-aware",
@@ -120,9 +166,13 @@ def run_prune(args: argparse.Namespace) -> int:
     net, record = load_multitask(args.model)
     options = PruneOptions(
         criterion=args.criterion,
+        recipe=recipe_of(args),
         tolerance=args.tolerance,
+        target_macs=args.target_macs,
         step=args.step,
-        patience=args.patience,
+        explore_past=args.explore_past,
+        final_epochs=args.final_epochs,
+        max_iterations=args.max_steps,
         lr=args.lr,
         batch_size=args.batch_size,
         finetune_samples=args.finetune_samples or None,
@@ -132,6 +182,11 @@ def run_prune(args: argparse.Namespace) -> int:
     )
     combination_weights(all_combinations(net.task_names), options.combination_weights)  # names known tasks?
     method = net.structure.provenance.get("method")
+    if options.target_macs is not None and options.target_macs > 1 and method == "none" and not args.jointly:
+        raise PamkitError(
+            f"--target-macs {options.target_macs:g} is an absolute cost, but a --method none model is pruned one "
+            "task at a time; give a fraction of the start (e.g. 0.3) or add --jointly"
+        )
     if args.jointly and method != "none":
         raise PamkitError(
             f"--jointly applies only to a model merged with --method none; this is a {method} merge, "
@@ -159,10 +214,11 @@ def run_prune(args: argparse.Namespace) -> int:
     reference = given_reference or reference_scores(sources, data.val)
     with resumable_output(args.out, "prune", **output) as (out, resuming):
         checkpoints = Checkpoints(out / PROGRESS_DIR, resuming)
+        teachers = {item.record.task.name: item.net for item in sources}
         if method == "none" and not args.jointly:
-            result = prune_separately(net, data, reference, options, checkpoints=checkpoints)
+            result = prune_separately(net, data, reference, options, checkpoints=checkpoints, teachers=teachers)
         else:
-            result = prune(net, data, reference, options, checkpoint=checkpoints.named("joint"))
+            result = prune(net, data, reference, options, checkpoint=checkpoints.named("joint"), teachers=teachers)
         if cost_report(result.net) == cost_report(net) and not args.allow_no_change:
             checkpoints.clear()
             raise NothingPruned(
@@ -176,11 +232,26 @@ def run_prune(args: argparse.Namespace) -> int:
     print(
         "validation scores: "
         + ", ".join(f"{name} {score:.4f} (single-task {reference[name]:.4f})" for name, score in result.val.items())
-        + "\n"
     )
+    finals = [point for point in result.trajectory if point["phase"] == "final"]
+    test = {name: score for point in finals for name, score in point["test"].items()}
+    print("test scores: " + ", ".join(f"{name} {score:.4f}" for name, score in test.items()) + "\n")
     print("\n".join(structure_summary(result.net.structure)) + "\n")
     print(format_table(cost_report(result.net), cost_report(net)))
     return 0
+
+
+def recipe_of(args: argparse.Namespace) -> Recipe:
+    """The fine-tuning recipe the flags ask for; a setting of another recipe is refused, not ignored."""
+    config = {
+        key: value
+        for key, value in (("weight", args.distill_weight), ("temperature", args.temperature))
+        if value is not None
+    }
+    if config and args.recipe != "distill":
+        flags = " and ".join("--distill-weight" if key == "weight" else "--temperature" for key in config)
+        raise PamkitError(f"{flags} apply only to --recipe distill, not {args.recipe}; drop them or use distill")
+    return get_recipe(args.recipe, **config)
 
 
 def parse_combination_weights(spec: str | None) -> dict[tuple[str, ...], float] | None:

@@ -10,7 +10,8 @@ for removing the whole channel. The input space is never scored.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import cast
+from dataclasses import dataclass
+from typing import ClassVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -21,7 +22,91 @@ from ..network.architecture import INPUT_SPACE, PARAMETRIC
 from ..network.multitask import MultitaskNet, group_columns
 from ..tasks import Task
 
-CRITERIA = ("taylor", "magnitude")
+
+@dataclass(frozen=True)
+class Criterion:
+    """A pruning criterion: per space, how much the network needs each move kept undone (higher = keep)."""
+
+    name: ClassVar[str]
+    needs_data: ClassVar[bool] = False
+
+    def scores(
+        self, net: MultitaskNet, tasks: Sequence[Task], data: Split | None, batches: int, batch_size: int, seed: int
+    ) -> dict[int, Tensor]:
+        """``[channels, tasks + 1]`` per space, NaN where no move exists."""
+        raise NotImplementedError
+
+
+CRITERIA: dict[str, type[Criterion]] = {}
+
+
+def register_criterion(cls: type[Criterion]) -> type[Criterion]:
+    """Make a criterion available by its ``name`` (``--criterion NAME``)."""
+    CRITERIA[cls.name] = cls
+    return cls
+
+
+def get_criterion(name: str) -> Criterion:
+    """The registered criterion called ``name``; PamkitError naming the known ones otherwise."""
+    if name not in CRITERIA:
+        raise PamkitError(f"unknown pruning criterion {name!r}; use one of {', '.join(CRITERIA)}")
+    return CRITERIA[name]()
+
+
+@register_criterion
+@dataclass(frozen=True)
+class Magnitude(Criterion):
+    """The L``norm`` norm of the channel's incoming filters (all layers writing the space), the same for each move."""
+
+    name: ClassVar[str] = "magnitude"
+    norm: int = 2
+
+    def scores(
+        self, net: MultitaskNet, tasks: Sequence[Task], data: Split | None, batches: int, batch_size: int, seed: int
+    ) -> dict[int, Tensor]:
+        n = len(net.structure.tasks)
+        norm = self.norm
+        values = {
+            space: _per_channel(net, ops, lambda p: p.detach().abs() ** norm) ** (1 / norm)
+            for space, ops in _writers(net).items()
+        }
+        return {
+            space: _members(net, space, value[:, None].expand(-1, n + 1).clone()) for space, value in values.items()
+        }
+
+
+@register_criterion
+@dataclass(frozen=True)
+class Taylor(Criterion):
+    """First-order Taylor (Molchanov et al. 2019) of the sum of the tasks' losses over the reads a move cuts."""
+
+    name: ClassVar[str] = "taylor"
+    needs_data: ClassVar[bool] = True
+
+    def scores(
+        self, net: MultitaskNet, tasks: Sequence[Task], data: Split | None, batches: int, batch_size: int, seed: int
+    ) -> dict[int, Tensor]:
+        if data is None or not tasks:
+            raise PamkitError(
+                "the taylor criterion needs training data and the tasks to score channels by their "
+                "effect on the loss; pass data (or use --criterion magnitude)"
+            )
+        n = len(net.structure.tasks)
+        scores = {space: torch.zeros(_width(net, space), n + 1, dtype=torch.float64) for space in _writers(net)}
+        generator = torch.Generator().manual_seed(seed)
+        was_training = net.training
+        net.eval()  # batch statistics and dropout stay fixed while scoring
+        picks = torch.randperm(len(data), generator=generator)[: batches * batch_size].split(batch_size)
+        for batch in picks:
+            net.zero_grad(set_to_none=True)
+            outputs = net(data.images[batch], [task.name for task in tasks])
+            loss = cast(Tensor, sum(task.loss(outputs[task.name], task.targets(data.labels[batch])) for task in tasks))
+            loss.backward()
+            for space, cut in _cut_effects(net).items():
+                scores[space] += cut**2
+        net.zero_grad(set_to_none=True)
+        net.train(was_training)
+        return {space: _members(net, space, (score / max(1, len(picks))).float()) for space, score in scores.items()}
 
 
 def membership_importance(
@@ -32,9 +117,10 @@ def membership_importance(
     batches: int = 8,
     batch_size: int = 128,
     seed: int = 0,
-    norm: int = 2,
 ) -> dict[int, Tensor]:
     """Per space, how much the network needs each move kept undone (higher = keep), NaN where no move exists.
+
+    ``criterion`` names a registered criterion (``CRITERIA``):
 
     - ``taylor`` (Molchanov et al. 2019, first order): a move cuts a set of weights, the columns
       through which consumers read the channel (taking task t off cuts the reads of every consumer
@@ -42,40 +128,10 @@ def membership_importance(
       them all). Its score is (sum w * dL/dw over those weights)^2 for the sum L of the tasks'
       losses, averaged over ``batches`` seeded training batches. For a channel with one task this
       is the classic gate criterion: the squared gradient of a gate on the channel's output.
-    - ``magnitude``: the L``norm`` norm of the channel's incoming filters (all layers writing the
+    - ``magnitude``: the L2 norm of the channel's incoming filters (all layers writing the
       space), the same for each of its tasks and for the whole channel.
     """
-    n = len(net.structure.tasks)
-    if criterion == "magnitude":
-        scores = {
-            space: _per_channel(net, ops, lambda p: p.detach().abs() ** norm) ** (1 / norm)
-            for space, ops in _writers(net).items()
-        }
-        return {
-            space: _members(net, space, value[:, None].expand(-1, n + 1).clone()) for space, value in scores.items()
-        }
-    if criterion != "taylor":
-        raise PamkitError(f"unknown pruning criterion {criterion!r}; use one of {', '.join(CRITERIA)}")
-    if data is None or not tasks:
-        raise PamkitError(
-            "the taylor criterion needs training data and the tasks to score channels by their "
-            "effect on the loss; pass data (or use --criterion magnitude)"
-        )
-    scores = {space: torch.zeros(_width(net, space), n + 1, dtype=torch.float64) for space in _writers(net)}
-    generator = torch.Generator().manual_seed(seed)
-    was_training = net.training
-    net.eval()  # batch statistics and dropout stay fixed while scoring
-    picks = torch.randperm(len(data), generator=generator)[: batches * batch_size].split(batch_size)
-    for batch in picks:
-        net.zero_grad(set_to_none=True)
-        outputs = net(data.images[batch], [task.name for task in tasks])
-        loss = cast(Tensor, sum(task.loss(outputs[task.name], task.targets(data.labels[batch])) for task in tasks))
-        loss.backward()
-        for space, cut in _cut_effects(net).items():
-            scores[space] += cut**2
-    net.zero_grad(set_to_none=True)
-    net.train(was_training)
-    return {space: _members(net, space, (score / max(1, len(picks))).float()) for space, score in scores.items()}
+    return get_criterion(criterion).scores(net, tasks, data, batches, batch_size, seed)
 
 
 def _cut_effects(net: MultitaskNet) -> dict[int, Tensor]:
