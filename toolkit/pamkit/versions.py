@@ -17,6 +17,7 @@ _PACKAGES = (
     "numpy",
     "safetensors",
     "scikit-learn",
+    "torch-pruning",
 )
 
 
