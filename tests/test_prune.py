@@ -378,6 +378,9 @@ def test_separate_pruning_stacks_single_task_networks(digits_run, digits_data):
                                              ({"final_epochs": -1}, "final_epochs"),
                                              ({"target_macs": 0}, "target_macs .* above 0"),
                                              ({"explore_past": 2}, "explore_past"),
+                                             ({"fine_step": 0}, "fine_step"),
+                                             ({"search_window": -1}, "search_window"),
+                                             ({"max_candidates": 0}, "max_candidates"),
                                              ({"recipe": 3}, "recipe must be"),
                                              ({"combination_weights": {("a",): float("nan")}}, "weight of combination"),
                                              ({"finetune_samples": 10}, "below one batch")])
@@ -479,3 +482,56 @@ def test_prune_cli_resumes_an_interrupted_prune(digits_run, tmp_path, capsys, mo
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [".pamkit-output.json", "model.json",
                                                                   "model.safetensors", "pruning.json"]
     assert json.loads((tmp_path / "p" / ".pamkit-output.json").read_text())["complete"] is True
+
+
+def _cost_ranked(net, weights):
+    """A ranking as cost-aware pruning makes it when every membership is equally important: dearest first."""
+    from pamkit.prune.api import Ranking
+
+    costs = membership_costs(net.structure, weights)
+    return Ranking({space: 1 / c for space, c in costs.items()}, costs, expected_macs(net, weights))
+
+
+@pytest.mark.parametrize("step", [0.03, 0.09, 0.3])
+@pytest.mark.parametrize("tasks", [["digit"], ["digit", "odd", "high"]])
+def test_a_step_removes_about_its_share_while_moves_remain(step, tasks):
+    """Near the boundary one channel of a wide early layer can cost more than a step: it must not stall the steps."""
+    from pamkit.prune.api import _plan, _relabelled
+
+    net = random_lattice(source_nets("lenet5", 16), seed=5).extract(tasks)
+    weights = _uniform(net)
+    start = expected_macs(net, weights)
+    steps, banned = 0, set()
+    while expected_macs(net, weights) > 0.1 * start and steps < 60:
+        ranking = _cost_ranked(net, weights)
+        labels, moves = _plan(net, ranking, step, banned)
+        if not moves:
+            break
+        after = _relabelled(net, labels)
+        if after is None:  # as a prune does: these moves together cut a task off
+            banned |= moves
+            continue
+        removed = ranking.total - expected_macs(after, weights)
+        assert removed >= 0.4 * step * ranking.total, (steps, removed, step * ranking.total)  # sizes overlap a little
+        net, steps = after, steps + 1
+    assert steps >= 3
+    assert expected_macs(net, weights) <= 0.1 * start or not _plan(net, _cost_ranked(net, weights), step, banned)[1]
+
+
+def test_search_looks_past_one_noisy_failure_and_stays_bounded():
+    from pamkit.prune.search import cheapest_within
+
+    truth = {k: k <= 20 and k != 14 for k in range(30)}  # point 14: a noisy "outside"
+    asked = []
+
+    def is_within(k):
+        assert k not in asked  # each candidate fine-tuned once
+        asked.append(k)
+        return truth[k]
+
+    best, tuned = cheapest_within(30, is_within, window=3, max_candidates=12)
+    assert best == 20 and tuned == len(asked) <= 12
+    assert cheapest_within(30, truth.__getitem__, window=0, max_candidates=12)[0] == 13  # plain bisection stops early
+    assert cheapest_within(30, truth.__getitem__, window=3, max_candidates=3) == (7, 3)
+    assert cheapest_within(5, lambda k: True) == (4, 1)
+    assert cheapest_within(1, lambda k: True) == (0, 0)

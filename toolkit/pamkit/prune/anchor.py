@@ -31,8 +31,9 @@ from ..network.structure import Group, Structure, input_group
 from ..tasks import Task
 from ..train import evaluate_all
 from ..values import check_number
-from .api import PruneOptions, _gap, _seed, _within
+from .api import PruneOptions
 from .recipes import finetune, teacher_outputs
+from .search import cheapest_within, round_seed, shortfall, within_limits
 
 IMPORTANCES = ("taylor", "magnitude")  # Torch-Pruning's GroupTaylorImportance, GroupMagnitudeImportance
 
@@ -196,7 +197,7 @@ class _Run:
         """Torch-Pruning's steps until the MACs are at most ``goal``; False when it removes nothing more."""
         while self.macs > goal:
             if self.config.importance == "taylor":
-                self.gradients(_seed(self.options, 0, index * 10_000 + self.pruner.current_step))
+                self.gradients(round_seed(self.options.seed, 0, index * 10_000 + self.pruner.current_step))
             with torch.no_grad():
                 before = self.pruner.current_step
                 self.pruner.step()
@@ -281,7 +282,7 @@ def _prune_step(run: _Run, index: int, goal: float) -> bool:
     o = run.options
     if not run.step(goal, index):
         return False
-    run.finetune(run.net, o.finetune_epochs, o.finetune_samples, _seed(o, 2, index))
+    run.finetune(run.net, o.finetune_epochs, o.finetune_samples, round_seed(o.seed, 2, index))
     run.point(run.net, "prune", index)
     run.points.append(copy.deepcopy(run.net))
     run.bar.update()
@@ -289,16 +290,19 @@ def _prune_step(run: _Run, index: int, goal: float) -> bool:
 
 
 def _explore(run: _Run) -> str:
-    """Steps of ``step`` of the MACs until the task is ``explore_past`` below its limit; why they stopped."""
+    """Steps until the task is ``explore_past`` below its limit; why they stopped.
+
+    As pamkit's schedule: steps of ``step`` of the MACs, ``fine_step`` once one ended outside the tolerance.
+    """
     o = run.options
     past = {name: limit - o.explore_past for name, limit in run.limit.items()}
+    near = False
     for index in range(1, o.max_iterations + 1):
-        if not _prune_step(run, index, run.macs * (1 - o.step)):
+        if not _prune_step(run, index, run.macs * (1 - (o.fine_step if near else o.step))):
             return f"{index - 1} steps, then nothing left to remove"
-        if not _within(run.trajectory[-1]["val"], past):
-            return (
-                f"{index} steps, the last {o.explore_past} past the tolerance ({_gap(run.trajectory[-1]['val'], past)})"
-            )
+        if not within_limits(last := run.trajectory[-1]["val"], past):
+            return f"{index} steps, the last {o.explore_past} past the tolerance ({shortfall(last, past)})"
+        near = near or not within_limits(last, run.limit)
     return f"max_iterations ({o.max_iterations}) reached"
 
 
@@ -308,27 +312,21 @@ def _candidate(run: _Run, k: int) -> bool:
     if k not in run.tried:
         net = copy.deepcopy(run.points[k])
         if o.final_epochs:
-            run.finetune(net, o.final_epochs, None, _seed(o, 3, k))
+            run.finetune(net, o.final_epochs, None, round_seed(o.seed, 3, k))
         run.finals[k] = net
         run.tried[k] = run.point(net, "candidate", k)
-    return _within(run.tried[k]["val"], run.limit)
+    return within_limits(run.tried[k]["val"], run.limit)
 
 
 def _search(run: _Run, explored: str) -> tuple[int, str]:
-    """pamkit's search: the cheapest point first, then bisection between the cheapest within and the next."""
-    lo, hi = 0, len(run.points)  # lo: known within (the unpruned start), hi: known outside
-    k = hi - 1
-    while hi - lo > 1:
-        if _candidate(run, k):
-            lo = k
-        else:
-            hi = k
-        k = (lo + hi) // 2
-    if lo == 0:
+    """pamkit's search (``search.cheapest_within``): cheapest point first, bisection, then a window past the failure."""
+    o = run.options
+    best, tuned = cheapest_within(len(run.points), lambda k: _candidate(run, k), o.search_window, o.max_candidates)
+    if best == 0:
         return 0, f"{explored}; no pruned point stays within the tolerance after its final fine-tune"
-    return lo, (
-        f"{explored}; point {lo} is the cheapest within the tolerance after its final fine-tune "
-        f"({len(run.tried)} candidates fine-tuned)"
+    return best, (
+        f"{explored}; point {best} is the cheapest within the tolerance after its final fine-tune "
+        f"({tuned} candidates fine-tuned, at most {o.max_candidates})"
     )
 
 

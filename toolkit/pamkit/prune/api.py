@@ -10,9 +10,13 @@ labels only shrink.
 - ``target_macs``: steps of ``step`` of the expected MACs until the target, then the full final
   fine-tune; the result reports the scores reached.
 - tolerance (no target): the schedule goes past the accuracy boundary (until a task is
-  ``explore_past`` below its limit after its short fine-tune), keeping the network of every point.
+  ``explore_past`` below its limit after its short fine-tune), keeping the network of every point;
+  once a step ends outside the tolerance, steps shrink to ``fine_step`` (finer points
+  and more recovery where the result will be).
   Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
-  points; the result is the cheapest one found within the tolerance after its final fine-tune.
+  points, then the ``search_window`` points past the first failure (validation noise makes one
+  "outside" unreliable), at most ``max_candidates`` in all; the result is the cheapest one found
+  within the tolerance after its final fine-tune.
 
 Every point (start, each step, each fully fine-tuned candidate, final) is recorded in the
 trajectory with its expected MACs, every combination's MACs and every task's validation and test
@@ -44,6 +48,7 @@ from ..train import TrainedTask, evaluate_all, recorded_sources
 from ..values import check_number
 from .importance import get_criterion, membership_importance
 from .recipes import Recipe, finetune, get_recipe, teacher_outputs
+from .search import MAX_CANDIDATES, SEARCH_WINDOW, cheapest_within, round_seed, shortfall, within_limits
 from .state import Checkpoint, Checkpoints, Move, PruneState
 
 Combination = tuple[str, ...]
@@ -61,6 +66,9 @@ class PruneOptions:
     step: float = 0.09  # per step: share of the expected MACs (cost-aware) or of the channels removed
     max_iterations: int = 200  # at most this many pruning steps
     explore_past: float = 0.05  # tolerance search: steps go on until a task is this far below its limit
+    fine_step: float = 0.03  # tolerance search: the step once one was outside (finer points near the boundary)
+    search_window: int = SEARCH_WINDOW  # tolerance search: points also fine-tuned past the first failure
+    max_candidates: int = MAX_CANDIDATES  # tolerance search: at most this many full final fine-tunes
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
     combination_weights: dict[Combination, float] | None = None  # how often each combination runs (None: uniform)
     finetune_samples: int | None = 16384  # training samples per step's short fine-tune (None: the whole split)
@@ -90,9 +98,16 @@ class PruneOptions:
             "step (a share of the channels or MACs per step, e.g. 0.09)", self.step, low=0, low_open=True, high=1
         )
         check_number("explore_past (a fraction: 0.05 = 5 points)", self.explore_past, low=0, high=1)
-        for name in ("max_iterations", "batch_size", "importance_batches", "finetune_epochs"):
+        check_number(
+            "fine_step (a share of the MACs per step near the boundary, e.g. 0.03)",
+            self.fine_step,
+            low=0,
+            low_open=True,
+            high=1,
+        )
+        for name in ("max_iterations", "batch_size", "importance_batches", "finetune_epochs", "max_candidates"):
             check_number(name, getattr(self, name), low=1, integer=True)
-        for name in ("final_epochs", "recovery_epochs", "seed"):
+        for name in ("final_epochs", "recovery_epochs", "seed", "search_window"):
             check_number(name, getattr(self, name), low=0, integer=True)
         check_number("finetune_samples", self.finetune_samples, low=1, integer=True, optional=True)
         if self.finetune_samples is not None and self.finetune_samples < self.batch_size:
@@ -213,11 +228,6 @@ class _Run:
         )
 
 
-def _seed(options: PruneOptions, kind: int, index: int) -> int:
-    """A seed per (options' seed, kind of round, point): distinct across seeds, kinds and points."""
-    return (options.seed * 7919 + kind) * 100_003 + index
-
-
 def prune(
     net: MultitaskNet,
     data: DatasetSplits,
@@ -250,11 +260,11 @@ def prune(
                 loop = _start(copy.deepcopy(net), run)
             if options.target_macs is not None:
                 _to_target(loop, run)
-            elif _within(start := _start_scores(loop), limits):
+            elif within_limits(start := _start_scores(loop), limits):
                 _explore(loop, run)
                 _search(loop, run)
             else:
-                loop.stop_reason = "outside the tolerance before pruning: " + _gap(start, limits)
+                loop.stop_reason = "outside the tolerance before pruning: " + shortfall(start, limits)
             run.save(loop)
     assert loop.stop_reason is not None
     return PruneResult(loop.net.eval(), reference, loop.val, loop.stop_reason, loop.history, loop.trajectory)
@@ -282,8 +292,8 @@ def _start(net: MultitaskNet, run: _Run) -> PruneState:
     """The starting point, after a recovery fine-tune when the merge starts outside the tolerance."""
     point = run.point(net, "start")
     loop = PruneState([net], point["val"], [_entry(0, net, run, point["val"], "start", 0)], [point])
-    if run.options.target_macs is None and not _within(point["val"], run.limits) and run.options.recovery_epochs:
-        run.finetune(net, run.options.recovery_epochs, None, _seed(run.options, 1, 0))
+    if run.options.target_macs is None and not within_limits(point["val"], run.limits) and run.options.recovery_epochs:
+        run.finetune(net, run.options.recovery_epochs, None, round_seed(run.options.seed, 1, 0))
         point = run.point(net, "recovery")
         loop.trajectory.append(point)
         loop.val = point["val"]
@@ -318,36 +328,48 @@ def _to_target(loop: PruneState, run: _Run) -> None:
     if loop.stop_reason is None:
         net = copy.deepcopy(loop.points[-1])
         if o.final_epochs:
-            run.finetune(net, o.final_epochs, None, _seed(o, 3, len(loop.points) - 1))
+            run.finetune(net, o.final_epochs, None, round_seed(o.seed, 3, len(loop.points) - 1))
         point = run.point(net, "final")
         loop.trajectory.append(point)
         loop.best, loop.best_index, loop.val = net, len(loop.points) - 1, point["val"]
         loop.history.append(_entry(loop.iteration, net, run, point["val"], "final fine-tune", 0))
         run.show(loop, point)
-        within = "within" if _within(point["val"], run.limits) else "outside (" + _gap(point["val"], run.limits) + ")"
+        within = (
+            "within"
+            if within_limits(point["val"], run.limits)
+            else "outside (" + shortfall(point["val"], run.limits) + ")"
+        )
         loop.stop_reason = f"{loop.explored}; after the final fine-tune {within} the tolerance"
 
 
 def _explore(loop: PruneState, run: _Run) -> None:
-    """Tolerance mode: steps of ``step`` until a task is ``explore_past`` below its limit (keeping every point)."""
+    """Tolerance mode: steps until a task is ``explore_past`` below its limit, keeping every point for the search.
+
+    Steps are ``step``, then ``fine_step`` once one was outside the tolerance.
+    """
     o = run.options
     past = {name: limit - o.explore_past for name, limit in run.limits.items()}
     while loop.explored is None:
         last = loop.trajectory[-1]
-        if loop.iteration and not _within(last["val"], past):
-            gap = _gap(last["val"], past)
+        if loop.iteration and not within_limits(last["val"], past):
+            gap = shortfall(last["val"], past)
             loop.explored = f"{loop.iteration} steps, the last {o.explore_past} past the tolerance ({gap})"
         elif loop.iteration >= o.max_iterations:
             loop.explored = f"max_iterations ({o.max_iterations}) reached"
-        elif not _step(loop, run, o.step):
+        elif not _step(loop, run, o.fine_step if _near_boundary(loop, run) else o.step):
             loop.explored = f"{loop.iteration} steps, then nothing left to remove"
+
+
+def _near_boundary(loop: PruneState, run: _Run) -> bool:
+    """Whether a step has ended outside the tolerance after its short fine-tune (the boundary is near)."""
+    return any(not within_limits(p["val"], run.limits) for p in loop.trajectory if p["phase"] == "prune")
 
 
 def _step(loop: PruneState, run: _Run, share: float) -> bool:
     """One pruning step worth ``share`` of the budget and its short fine-tune; False when no move is left."""
     o = run.options
     net = loop.points[-1]
-    seed = _seed(o, 0, loop.iteration + 1)
+    seed = round_seed(o.seed, 0, loop.iteration + 1)
     ranking = _ranking(net, run.tasks, run.data.train, o, run.weights, seed)
     while True:
         labels, removed = _plan(net, ranking, share, loop.banned, cross=o.target_macs is not None)
@@ -358,7 +380,7 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
             break
         loop.banned |= removed  # these moves together cut a task off: never again
     loop.iteration += 1
-    run.finetune(candidate, o.finetune_epochs, o.finetune_samples, _seed(o, 2, loop.iteration))
+    run.finetune(candidate, o.finetune_epochs, o.finetune_samples, round_seed(o.seed, 2, loop.iteration))
     point = run.point(candidate, "prune")
     loop.points.append(candidate)
     loop.trajectory.append(point)
@@ -371,23 +393,21 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
 
 
 def _search(loop: PruneState, run: _Run) -> None:
-    """Fully fine-tune candidates: the cheapest point first, then bisection between the cheapest within and the next.
+    """Fully fine-tune candidates (``search.cheapest_within``): the cheapest point first, bisection, then a window.
 
-    Assumes being within the tolerance after the final fine-tune is (roughly) monotone in the
-    points; the result is the cheapest point found within. Each candidate is saved as it finishes.
+    The result is the cheapest point found within the tolerance after its final fine-tune; the
+    window past the first failure keeps one noisy "outside" from ending the search early. Each
+    candidate is saved as it finishes (a resumed search reads it back instead of fine-tuning again).
     """
     o = run.options
-    lo, hi = 0, len(loop.points)  # lo: known within (the start is), hi: known outside (past the last point)
-    first = True
-    while hi - lo > 1:
-        k = hi - 1 if first else (lo + hi) // 2
-        first = False
+
+    def is_within(k: int) -> bool:
         if k not in loop.tried:
             net = copy.deepcopy(loop.points[k])
             if o.final_epochs:
-                run.finetune(net, o.final_epochs, None, _seed(o, 3, k))
+                run.finetune(net, o.final_epochs, None, round_seed(o.seed, 3, k))
             point = run.point(net, "candidate")
-            within = _within(point["val"], run.limits)
+            within = within_limits(point["val"], run.limits)
             loop.tried[k] = {"val": point["val"], "test": point["test"], "within": within}
             loop.trajectory.append(point)
             event = f"candidate {k}: {'within' if within else 'outside'}"
@@ -396,10 +416,9 @@ def _search(loop: PruneState, run: _Run) -> None:
                 loop.best, loop.best_index, loop.val = net, k, point["val"]
             run.show(loop, point)
             run.save(loop)
-        if loop.tried[k]["within"]:
-            lo = k
-        else:
-            hi = k
+        return bool(loop.tried[k]["within"])
+
+    _, tuned = cheapest_within(len(loop.points), is_within, o.search_window, o.max_candidates)
     if loop.best is None:  # the start (after any recovery fine-tune) is the result
         loop.best, loop.best_index = loop.points[0], 0
         loop.val = evaluate_all(loop.best, run.tasks, run.data.val, o.batch_size * 4)
@@ -409,7 +428,7 @@ def _search(loop: PruneState, run: _Run) -> None:
     loop.trajectory.append(run.point(loop.best, "final", loop.tried[loop.best_index]["val"]))
     loop.stop_reason = (
         f"{loop.explored}; point {loop.best_index} is the cheapest within the tolerance after its final fine-tune "
-        f"({len(loop.tried)} candidates fine-tuned)"
+        f"({tuned} candidates fine-tuned, at most {o.max_candidates})"
     )
 
 
@@ -527,15 +546,19 @@ def _normalised(value: Tensor) -> Tensor:
 def _plan(
     net: MultitaskNet, ranking: Ranking, step: float, banned: set[Move], cross: bool = False
 ) -> tuple[dict[int, list[tuple[int, ...]]], set[Move]]:
-    """New labels after the lowest-ranked moves worth ``step`` of the budget, and the moves made.
+    """New labels after the lowest-ranked moves worth about ``step`` of the budget, and the moves made.
 
-    A move takes one task off a channel or removes the channel; at most one move per channel, and
-    moves on at most ``step`` of a layer's channels, per step (cheap layers are not gutted at
-    once while the budget is spent). Moves bigger than what is left of the budget are skipped; when
-    no move fits, the lowest-ranked one is made alone. ``cross``: moves are made while the budget is
-    not spent, the last one may cross it (landing on a target within one move). Banned moves (found
-    to cut a task off) and moves taking
-    a task's last channel in a space (its head would lose its input) are never made.
+    A move takes one task off a channel or removes the channel; at most one move per channel per
+    step. Moves are made in rank order while they bring the spent budget closer to ``step`` of it
+    (one that would overshoot by more than it falls short is left for a later step); ``cross``:
+    while the budget is not spent (the last move may cross it, landing on a target within one move).
+    First at most ``step`` of a layer's channels are moved (cheap layers are not gutted at once);
+    when that spends less than half the budget, the cap is lifted; when still less than half is
+    spent, the lowest-ranked move left is made whatever its size. So a step removes about its
+    share whenever moves remain: near the boundary, where one channel of an early, wide layer costs
+    more than a step, the step neither skips it for ever nor shrinks to the cheapest channels.
+    Banned moves (found to cut a task off) and moves taking a task's last channel in a space (its
+    head would lose its input) are never made.
     """
     scores, sizes = ranking.scores, ranking.sizes
     s = net.structure
@@ -555,7 +578,15 @@ def _plan(
     touched: set[tuple[int, int]] = set()
     room = {space: max(1, math.floor(step * len(labels[space]))) for space in scores}  # moves per layer
     spent = 0.0
-    for within_budget in (True, False):  # moves that fit the budget; if none does, the lowest-ranked one alone
+
+    def fits(size: float) -> bool:
+        if cross:
+            return spent < budget
+        return spent + size - budget <= budget - spent  # closer to the budget after the move than before
+
+    for capped, any_size in ((True, False), (False, False), (False, True)):
+        if moves and spent >= budget / 2:
+            break
         for _, space, c, t in ranked:
             size = float(sizes[space][c, t])
             move, off = (space, origins[space][c], t), labels[space][c] if t < 0 else {t}
@@ -563,9 +594,9 @@ def _plan(
                 move in banned
                 or (space, c) in touched
                 or (t < 0 and len(off) < 2)
-                or not room[space]
+                or (capped and not room[space])
                 or any(u not in left[space] or left[space][u] <= 1 for u in off)
-                or (within_budget and (spent >= budget if cross else spent + size > budget))
+                or not (any_size or fits(size))
             ):
                 continue
             room[space] -= 1
@@ -575,10 +606,8 @@ def _plan(
             moves.add(move)
             touched.add((space, c))
             spent += size
-            if not within_budget:
+            if any_size:
                 break
-        if moves:
-            break
     return {space: [tuple(sorted(label)) for label in space_labels] for space, space_labels in labels.items()}, moves
 
 
@@ -610,19 +639,6 @@ def _entry(
         "expected_macs": expected_macs(net, run.weights),
         "val": dict(val),
     }
-
-
-def _within(scores: dict[str, float], limits: dict[str, float]) -> bool:
-    return all(scores[name] >= limit - 1e-9 for name, limit in limits.items())
-
-
-def _gap(scores: dict[str, float], limits: dict[str, float]) -> str:
-    return (
-        ", ".join(
-            f"{name} {scores[name]:.4f} < {limit:.4f}" for name, limit in limits.items() if scores[name] < limit - 1e-9
-        )
-        or "all within"
-    )
 
 
 def _weights_for(net: MultitaskNet, weights: dict[Combination, float] | None) -> dict[Combination, float] | None:

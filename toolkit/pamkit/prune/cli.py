@@ -109,6 +109,26 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "then candidates are fully fine-tuned (default: %(default)s = 5 points)",
     )
     p.add_argument(
+        "--fine-step",
+        type=number_arg(low=0, low_open=True, high=1),
+        default=d.fine_step,
+        help="tolerance mode: the step once one step has ended outside the tolerance (finer points near the "
+        "boundary; default: %(default)s)",
+    )
+    p.add_argument(
+        "--search-window",
+        type=NONNEGATIVE_INT,
+        default=d.search_window,
+        help="tolerance mode: candidates also fully fine-tuned past the first one outside the tolerance, so one "
+        "noisy validation score does not end the search (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-candidates",
+        type=POSITIVE_INT,
+        default=d.max_candidates,
+        help="tolerance mode: at most this many candidates get the full final fine-tune (default: %(default)s)",
+    )
+    p.add_argument(
         "--final-epochs",
         type=NONNEGATIVE_INT,
         default=d.final_epochs,
@@ -171,6 +191,9 @@ def run_prune(args: argparse.Namespace) -> int:
         target_macs=args.target_macs,
         step=args.step,
         explore_past=args.explore_past,
+        fine_step=args.fine_step,
+        search_window=args.search_window,
+        max_candidates=args.max_candidates,
         final_epochs=args.final_epochs,
         max_iterations=args.max_steps,
         lr=args.lr,
