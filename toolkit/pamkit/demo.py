@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from .errors import DataError
-from .outputs import resumable_output
+from .outputs import add_resumable_output_arguments, resumable_output
 from .values import NONNEGATIVE_INT, POSITIVE_INT
 
 WRITER = "demo"
@@ -29,14 +29,13 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "the demo's own folder: an earlier demo's is continued with --resume or "
         "replaced with --overwrite; a folder holding anything else is never touched.",
     )
-    demo.add_argument("--out", default="runs/demo", help="where to write everything (default: %(default)s)")
-    again = demo.add_mutually_exclusive_group()
-    again.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted demo in --out, reusing its trained, merged and pruned networks",
+    add_resumable_output_arguments(
+        demo,
+        "where to write everything (default: %(default)s)",
+        "continue an interrupted demo in --out, reusing its trained, merged and pruned networks",
+        "replace an earlier demo in --out",
+        default="runs/demo",
     )
-    again.add_argument("--overwrite", action="store_true", help="replace an earlier demo in --out")
     demo.add_argument("--epochs", type=POSITIVE_INT, default=8, help="maximum training epochs (default: %(default)s)")
     demo.add_argument("--limit", type=POSITIVE_INT, help="at most LIMIT samples per split (a quicker, rougher demo)")
     demo.add_argument("--seed", type=NONNEGATIVE_INT, default=0)

@@ -20,6 +20,7 @@ A symlinked ``--out`` is followed: the link keeps pointing at the (new) folder.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import errno
 import json
@@ -67,6 +68,16 @@ def ownership(folder: Path) -> Ownership:
         except (OSError, ValueError, AttributeError):
             continue
     return Ownership(None, False)
+
+
+def add_resumable_output_arguments(
+    parser: argparse.ArgumentParser, out_help: str, resume_help: str, overwrite_help: str, **out_options: Any
+) -> None:
+    """``--out`` with the ``--resume`` / ``--overwrite`` pair every in-place writer offers (``resumable_output``)."""
+    parser.add_argument("--out", help=out_help, **out_options)
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help=resume_help)
+    again.add_argument("--overwrite", action="store_true", help=overwrite_help)
 
 
 def check_output_dir(

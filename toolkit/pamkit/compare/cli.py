@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import PamkitError
 from ..merge import METHODS, MergeOptions
 from ..models import build_single_task
-from ..outputs import check_output_dir, resumable_output
+from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output
 from ..prune import CRITERIA, PruneOptions
 from ..tasks import TaskSuite, get_suite
 from ..train import TrainConfig, suite_data
@@ -42,16 +42,13 @@ def register(verbs: argparse._SubParsersAction) -> None:
         default=",".join(("none", "shared", "mtz", "pam")),
         help=f"comma-separated, from {', '.join(METHODS)} (default: %(default)s)",
     )
-    p.add_argument(
-        "--out",
+    add_resumable_output_arguments(
+        p,
+        "output directory (new or empty, or an earlier compare's with --resume / --overwrite)",
+        "continue an interrupted compare in --out, reusing its finished stages",
+        "replace an earlier compare in --out",
         required=True,
-        help="output directory (new or empty, or an earlier compare's with --resume / --overwrite)",
     )
-    again = p.add_mutually_exclusive_group()
-    again.add_argument(
-        "--resume", action="store_true", help="continue an interrupted compare in --out, reusing its finished stages"
-    )
-    again.add_argument("--overwrite", action="store_true", help="replace an earlier compare in --out")
     p.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
     p.add_argument("--limit", type=POSITIVE_INT, help="at most LIMIT samples per split (fast, rough runs)")
     p.add_argument(

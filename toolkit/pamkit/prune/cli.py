@@ -8,7 +8,7 @@ from typing import Any
 from ..cost import all_combinations, combination_weights, cost_report, format_table, structure_summary
 from ..errors import CheckpointError, PamkitError
 from ..network import load_multitask, model_file
-from ..outputs import check_output_dir, resumable_output
+from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output
 from ..train import data_like, recorded_sources
 from ..values import FRACTION, NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, check_number, number_arg
 from .api import PruneOptions, prune, prune_separately, reference_scores, save_pruned
@@ -42,16 +42,13 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "step or fine-tuned candidate, skipping tasks that finished.",
     )
     p.add_argument("model", help="multitask model written by `pamkit merge` (its folder or model.json)")
-    p.add_argument(
-        "--out",
+    add_resumable_output_arguments(
+        p,
+        "output directory (new or empty, or one this command wrote: see --resume and --overwrite)",
+        "continue an interrupted prune in --out with the same options",
+        "replace a prune this command wrote into --out",
         required=True,
-        help="output directory (new or empty, or one this command wrote: see --resume and --overwrite)",
     )
-    again = p.add_mutually_exclusive_group()
-    again.add_argument(
-        "--resume", action="store_true", help="continue an interrupted prune in --out with the same options"
-    )
-    again.add_argument("--overwrite", action="store_true", help="replace a prune this command wrote into --out")
     p.add_argument(
         "--allow-no-change",
         action="store_true",

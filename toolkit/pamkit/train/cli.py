@@ -13,7 +13,7 @@ from ..cost import all_combinations
 from ..errors import PamkitError
 from ..io import read_json
 from ..network import MODEL_STEM, load_multitask, model_file
-from ..outputs import check_output_dir, resumable_output
+from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output
 from ..values import FRACTION, POSITIVE, POSITIVE_INT, SEED
 from .checkpoint import SingleTaskRecord
 from .loop import TrainConfig, evaluate_all
@@ -79,19 +79,14 @@ def register(verbs: argparse._SubParsersAction) -> None:
         help="architecture option, e.g. width=0.5 (repeatable)",
     )
     train.add_argument("--tasks", help="comma-separated subset of the suite's tasks (default: all)")
-    train.add_argument(
-        "--out",
-        required=True,
-        help="run directory to write (new or empty, or one this command wrote: see --resume and --overwrite)",
-    )
-    again = train.add_mutually_exclusive_group()
-    again.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted run in --out with the same "
+    add_resumable_output_arguments(
+        train,
+        "run directory to write (new or empty, or one this command wrote: see --resume and --overwrite)",
+        "continue an interrupted run in --out with the same "
         "options: tasks whose checkpoint is there are not trained again",
+        "replace a run this command wrote into --out",
+        required=True,
     )
-    again.add_argument("--overwrite", action="store_true", help="replace a run this command wrote into --out")
     train.add_argument(
         "--epochs", type=POSITIVE_INT, default=TrainConfig.epochs, help="maximum epochs (default: %(default)s)"
     )
