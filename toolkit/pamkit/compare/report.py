@@ -510,26 +510,19 @@ def plot(report: dict[str, Any], path: str | Path) -> Path:
 
 def write_report(report: dict[str, Any], out: str | Path) -> dict[str, Path]:
     """One seed's ``report.json`` (everything), ``report.md`` (tables and goals), ``cost.png`` and ``curves.png``."""
-    out = Path(out)
-    paths = {
-        "json": out / "report.json",
-        "markdown": out / "report.md",
-        "plot": out / "cost.png",
-        "curves": out / "curves.png",
-    }
-    write_json(
-        paths["json"],
-        {**report, "rows": combination_rows(report), "goals": goals(report), "unlearned": unlearned(report)},
-    )
-    paths["markdown"].write_text(markdown(report))
-    plot(report, paths["plot"])
-    plot_curves({0: report}, paths["curves"])
-    return paths
+    return _write_files(report, {0: report}, out, {})
 
 
 def write_seed_report(report: dict[str, Any], reports: dict[int, dict[str, Any]], out: str | Path) -> dict[str, Path]:
     """The report over seeds (``aggregate``) in ``out``: report.json, report.md, cost.png and curves.png
     (every seed's curves, read from the per-seed ``reports``)."""
+    return _write_files(report, reports, out, {"differences": differences(report)})
+
+
+def _write_files(
+    report: dict[str, Any], reports: dict[int, dict[str, Any]], out: str | Path, extra: dict[str, Any]
+) -> dict[str, Path]:
+    """The four report files; ``extra`` adds keys to report.json, ``reports`` are the seeds whose curves are drawn."""
     out = Path(out)
     paths = {
         "json": out / "report.json",
@@ -537,16 +530,8 @@ def write_seed_report(report: dict[str, Any], reports: dict[int, dict[str, Any]]
         "plot": out / "cost.png",
         "curves": out / "curves.png",
     }
-    write_json(
-        paths["json"],
-        {
-            **report,
-            "rows": combination_rows(report),
-            "goals": goals(report),
-            "unlearned": unlearned(report),
-            "differences": differences(report),
-        },
-    )
+    document = {**report, "rows": combination_rows(report), "goals": goals(report), "unlearned": unlearned(report)}
+    write_json(paths["json"], {**document, **extra})
     paths["markdown"].write_text(markdown(report))
     plot(report, paths["plot"])
     plot_curves(reports, paths["curves"])
