@@ -13,6 +13,7 @@ from pamkit.compare import (
     at_tolerance,
     combination_rows,
     compare,
+    curve_lines,
     curve_points,
     differences,
     goals,
@@ -327,6 +328,25 @@ def test_curves_png_and_the_reading_beside_the_saved_model(tmp_path):
             "80 ± 10 (80, 90, 70) | 90 ± 0 (90, 90, 90) |") in text
     assert "- mtz: its pruning.json has neither a trajectory nor a history" in text
     assert json.loads(paths["json"].read_text())["differences"]
+
+
+def test_curve_lines_print_the_path_cheapest_last_with_the_reading_at_the_tolerance_starred():
+    report = _seed_reports()[0]
+    trajectory = [_point("start", 100, 100, 180, 0.95, 0.95)] + [
+        _point("step", 100 - k, 100 - k, 180 - 10 * k, 0.95 - k / 1000, 0.95) for k in range(1, 12)
+    ]
+    for method, entry in report["methods"].items():
+        points, source, note = curve_points({"trajectory": trajectory} if method != "mtz" else {"history": []})
+        entry["curve"] = {"source": source, "note": note, "points": points}
+        entry["at_tolerance"] = [{"tasks": c["tasks"], **(at_tolerance(points, REFERENCE, 0.01, c["tasks"])
+                                                            or {"macs": None})} for c in entry["pruned"]]
+    lines = dict(line.split(":", 1) for line in curve_lines(report, ["a", "b"], points=4))
+    pam = [step.split() for step in lines["     pam (test)"].split(" -> ")]
+    assert pam[0] == ["180", "0.9400"] and pam[-1] == ["70", "0.9290"]  # start first, the cheapest point last
+    assert ["*80", "0.9300"] in pam and len(pam) == 5  # 4 evenly spaced points and the reading at the tolerance
+    macs = [int(step[0].lstrip("*")) for step in pam]
+    assert macs == sorted(macs, reverse=True)
+    assert "no curve (its pruning.json has neither a trajectory nor a history)" in lines["     mtz"]
 
 
 @pytest.mark.slow

@@ -118,7 +118,7 @@ def _merge(trained, data, out: Path, seed: int) -> None:
 
 
 def _prune(suite, data, out: Path, config) -> None:
-    from .compare import CompareOptions, combination_rows, compare, unlearned
+    from .compare import CompareOptions, combination_rows, compare, curve_lines, unlearned
     from .prune import PruneOptions
 
     print("\n== 3/5 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
@@ -151,6 +151,13 @@ def _prune(suite, data, out: Path, config) -> None:
             f"   {'+'.join(row['tasks']):<14}{row['macs']['none']:>12,}{row['macs']['pam']:>12,}"
             f"{row['vs_none']['pam']:>11.2f}x"
         )
+    print(
+        "\n   accuracy-cost curves (MACs and the worst task's score along each prune, * the reading at the "
+        f"tolerance;\n   plotted in {out}/curves.png):"
+    )
+    for row in combination_rows(report):
+        print(f"   {'+'.join(row['tasks'])}:")
+        print("\n".join(f"   {line}" for line in curve_lines(report, row["tasks"])))
     print(f"\n   full report: {out}/report.md, {out}/cost.png; all four methods and the oracle: `pamkit compare`")
 
 

@@ -1,7 +1,7 @@
 """Compare stage: every merging method pruned under one rule, cost of every combination side by side."""
 
 from .api import CompareOptions, compare, compare_seeds, merged_network, single_task_networks
-from .curves import at_tolerance, curve_points, plot_curves
+from .curves import at_tolerance, curve_lines, curve_points, plot_curves
 from .report import (
     aggregate,
     combination_rows,
@@ -22,6 +22,7 @@ __all__ = [
     "combination_rows",
     "compare",
     "compare_seeds",
+    "curve_lines",
     "curve_points",
     "differences",
     "goals",

@@ -116,6 +116,27 @@ def series(
     return xs, ys, split
 
 
+def curve_lines(report: dict[str, Any], combination: list[str] | tuple[str, ...], points: int = 6) -> list[str]:
+    """The accuracy–cost curve of one combination as text, one line per method: ``MACs score`` pairs from the
+    start of the prune to its end (at most ``points`` of them, evenly spaced), the reading at the tolerance
+    marked ``*``. For a terminal, where ``curves.png`` cannot be looked at."""
+    lines = []
+    for method, entry in report["methods"].items():
+        xs, ys, split = series((entry.get("curve") or {}).get("points", []), combination)
+        if not xs:
+            lines.append(f"{method:>8}: no curve ({(entry.get('curve') or {}).get('note') or 'nothing recorded'})")
+            continue
+        keep = sorted({round(k * (len(xs) - 1) / max(points - 1, 1)) for k in range(points)})
+        steps = {xs[k]: f"{xs[k]:,.0f} {ys[k]:.4f}" for k in keep}
+        index = [c["tasks"] for c in entry["pruned"]].index(list(combination))
+        reading = (entry.get("at_tolerance") or [None] * (index + 1))[index] or {}
+        if reading.get("macs") is not None:
+            score = worst(reading.get(split) or {}, combination)
+            steps[reading["macs"]] = f"*{reading['macs']:,.0f}" + (f" {score:.4f}" if score is not None else "")
+        lines.append(f"{method:>8} ({split}): " + " -> ".join(steps[x] for x in sorted(steps, reverse=True)))
+    return lines
+
+
 def plot_curves(seed_reports: dict[int, dict[str, Any]], path: str | Path) -> Path:
     """``curves.png``: one panel per combination, each method's MACs (log) against the worst task's test score.
 

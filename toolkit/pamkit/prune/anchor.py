@@ -32,7 +32,7 @@ from ..tasks import Task
 from ..train import evaluate_all
 from ..values import check_number
 from .api import PruneOptions
-from .recipes import finetune, teacher_outputs
+from .recipes import teacher_outputs
 from .search import cheapest_within, round_seed, shortfall, within_limits
 
 IMPORTANCES = ("taylor", "magnitude")  # Torch-Pruning's GroupTaylorImportance, GroupMagnitudeImportance
@@ -153,18 +153,14 @@ class _Run:
     macs: int = 0
 
     def finetune(self, net: nn.Module, epochs: int, samples: int | None, seed: int) -> None:
-        o = self.options
-        finetune(
+        self.options.finetune(
             _Named(net, self.task.name),
             [self.task],
             self.data.train,
-            o.finetuning,
             self.teachers,
-            lr=o.lr,
             epochs=epochs,
-            batch_size=o.batch_size,
-            seed=seed,
             samples=samples,
+            seed=seed,
         )
 
     def point(self, net: nn.Module, phase: str, index: int) -> dict[str, Any]:

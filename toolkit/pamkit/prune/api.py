@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,32 @@ class PruneOptions:
         assert isinstance(self.recipe, Recipe)
         return self.recipe
 
+    def finetune(
+        self,
+        net: nn.Module,
+        tasks: Sequence[Task],
+        train: Split,
+        teachers: dict[str, Tensor] | None,
+        *,
+        epochs: int,
+        samples: int | None,
+        seed: int,
+    ) -> None:
+        """One fine-tuning round of ``net`` in place with these options' recipe, learning rate and batch size
+        (``samples``: a seeded subset of ``train``, None for all of it)."""
+        finetune(
+            net,
+            tasks,
+            train,
+            self.finetuning,
+            teachers,
+            lr=self.lr,
+            epochs=epochs,
+            batch_size=self.batch_size,
+            seed=seed,
+            samples=samples,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings (combinations joined with '+', the recipe as its name and config)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -190,18 +216,8 @@ class _Run:
     bar: Any
 
     def finetune(self, net: MultitaskNet, epochs: int, samples: int | None, seed: int) -> None:
-        o = self.options
-        finetune(
-            net,
-            self.tasks,
-            self.data.train,
-            o.finetuning,
-            self.teachers,
-            lr=o.lr,
-            epochs=epochs,
-            batch_size=o.batch_size,
-            seed=seed,
-            samples=samples,
+        self.options.finetune(
+            net, self.tasks, self.data.train, self.teachers, epochs=epochs, samples=samples, seed=seed
         )
 
     def point(self, net: MultitaskNet, phase: str, val: dict[str, float] | None = None) -> dict[str, Any]:
