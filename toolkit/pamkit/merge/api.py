@@ -16,7 +16,7 @@ from ..train import TrainConfig, TrainedTask, fit
 from ..values import check_number
 from .assemble import Label, assemble, source_origins, source_template
 from .mtz import merge_mtz
-from .pam import GROUPINGS, merge_pam
+from .pam import GROUPINGS, merge_pam, zip_label_groups
 from .sources import Sources, candidate_weights, load_sources
 
 METHODS = ("pam", "mtz", "shared", "none")
@@ -30,8 +30,9 @@ class MergeOptions:
     grouping: str = "paper"  # PAM: "paper" (shared + one private group per task) or "lattice"
     alpha: float | None = None  # PAM: absolute MI threshold (None: calibrated per layer and task)
     relative_alpha: float | None = None  # PAM: calibration factor (None: the relevance module's default)
-    zip_fraction: float = 1.0  # MTZ: share of each layer's neurons to pair (1 = full zip)
-    finetune_epochs: int = 1  # MTZ: after each layer; shared: joint training of the trunk
+    zip_groups: bool = True  # PAM: zip the source networks' channels inside each label group (False: the paper's)
+    zip_fraction: float = 1.0  # MTZ, zipped PAM: share of each layer's (group's) neurons to pair (1 = full zip)
+    finetune_epochs: int = 1  # MTZ: after each layer; zipped PAM: after zipping; shared: joint training
     lr: float = 1e-3
     seed: int = 0
 
@@ -58,9 +59,10 @@ METHOD_OPTIONS: dict[str, tuple[str, ...]] = {
     "grouping": ("pam",),
     "alpha": ("pam",),
     "relative_alpha": ("pam",),
-    "zip_fraction": ("mtz",),
-    "finetune_epochs": ("mtz", "shared"),
-    "lr": ("mtz", "shared"),
+    "zip_groups": ("pam",),
+    "zip_fraction": ("mtz", "pam"),
+    "finetune_epochs": ("mtz", "shared", "pam"),
+    "lr": ("mtz", "shared", "pam"),
     "seed": ("pam", "mtz", "shared"),
 }
 
@@ -114,6 +116,12 @@ def merge(
             sources, images, labels, options.grouping, options.alpha, options.relative_alpha, progress
         )
         net.structure.provenance.update(provenance)
+        if options.zip_groups:
+            net, zipped = zip_label_groups(net, images, options.zip_fraction, progress)
+            for space, costs in zipped.items():
+                report.setdefault(space, {})["zip_costs"] = costs
+            if options.finetune_epochs:
+                _finetuner(sources, data, options)(net, "zipping the label groups")
         return net, report
     if method == "mtz":
         tuner = _finetuner(sources, data, options) if options.finetune_epochs else None

@@ -17,7 +17,16 @@ from .api import METHODS, MergeOptions, merge, options_for
 from .sources import load_sources
 
 REPORT_FILE = "regrouping.json"
-_METHOD_FLAGS = ("samples", "grouping", "alpha", "relative_alpha", "zip_fraction", "finetune_epochs", "seed")
+_METHOD_FLAGS = (
+    "samples",
+    "grouping",
+    "alpha",
+    "relative_alpha",
+    "zip_groups",
+    "zip_fraction",
+    "finetune_epochs",
+    "seed",
+)
 _DATA_FLAGS = ("data", "limit")  # every method but none reads data
 
 
@@ -66,14 +75,24 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--relative-alpha", type=NONNEGATIVE, help="pam: the calibration factor")
     p.add_argument(
+        "--zip-groups",
+        action=argparse.BooleanOptionalAction,
+        help="pam: inside each label group, merge the different networks' channels that carry the same "
+        "information (MTZ's pair cost and merged weights), so a group starts about one network wide; "
+        "--no-zip-groups builds the paper's plain PAM, every network's channels side by side in their group "
+        "(default: zip)",
+    )
+    p.add_argument(
         "--zip-fraction",
         type=number_arg(low=0, low_open=True, high=1),
-        help=f"mtz: share of neurons paired per layer (default: {d.zip_fraction} = full zip)",
+        help=f"mtz, pam: share of neurons paired per layer (per label group for pam) (default: {d.zip_fraction} "
+        "= full zip)",
     )
     p.add_argument(
         "--finetune-epochs",
         type=NONNEGATIVE_INT,
-        help=f"mtz: epochs after each layer; shared: joint training epochs (default: {d.finetune_epochs})",
+        help="mtz: epochs after each layer; pam: joint epochs after zipping the groups; shared: joint training "
+        f"epochs (default: {d.finetune_epochs})",
     )
     p.add_argument("--seed", type=SEED, help=f"pam, mtz, shared (default: {d.seed})")
     p.set_defaults(run=run_merge)

@@ -66,9 +66,27 @@ def zip_space(
     labels = [g.label for g in s.groups[space]]
     if zipped not in labels or task not in labels:
         return net, 0.0
-    merged_label = tuple(sorted(zipped + task))
     spans = s.spans(space)
     rows_x, rows_y = (torch.arange(*spans[labels.index(lab)]) for lab in (zipped, task))
+    return zip_rows(net, space, rows_x, rows_y, tuple(sorted(zipped + task)), images, fraction)
+
+
+def zip_rows(
+    net: MultitaskNet,
+    space: int,
+    rows_x: Tensor,
+    rows_y: Tensor,
+    merged_label: tuple[int, ...],
+    images: Tensor,
+    fraction: float,
+) -> tuple[MultitaskNet, float]:
+    """Pair channels ``rows_x`` with channels ``rows_y`` of one space by MTZ's cost and merge each pair into one
+    channel labelled ``merged_label`` (reading only inputs shared by all its tasks); returns the network and the
+    total pair cost. ``fraction`` of the smaller side is paired (1: all of it); unpaired channels stay as they are.
+    """
+    if not len(rows_x) or not len(rows_y):
+        return net, 0.0
+    s = net.structure
     producers = [op for op in s.ops if op.kind in PARAMETRIC and op.space == space]
     dense = net.to_dense()
     found = [_producer_fit(net, dense, op, merged_label, rows_x, rows_y, images) for op in producers]
@@ -77,6 +95,8 @@ def zip_space(
         return net, 0.0  # some producer has no input shared by all the tasks: nothing can be zipped here
     costs = cast(Tensor, sum(pair_costs(fit["a"], fit["b"], fit["h"], fit["h"]) for fit in fits))
     pairs = greedy_pairs(costs, round(fraction * min(len(rows_x), len(rows_y))))
+    if not pairs:
+        return net, 0.0
     px = torch.tensor([i for i, _, _ in pairs], dtype=torch.long)
     py = torch.tensor([j for _, j, _ in pairs], dtype=torch.long)
     for op, fit in zip(producers, fits, strict=True):

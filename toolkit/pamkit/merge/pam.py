@@ -8,8 +8,11 @@ import torch
 from torch import Tensor, fx
 from tqdm.auto import tqdm
 
+from ..network.architecture import INPUT_SPACE
 from ..network.multitask import MultitaskNet
+from ..network.structure import Structure
 from .assemble import Label, assemble, source_origins, source_template
+from .mtz import zip_rows
 from .relevance import DEFAULT_RELATIVE_ALPHA, Relevance, regroup
 from .sources import Sources, candidate_weights
 
@@ -102,3 +105,47 @@ def _space_report(
             for origin, label, mi in zip(origins, labels, relevance.mi.tolist(), strict=True)
         ],
     }
+
+
+def zip_label_groups(
+    net: MultitaskNet, images: Tensor, fraction: float = 1.0, progress: bool = True
+) -> tuple[MultitaskNet, dict[str, list[float]]]:
+    """Inside each label group, zip the channels of different source networks (method.md 3.5, extension).
+
+    The relevance labels stay: a channel keeps the tasks it serves. What goes is the redundancy between
+    source networks within a group, which the plain construction keeps (a group serving n tasks holds
+    every network's copy of a feature: about n times one network's width, n² its MACs). Space by space,
+    bottom-up, the group's channels from the first k networks are paired with those of network k by
+    MTZ's pair cost and merged with MTZ's weights (``mtz.zip_rows``), so the layer above reads merged
+    inputs and its own pairs are compared on them. Returns the network and, per space, each group's
+    total pair cost.
+    """
+    names = net.structure.task_names
+    report: dict[str, list[float]] = {}
+    spaces = [space for space in net.structure.groups if space != INPUT_SPACE]
+    for space in tqdm(spaces, desc="PAM zipping label groups", unit="layer", disable=None if progress else True):
+        costs = []
+        for label in [g.label for g in net.structure.groups[space]]:
+            for k in range(1, len(names)):
+                rows_x, rows_y = _source_rows(net.structure, space, label, names[:k], names[k])
+                net, cost = zip_rows(net, space, rows_x, rows_y, label, images, fraction)
+                costs.append(cost)
+        report[str(space)] = costs
+    net.structure.provenance.update({"zip_groups": True, "zip_fraction": fraction})
+    return net, report
+
+
+def _source_rows(s: Structure, space: int, label: Label, earlier: tuple[str, ...], task: str) -> tuple[Tensor, Tensor]:
+    """Channels of the group ``label`` in ``space`` that come from the networks ``earlier`` (merged or not), and
+    those that come from network ``task`` alone."""
+    rows_x, rows_y = [], []
+    for group, (start, _) in zip(s.groups[space], s.spans(space), strict=True):
+        if group.label != label:
+            continue
+        for c, origin in enumerate(group.origins, start):
+            came_from = {part.rsplit(":", 1)[0] for part in origin.split("+")}
+            if came_from <= set(earlier):
+                rows_x.append(c)
+            elif came_from == {task}:
+                rows_y.append(c)
+    return torch.tensor(rows_x, dtype=torch.long), torch.tensor(rows_y, dtype=torch.long)
