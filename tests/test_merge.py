@@ -12,7 +12,10 @@ from pamkit.data import InputSpec
 from pamkit.errors import PamkitError
 from pamkit.merge import MergeOptions, load_sources, merge
 from pamkit.merge.api import options_for
-from pamkit.merge.pam import merge_pam
+from pamkit.merge.assemble import assemble, source_origins, source_template
+from pamkit.merge.pam import merge_pam, zip_label_groups
+from pamkit.merge.sources import candidate_weights
+from pamkit.cost import cost_report
 from pamkit.network import load_multitask
 from pamkit.tasks import Task
 from pamkit.train import SingleTaskRecord, TrainedTask
@@ -96,6 +99,51 @@ def test_mtz_of_identical_networks_keeps_their_function():
         assert torch.allclose(out, reference, atol=1e-4)
 
 
+def test_zipping_the_label_groups_of_identical_networks_keeps_their_function():
+    """Two copies of one trunk, every channel relevant to both tasks (the plain construction: each copy reads only
+    its own inputs): zipping the shared group pairs each channel with its copy at no cost, and the network is
+    one trunk wide computing what the source computed."""
+    nets = source_nets("lenet5", 12, suite="digits-paper")
+    twin = TrainedTask(nets[0].net, SingleTaskRecord("lenet5", {}, nets[1].record.task, nets[0].record.input_spec),
+                       "twin.json")
+    sources = load_sources([nets[0], twin])
+    both = {space: [(0, 1)] * (2 * size) for space, size in sources.arch.space_sizes.items()}
+    plain = assemble(source_template(sources, {"method": "pam"}), candidate_weights(sources), both,
+                     source_origins(sources)).eval()
+    x = torch.randn(64, 1, 12, 12)
+    net, costs = zip_label_groups(plain, x, progress=False)
+    for space, size in sources.arch.space_sizes.items():
+        assert [(g.label, g.size) for g in net.structure.groups[space]] == [((0, 1), size)], space
+    assert all(cost == pytest.approx(0, abs=1e-6) for space_costs in costs.values() for cost in space_costs)
+    reference = nets[0].net(x)
+    for out in net.eval()(x).values():
+        assert torch.allclose(out, reference, atol=1e-4)
+
+
+def test_zipped_pam_keeps_every_label_and_starts_one_network_wide(digits_run, digits_data):
+    _, trained = digits_run
+    options = MergeOptions(samples=96, finetune_epochs=0)
+    plain, _ = merge(trained, "pam", digits_data, MergeOptions(samples=96, zip_groups=False), progress=False)
+    zipped, report = merge(trained, "pam", digits_data, options, progress=False)
+    assert zipped.structure.provenance["zip_groups"] and "zip_costs" in report["1"]
+    for space, groups in plain.structure.groups.items():
+        if space == 0:
+            continue
+        after = {g.label: g.size for g in zipped.structure.groups[space]}
+        assert set(after) == {g.label for g in groups}, space  # the relevance labels stay
+        for g in groups:  # a full zip leaves as many channels as the largest network's share of the group
+            per_source = [sum(o.startswith(f"{name}:") for o in g.origins) for name in plain.task_names]
+            assert after[g.label] == max(per_source), (space, g.label)
+    none = cost_report(merge(trained, "none", None, progress=False)[0])["combinations"]
+    for z, n in zip(cost_report(zipped)["combinations"], none, strict=True):
+        assert z["macs"] <= 1.25 * max(c["macs"] for c in none if len(c["tasks"]) == 1), z
+    assert cost_report(zipped)["combinations"][-1]["macs"] <= none[-1]["macs"]
+    x = digits_data.test.images[:32]
+    for combo in [("digit",), ("odd", "high"), zipped.task_names]:  # each combination's subnetwork is exact
+        full, alone = zipped.eval()(x, combo), zipped.extract(combo).eval()(x)
+        assert all(torch.allclose(full[t], alone[t], atol=1e-5) for t in combo)
+
+
 def test_partial_zip_leaves_private_groups(digits_run, digits_data):
     nets = digits_run[1][:2]
     net, _ = merge(nets, "mtz", digits_data, MergeOptions(zip_fraction=0.5, finetune_epochs=0), progress=False)
@@ -139,8 +187,9 @@ def test_options_of_another_method_are_refused():
     assert options_for("pam", {"alpha": 0.1}).alpha == 0.1
     with pytest.raises(PamkitError, match="alpha does not apply to --method none"):
         options_for("none", {"alpha": 0.1})
-    with pytest.raises(PamkitError, match="--zip-fraction does not apply to --method pam"):
-        options_for("pam", {"zip_fraction": 0.5}, lambda name: "--" + name.replace("_", "-"))
+    with pytest.raises(PamkitError, match="--zip-groups does not apply to --method mtz"):
+        options_for("mtz", {"zip_groups": False}, lambda name: "--" + name.replace("_", "-"))
+    assert options_for("pam", {"zip_fraction": 0.5}).zip_fraction == 0.5
 
 
 def _listing(folder):
