@@ -321,10 +321,11 @@ def test_downloaded_non_idx_file_never_enters_cache(isolated, monkeypatch):
 
 
 def test_registry_and_class_names():
-    assert dataset_names() == ["fashion-mnist", "mnist", "digits"]
+    assert dataset_names() == ["fashion-mnist", "mnist", "digits", "composite"]
     fashion = class_names("fashion-mnist")
     assert len(fashion) == 10 and fashion[0] == "t-shirt/top" and fashion[-1] == "ankle-boot"
     assert class_names("digits") == class_names("mnist") == tuple("0123456789")
+    assert class_names("composite") == fashion + tuple(f"digit-{d}" for d in range(10))
 
 
 def test_unknown_dataset_lists_known_names():

@@ -15,7 +15,8 @@ ALL = torch.arange(10)
 
 
 def test_builtin_suites_are_the_documented_ones():
-    assert builtin_suite_names() == ["digits", "digits-paper", "fashion-paper", "fashion4", "mnist4"]
+    assert builtin_suite_names() == ["digits", "digits-paper", "domains", "fashion-paper", "fashion4", "mnist4",
+                                     "related-k0", "related-k10", "related-k2", "related-k5", "related-k8"]
 
 
 def test_fashion_paper_is_five_pm1_attributes_per_half():
@@ -218,3 +219,63 @@ def test_suites_verb_checks_a_suite_file(tmp_path, capsys):
     path.write_text('dataset = "fashion-mnist"\n[tasks.shoe]\nkind = "binary"\nkind = "binary"\n')
     assert main(["suites", str(path)]) == 2
     assert "is not valid TOML" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- tasks over attributes (composite)
+
+# Five frames' attribute rows: garments in columns 0-9, digits in 10-19.
+FRAMES = torch.zeros(5, 20, dtype=torch.long)
+for _row, _on in enumerate([(0, 5, 10, 13), (5, 7, 11, 19), (1, 12, 15), (9, 8, 10, 11), (3, 4, 16, 18)]):
+    FRAMES[_row, list(_on)] = 1
+
+
+def test_multilabel_targets_over_attributes_are_the_attribute_columns():
+    b = get_suite("related-k2").task("b")  # garments 0-3 and sandal, digits 0-3 and 5
+    columns = [c for _, (c,) in b.outputs]
+    assert columns == [0, 1, 2, 3, 5, 10, 11, 12, 13, 15]
+    assert torch.equal(b.targets(FRAMES), FRAMES[:, columns].float())
+    assert torch.equal(b.discrete_labels(FRAMES), FRAMES[:, columns])
+    on = FRAMES[:, columns].float().mean(dim=0)
+    assert b.trivial_score(FRAMES) == pytest.approx(torch.maximum(on, 1 - on).mean().item())
+    never = torch.full((5, 10), -1.0)
+    assert b.correct(never, b.targets(FRAMES)).mean().item() == pytest.approx(b.trivial_score(FRAMES))
+
+
+def test_user_suite_over_attributes_binary_is_any_of_its_attributes(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("dataset: composite\ntasks:\n  footwear:\n    kind: binary\n    targets: pm1\n"
+                    "    positive: [sandal, sneaker, ankle-boot]\n  odd:\n    kind: binary\n"
+                    "    positive: [digit-1, digit-3, digit-5, digit-7, digit-9]\n")
+    suite = load_suite_file(path)
+    footwear, odd = suite.task("footwear"), suite.task("odd")
+    assert footwear.outputs == (("footwear", (5, 7, 9)),) and footwear.label_kind == "attributes"
+    assert footwear.targets(FRAMES)[:, 0].tolist() == [1, 1, -1, 1, -1]
+    assert odd.targets(FRAMES)[:, 0].tolist() == [1, 1, 1, 1, 0]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("dataset: composite\ntasks: {x: {kind: multiclass}}\n", "needs one class per image, but its dataset labels "
+                                                             "attributes; use kind binary or multilabel"),
+    ("dataset: composite\ntasks: {x: {kind: binary, positive: [digit-10]}}\n",
+     "unknown attribute 'digit-10'; the dataset's attributes are t-shirt/top"),
+    ("dataset: composite\ntasks: {x: {kind: multilabel, attributes: {y: []}}}\n", "has no attributes"),
+])
+def test_bad_suites_over_attributes_name_the_problem(tmp_path, body, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(body)
+    with pytest.raises(TaskError, match=message):
+        load_suite_file(path)
+
+
+def test_labels_of_the_other_kind_are_refused():
+    attributes, classes = get_suite("domains").task("a"), get_suite("fashion4").task("footwear")
+    with pytest.raises(TaskError, match=r"over attributes and needs labels \[N, 20\] 0/1 attributes, got shape \[10\]"):
+        attributes.targets(ALL)
+    with pytest.raises(TaskError, match=r"over classes and needs labels \[N\] class indices, got shape \[5, 20\]"):
+        classes.targets(FRAMES)
+
+
+def test_label_kind_round_trips_and_class_tasks_keep_their_record():
+    task = get_suite("domains").task("b")
+    assert task.to_dict()["label_kind"] == "attributes" and Task.from_dict(task.to_dict()) == task
+    assert "label_kind" not in get_suite("fashion4").task("group").to_dict()

@@ -56,8 +56,9 @@ def run_datasets(args: argparse.Namespace) -> int:
     for name in dataset_names():
         info = dataset_info(name)
         try:
-            where = "bundled with scikit-learn" if name == "digits" else locate_idx_files(name, download=False).source
+            found = [locate_idx_files(files, download=False).source for files in info.files]
+            where = " + ".join(found) if found else "bundled with scikit-learn"
         except DataError as exc:
             where = f"NOT FOUND. {exc}"
-        print(f"{name:<14} {len(info.class_names)} classes, {info.native_size} px: {where}")
+        print(f"{name:<14} {len(info.class_names)} {info.label_kind}, {info.native_size} px: {where}")
     return 0

@@ -11,13 +11,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pamkit.data import composite
 from pamkit.data._checks import is_int, is_number
 from pamkit.data.idx import read_idx
 from pamkit.data.sources import locate_idx_files
-from pamkit.data.spec import DatasetSplits, InputSpec, Split
+from pamkit.data.spec import LABEL_KINDS, DatasetSplits, InputSpec, Split
 from pamkit.errors import DataError
 
 DIGITS_SPLIT = (0.70, 0.15, 0.15)  # digits has no official test set: one seeded permutation, train/val/test
+SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -33,16 +35,43 @@ class RawData:
 
 
 @dataclass(frozen=True)
+class SplitRequest:
+    """What load_dataset asks of a dataset's loader: where to look, and how to split."""
+
+    path: Path | None
+    download: bool
+    val_fraction: float
+    limit: int | None
+    gen: torch.Generator  # seeded; a loader draws every random choice from it, in a fixed order
+
+
+@dataclass(frozen=True)
+class RawSplits:
+    """A dataset's three splits before scaling: per split, images [N, H, W] in 0..max_value and their labels."""
+
+    splits: dict[str, tuple[np.ndarray, np.ndarray]]  # keyed by SPLITS
+    max_value: float
+    source: str
+
+
+@dataclass(frozen=True)
 class DatasetInfo:
     """Static facts about one dataset, enough to plan tasks without loading any image."""
 
     name: str
-    class_names: tuple[str, ...]
+    class_names: tuple[str, ...]  # label names: the classes in label order, or the attributes in column order
     native_size: int
     channels: int
     mean: float  # of training pixels scaled to [0, 1]; fixed so every run normalises identically
     std: float
-    load: Callable[[DatasetInfo, Path | None, bool], RawData]  # (info, path, download) -> RawData
+    load: Callable[[DatasetInfo, SplitRequest], RawSplits]
+    files: tuple[str, ...] = ()  # the IDX file sets it is read from (keys of sources.SYSTEM_DIRS); () bundled
+    label_kind: str = "classes"  # one of LABEL_KINDS: the tasks over it refer to classes or attributes
+
+    def __post_init__(self) -> None:
+        """Catch a registry entry whose label kind no task understands."""
+        if self.label_kind not in LABEL_KINDS:
+            raise DataError(f"dataset {self.name}: label_kind {self.label_kind!r} is not one of {LABEL_KINDS}")
 
 
 def _check_idx_pair(info: DatasetInfo, images: np.ndarray, labels: np.ndarray, img_file: Path, lbl_file: Path) -> None:
@@ -70,8 +99,8 @@ def _check_idx_pair(info: DatasetInfo, images: np.ndarray, labels: np.ndarray, i
         )
 
 
-def _load_idx(info: DatasetInfo, path: Path | None, download: bool) -> RawData:
-    """Load an MNIST-like dataset from its four IDX files, wherever sources finds them."""
+def _read_idx_set(info: DatasetInfo, path: Path | None, download: bool) -> RawData:
+    """Read an MNIST-like dataset from its four IDX files, wherever sources finds them."""
     located = locate_idx_files(info.name, path=path, download=download)
     pools = []
     for prefix in ("train", "t10k"):
@@ -84,47 +113,106 @@ def _load_idx(info: DatasetInfo, path: Path | None, download: bool) -> RawData:
     return RawData(train_x, train_y, test_x, test_y, max_value=255.0, source=located.source)
 
 
-def _load_digits(info: DatasetInfo, path: Path | None, download: bool) -> RawData:
+def _load_idx(info: DatasetInfo, request: SplitRequest) -> RawSplits:
+    """Load an MNIST-like dataset: the official train file split into train and val, the test file as test."""
+    raw = _read_idx_set(info, request.path, request.download)
+    return _split(raw, request.val_fraction, request.limit, request.gen)
+
+
+def _load_digits(info: DatasetInfo, request: SplitRequest) -> RawSplits:
     """Load scikit-learn's bundled 8x8 digits; always available, so the offline fallback."""
-    if path is not None:
+    if request.path is not None:
         raise DataError(
             f"{info.name} is bundled with scikit-learn and reads no files; drop the data folder "
-            f"(--data / path={str(path)!r})"
+            f"(--data / path={str(request.path)!r})"
         )
     from sklearn.datasets import load_digits  # slow import, only when digits is asked for
 
     bunch = load_digits()
-    return RawData(bunch.images, bunch.target, None, None, max_value=16.0, source="scikit-learn bundled")
+    raw = RawData(bunch.images, bunch.target, None, None, max_value=16.0, source="scikit-learn bundled")
+    return _split(raw, request.val_fraction, request.limit, request.gen)
+
+
+def _load_composite(info: DatasetInfo, request: SplitRequest) -> RawSplits:
+    """Compose 2x2 frames of garments and digits (see composite.py), each split from that split's tiles only.
+
+    The sources are split first, as load_dataset splits each of them: train and val tiles from the
+    official train files, test tiles from the test files. A split has as many frames as its garment
+    tiles (54,000 / 6,000 / 10,000 by default). With a data folder, the sources are its
+    ``fashion-mnist/`` and ``mnist/`` subfolders.
+    """
+    pools = []
+    for name in info.files:  # garments, then digits
+        folder = None if request.path is None else request.path / name
+        try:
+            raw = _read_idx_set(DATASETS[name], folder, request.download)
+        except DataError as exc:
+            raise DataError(f"{info.name} is built from {' and '.join(info.files)}: {exc}") from None
+        pools.append(_split(raw, request.val_fraction, None, request.gen))
+    splits = {}
+    for key in SPLITS:
+        garments, digits = (composite.Tiles(*pool.splits[key]) for pool in pools)
+        if min(len(garments.labels), len(digits.labels)) < 2:
+            raise DataError(
+                f"{info.name}: the {key} split has fewer than two garment or digit tiles to compose "
+                "frames from; use the full source files"
+            )
+        splits[key] = composite.compose(garments, digits, len(garments.labels), request.limit, request.gen)
+    return RawSplits(splits, max_value=255.0, source=" + ".join(pool.source for pool in pools))
 
 
 _DIGIT_NAMES = tuple(str(d) for d in range(10))
+_FASHION_NAMES = (
+    "t-shirt/top",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle-boot",
+)
 DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
     {
         info.name: info
         for info in (
             DatasetInfo(
                 "fashion-mnist",
-                (
-                    "t-shirt/top",
-                    "trouser",
-                    "pullover",
-                    "dress",
-                    "coat",
-                    "sandal",
-                    "shirt",
-                    "sneaker",
-                    "bag",
-                    "ankle-boot",
-                ),
+                _FASHION_NAMES,
                 native_size=28,
                 channels=1,
                 mean=0.2860,
                 std=0.3530,
                 load=_load_idx,  # official 60k train images
+                files=("fashion-mnist",),
             ),
-            DatasetInfo("mnist", _DIGIT_NAMES, native_size=28, channels=1, mean=0.1307, std=0.3081, load=_load_idx),
+            DatasetInfo(
+                "mnist",
+                _DIGIT_NAMES,
+                native_size=28,
+                channels=1,
+                mean=0.1307,
+                std=0.3081,
+                load=_load_idx,
+                files=("mnist",),
+            ),
             # digits: stats over all 1,797 images (there is no fixed training set; splits depend on the seed)
             DatasetInfo("digits", _DIGIT_NAMES, native_size=8, channels=1, mean=0.3053, std=0.3760, load=_load_digits),
+            # composite: stats of the 54,000 training frames of load_dataset("composite", normalize=False)
+            # (seed 0, val_fraction 0.1); other seeds draw other frames from the same tiles and differ by < 0.0005
+            DatasetInfo(
+                "composite",
+                _FASHION_NAMES + composite.DIGIT_NAMES,
+                native_size=composite.SIZE,
+                channels=1,
+                mean=0.2082,
+                std=0.3403,
+                load=_load_composite,
+                files=("fashion-mnist", "mnist"),
+                label_kind="attributes",
+            ),
         )
     }
 )
@@ -143,7 +231,7 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 def class_names(name: str) -> tuple[str, ...]:
-    """Return a dataset's class names in label order, without loading any image."""
+    """Return a dataset's label names (classes in label order, or attributes), without loading any image."""
     return dataset_info(name).class_names
 
 
@@ -159,10 +247,8 @@ def _check_options(size: int | None, val_fraction: float, seed: int, limit: int 
         raise DataError(f"limit must be a positive integer (samples per split) or None for all, got {limit!r}")
 
 
-def _split_indices(
-    raw: RawData, val_fraction: float, limit: int | None, gen: torch.Generator
-) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Choose each split's (images pool, labels pool, indices) from one seeded generator."""
+def _split(raw: RawData, val_fraction: float, limit: int | None, gen: torch.Generator) -> RawSplits:
+    """Choose each split's samples (at most limit, seeded-random) with one seeded generator."""
     n = len(raw.train_labels)
     perm = torch.randperm(n, generator=gen).numpy()
     if raw.test_images is None or raw.test_labels is None:
@@ -185,7 +271,8 @@ def _split_indices(
             "val": (raw.train_images, raw.train_labels),
             "test": (raw.test_images, raw.test_labels),
         }
-    return {key: (*pools[key], idx[:limit]) for key, idx in cuts.items()}
+    splits = {key: (pools[key][0][idx[:limit]], pools[key][1][idx[:limit]]) for key, idx in cuts.items()}
+    return RawSplits(splits, raw.max_value, raw.source)
 
 
 def _to_tensor(images: np.ndarray, max_value: float, size: int, spec: InputSpec) -> torch.Tensor:
@@ -214,16 +301,20 @@ def load_dataset(
     fashion-mnist/mnist: the official train file is split into train and val (val_fraction of it,
     seeded permutation); the official test file is the test split. digits has no official test set:
     one seeded permutation gives 70% train / 15% val / 15% test, and val_fraction is not used.
+    composite: frames built from Fashion-MNIST and MNIST tiles split that way (see _load_composite);
+    its labels are 0/1 attribute rows [N, 20] instead of class indices [N].
     limit keeps at most that many seeded-random samples per split, for fast runs.
     """
     info = dataset_info(name)
     _check_options(size, val_fraction, seed, limit)
     size = info.native_size if size is None else size
     spec = InputSpec(name, info.channels, size, info.mean if normalize else None, info.std if normalize else None)
-    raw = info.load(info, None if path is None else Path(path), download)
-    gen = torch.Generator().manual_seed(seed)
+    request = SplitRequest(
+        None if path is None else Path(path), download, val_fraction, limit, torch.Generator().manual_seed(seed)
+    )
+    raw = info.load(info, request)
     splits = {
-        key: Split(_to_tensor(images[idx], raw.max_value, size, spec), torch.from_numpy(labels[idx].astype(np.int64)))
-        for key, (images, labels, idx) in _split_indices(raw, val_fraction, limit, gen).items()
+        key: Split(_to_tensor(images, raw.max_value, size, spec), torch.from_numpy(labels.astype(np.int64)))
+        for key, (images, labels) in raw.splits.items()
     }
     return DatasetSplits(name, info.class_names, splits["train"], splits["val"], splits["test"], spec, raw.source)

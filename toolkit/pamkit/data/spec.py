@@ -10,6 +10,9 @@ import torch
 from pamkit.data._checks import is_int, is_number
 from pamkit.errors import DataError
 
+# What a dataset's labels are: one class index per image ([N]), or a 0/1 row of attributes per image ([N, A]).
+LABEL_KINDS = ("classes", "attributes")
+
 
 @dataclass(frozen=True)
 class InputSpec:
@@ -67,17 +70,17 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class Split:
-    """One split of a dataset: float32 images [N, C, H, W] and int64 class indices [N]."""
+    """One split of a dataset: float32 images [N, C, H, W], int64 class indices [N] or 0/1 attributes [N, A]."""
 
     images: torch.Tensor
     labels: torch.Tensor
 
     def __post_init__(self) -> None:
         """Catch mismatched images and labels at construction rather than deep inside training."""
-        if self.images.ndim != 4 or self.labels.ndim != 1 or len(self.images) != len(self.labels):
+        if self.images.ndim != 4 or self.labels.ndim not in (1, 2) or len(self.images) != len(self.labels):
             raise DataError(
-                f"Split needs images [N, C, H, W] and labels [N], got {tuple(self.images.shape)} and "
-                f"{tuple(self.labels.shape)}; pass matching tensors"
+                f"Split needs images [N, C, H, W] and labels [N] (classes) or [N, A] (attributes), got "
+                f"{tuple(self.images.shape)} and {tuple(self.labels.shape)}; pass matching tensors"
             )
 
     def __len__(self) -> int:
@@ -87,10 +90,10 @@ class Split:
 
 @dataclass(frozen=True)
 class DatasetSplits:
-    """A loaded dataset: train/val/test splits, class names, input description and data provenance."""
+    """A loaded dataset: train/val/test splits, label names, input description and data provenance."""
 
     name: str
-    class_names: tuple[str, ...]
+    class_names: tuple[str, ...]  # the classes in label order, or the attributes in column order
     train: Split
     val: Split
     test: Split

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from ..data import DatasetInfo, dataset_info
 from ..errors import PamkitError, TaskError
 from .names import check_task_name, check_task_names
 from .task import Task
@@ -122,23 +123,25 @@ def load_suite_file(path: str | Path) -> TaskSuite:
 
 
 def suite_from_spec(spec: Any, name: str) -> TaskSuite:
-    """Build a suite from the parsed file format: ``dataset``, ``description``, ``tasks: {name: {...}}``."""
-    from ..data import class_names
+    """Build a suite from the parsed file format: ``dataset``, ``description``, ``tasks: {name: {...}}``.
 
+    Tasks name the dataset's classes, or its attributes when it labels attributes (composite).
+    """
     if not isinstance(spec, dict) or not isinstance(spec.get("tasks"), dict) or "dataset" not in spec:
         raise TaskError("a suite needs 'dataset: NAME' and a mapping 'tasks: {task-name: {kind: ...}}'")
     try:
-        classes = class_names(str(spec["dataset"]))
+        info = dataset_info(str(spec["dataset"]))
     except PamkitError as exc:
         raise TaskError(str(exc)) from None
-    tasks = tuple(_task_from_spec(task_name, task_spec, classes) for task_name, task_spec in spec["tasks"].items())
+    tasks = tuple(_task_from_spec(task_name, task_spec, info) for task_name, task_spec in spec["tasks"].items())
     return TaskSuite(name, str(spec["dataset"]), tasks, str(spec.get("description", "")))
 
 
 _KIND_KEYS = {"multiclass": "classes", "binary": "positive", "multilabel": "attributes"}
+_ONE_LABEL = {"classes": "class", "attributes": "attribute"}  # LABEL_KINDS in the singular, for messages
 
 
-def _task_from_spec(name: Any, spec: Any, classes: tuple[str, ...]) -> Task:
+def _task_from_spec(name: Any, spec: Any, info: DatasetInfo) -> Task:
     name = check_task_name(name)
     if not isinstance(spec, dict) or spec.get("kind") not in _KIND_KEYS:
         raise TaskError(f"task {name!r}: give 'kind:' as one of {', '.join(_KIND_KEYS)}")
@@ -150,25 +153,26 @@ def _task_from_spec(name: Any, spec: Any, classes: tuple[str, ...]) -> Task:
             f"task {name!r}: unknown keys {sorted(unknown)}; a {kind} task takes 'kind', '{_KIND_KEYS[kind]}'{targets}"
         )
     if kind == "multiclass":
-        mapping = spec.get("classes") or {c: [c] for c in classes}
-        outputs = _outputs(name, mapping, classes)
+        mapping = spec.get("classes") or {c: [c] for c in info.class_names}
+        outputs = _outputs(name, mapping, info)
         encoding = "index"
     elif kind == "binary":
-        outputs = ((name, _class_indices(name, spec.get("positive") or [], classes)),)
+        outputs = ((name, _class_indices(name, spec.get("positive") or [], info)),)
         encoding = str(spec.get("targets", "01"))
     else:
-        outputs = _outputs(name, spec.get("attributes") or {}, classes)
+        outputs = _outputs(name, spec.get("attributes") or {}, info)
         encoding = str(spec.get("targets", "01"))
-    return Task(name, kind, outputs, len(classes), encoding)
+    return Task(name, kind, outputs, len(info.class_names), encoding, info.label_kind)
 
 
-def _outputs(task: str, mapping: Any, classes: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+def _outputs(task: str, mapping: Any, info: DatasetInfo) -> tuple[tuple[str, tuple[int, ...]], ...]:
     if not isinstance(mapping, dict):
-        raise TaskError(f"task {task!r}: expected a mapping 'output-name: [dataset classes]'")
-    return tuple((str(out), _class_indices(task, refs, classes)) for out, refs in mapping.items())
+        raise TaskError(f"task {task!r}: expected a mapping 'output-name: [dataset {info.label_kind}]'")
+    return tuple((str(out), _class_indices(task, refs, info)) for out, refs in mapping.items())
 
 
-def _class_indices(task: str, refs: Any, classes: tuple[str, ...]) -> tuple[int, ...]:
+def _class_indices(task: str, refs: Any, info: DatasetInfo) -> tuple[int, ...]:
+    classes = info.class_names
     if not isinstance(refs, list):
         refs = [refs]
     indices = []
@@ -179,8 +183,8 @@ def _class_indices(task: str, refs: Any, classes: tuple[str, ...]) -> tuple[int,
             indices.append(classes.index(ref))
         else:
             raise TaskError(
-                f"task {task!r}: unknown class {ref!r}; the dataset's classes are "
-                f"{', '.join(classes)} (or their indices 0..{len(classes) - 1})"
+                f"task {task!r}: unknown {_ONE_LABEL[info.label_kind]} {ref!r}; the dataset's {info.label_kind} "
+                f"are {', '.join(classes)} (or their indices 0..{len(classes) - 1})"
             )
     return tuple(sorted(set(indices)))
 

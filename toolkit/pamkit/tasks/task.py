@@ -1,4 +1,4 @@
-"""A task: a name, a kind, and how its targets derive from the dataset's class labels."""
+"""A task: a name, a kind, and how its targets derive from the dataset's labels (classes or attributes)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ..data.spec import LABEL_KINDS
 from ..errors import TaskError
 from .names import check_task_name
 
@@ -24,6 +25,9 @@ class Task:
     there is one output, on for its classes; for ``multilabel`` each output is an attribute.
     ``encoding`` says how binary targets are written: ``pm1`` (±1, tanh + squared error, as
     in the PAM paper) or ``01`` (0/1, binary cross-entropy).
+    ``label_kind`` is the dataset's (``LABEL_KINDS``): over ``attributes`` the indices in
+    ``outputs`` name attribute columns and ``num_classes`` counts them; an output is on when any
+    of its attributes is, just as over ``classes`` it is on when the image's class is one of its.
     """
 
     name: str
@@ -31,6 +35,7 @@ class Task:
     outputs: tuple[tuple[str, tuple[int, ...]], ...]
     num_classes: int
     encoding: str = "index"
+    label_kind: str = "classes"
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -46,20 +51,41 @@ class Task:
         return tuple(name for name, _ in self.outputs)
 
     def target_table(self) -> torch.Tensor:
-        """Per dataset class, the task's target: int class index, or a row of ±1 / 0-1 values."""
+        """Per dataset class (or attribute alone), the task's target: int class index, or a row of ±1 / 0-1 values."""
         if self.kind == "multiclass":
             table = torch.empty(self.num_classes, dtype=torch.long)
             for index, (_, classes) in enumerate(self.outputs):
                 table[list(classes)] = index
             return table
+        return self._encode(self._members())
+
+    def targets(self, labels: torch.Tensor) -> torch.Tensor:
+        """The task's targets for a batch of dataset labels: class indices [N], or 0/1 attribute rows [N, A]."""
+        self._check_labels(labels)
+        if self.label_kind == "classes":
+            return self.target_table()[labels]
+        return self._encode((labels.float() @ self._members() > 0).float())
+
+    def _members(self) -> torch.Tensor:
+        """[num_classes, num_outputs] 0/1: which dataset classes (or attributes) turn each output on."""
         on = torch.zeros(self.num_classes, self.num_outputs)
         for index, (_, classes) in enumerate(self.outputs):
             on[list(classes), index] = 1.0
+        return on
+
+    def _encode(self, on: torch.Tensor) -> torch.Tensor:
+        """0/1 values as this task's binary targets: ±1 for pm1, unchanged for 01."""
         return on * 2 - 1 if self.encoding == "pm1" else on
 
-    def targets(self, labels: torch.Tensor) -> torch.Tensor:
-        """The task's targets for a batch of dataset class labels."""
-        return self.target_table()[labels]
+    def _check_labels(self, labels: torch.Tensor) -> None:
+        """Refuse labels of the other kind (a class index read as an attribute row would give wrong targets)."""
+        expected = (len(labels),) if self.label_kind == "classes" else (len(labels), self.num_classes)
+        if tuple(labels.shape) != expected:
+            shape = "[N] class indices" if self.label_kind == "classes" else f"[N, {self.num_classes}] 0/1 attributes"
+            raise TaskError(
+                f"task {self.name!r} is over {self.label_kind} and needs labels {shape}, got shape "
+                f"{list(labels.shape)}; score it on the dataset it was defined on"
+            )
 
     def discrete_labels(self, labels: torch.Tensor) -> torch.Tensor:
         """Integer label columns [N, k]: the class for multiclass, one 0/1 column per attribute otherwise."""
@@ -104,13 +130,16 @@ class Task:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description from which ``from_dict`` rebuilds the same task."""
-        return {
+        data = {
             "name": self.name,
             "kind": self.kind,
             "encoding": self.encoding,
             "num_classes": self.num_classes,
             "outputs": [{"name": name, "classes": list(classes)} for name, classes in self.outputs],
         }
+        if self.label_kind != "classes":  # absent means classes: records of class tasks stay as they were
+            data["label_kind"] = self.label_kind
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
@@ -123,11 +152,12 @@ class Task:
                 outputs,
                 int(data["num_classes"]),
                 str(data.get("encoding", "index")),
+                str(data.get("label_kind", "classes")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TaskError(
                 f"malformed task description ({exc!r}): expected keys name, kind, encoding, "
-                "num_classes and outputs=[{name, classes}]; re-create it with pamkit"
+                "num_classes, outputs=[{name, classes}] and optionally label_kind; re-create it with pamkit"
             ) from None
 
 
@@ -135,6 +165,13 @@ def _validate(task: Task) -> None:
     where = f"task {check_task_name(task.name)!r}"
     if task.kind not in KINDS:
         raise TaskError(f"{where}: unknown kind {task.kind!r}; use one of {', '.join(KINDS)}")
+    if task.label_kind not in LABEL_KINDS:
+        raise TaskError(f"{where}: unknown label kind {task.label_kind!r}; use one of {', '.join(LABEL_KINDS)}")
+    if task.kind == "multiclass" and task.label_kind == "attributes":
+        raise TaskError(
+            f"{where}: a multiclass task needs one class per image, but its dataset labels attributes; "
+            "use kind binary or multilabel"
+        )
     if task.encoding not in ENCODINGS[task.kind]:
         raise TaskError(
             f"{where}: encoding {task.encoding!r} does not fit kind {task.kind!r}; "
@@ -147,17 +184,21 @@ def _validate(task: Task) -> None:
         raise TaskError(f"{where}: output names repeat ({names}); give each output its own name")
     for name, classes in task.outputs:
         if not classes:
-            raise TaskError(f"{where}: output {name!r} has no classes; list the dataset classes that turn it on")
+            raise TaskError(
+                f"{where}: output {name!r} has no {task.label_kind}; list the dataset {task.label_kind} that turn it on"
+            )
         bad = [c for c in classes if not 0 <= c < task.num_classes]
         if bad:
             raise TaskError(
-                f"{where}: output {name!r} refers to classes {bad} outside the dataset's 0..{task.num_classes - 1}"
+                f"{where}: output {name!r} refers to {task.label_kind} {bad} outside the dataset's "
+                f"0..{task.num_classes - 1}"
             )
     if task.kind == "binary" and len(task.outputs) != 1:
         raise TaskError(
             f"{where}: a binary task has exactly one output (its positive classes); use kind multilabel for several"
         )
-    if task.kind == "binary" and len(set(task.outputs[0][1])) == task.num_classes:
+    # (over attributes, positive for all is not constant: an image may have none of them)
+    if task.kind == "binary" and task.label_kind == "classes" and len(set(task.outputs[0][1])) == task.num_classes:
         raise TaskError(f"{where}: every class is positive, so the task is constant; leave some classes out")
     if task.kind == "multiclass":
         seen = sorted(c for _, classes in task.outputs for c in classes)
