@@ -32,7 +32,7 @@ class MergeOptions:
     relative_alpha: float | None = None  # PAM: calibration factor (None: the relevance module's default)
     zip_groups: bool = True  # PAM: zip the source networks' channels inside each label group (False: the paper's)
     zip_fraction: float = 1.0  # MTZ, zipped PAM: share of each layer's (group's) neurons to pair (1 = full zip)
-    finetune_epochs: int = 1  # MTZ: after each layer; zipped PAM: after zipping; shared: joint training
+    finetune_epochs: int = 1  # MTZ and zipped PAM: after each layer; shared: joint training
     lr: float = 1e-3
     seed: int = 0
 
@@ -117,11 +117,10 @@ def merge(
         )
         net.structure.provenance.update(provenance)
         if options.zip_groups:
-            net, zipped = zip_label_groups(net, images, options.zip_fraction, progress)
+            tuner = _finetuner(sources, data, options) if options.finetune_epochs else None
+            net, zipped = zip_label_groups(net, images, options.zip_fraction, tuner, progress)
             for space, costs in zipped.items():
                 report.setdefault(space, {})["zip_costs"] = costs
-            if options.finetune_epochs:
-                _finetuner(sources, data, options)(net, "zipping the label groups")
         return net, report
     if method == "mtz":
         tuner = _finetuner(sources, data, options) if options.finetune_epochs else None

@@ -91,8 +91,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--finetune-epochs",
         type=NONNEGATIVE_INT,
-        help="mtz: epochs after each layer; pam: joint epochs after zipping the groups; shared: joint training "
-        f"epochs (default: {d.finetune_epochs})",
+        help="mtz, pam (zipped groups): epochs after each layer; shared: joint training epochs "
+        f"(default: {d.finetune_epochs})",
     )
     p.add_argument("--seed", type=SEED, help=f"pam, mtz, shared (default: {d.seed})")
     p.set_defaults(run=run_merge)

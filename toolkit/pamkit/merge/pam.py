@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, fx
 from tqdm.auto import tqdm
 
-from ..network.architecture import INPUT_SPACE
+from ..network.architecture import INPUT_SPACE, PARAMETRIC
 from ..network.multitask import MultitaskNet
 from ..network.structure import Structure
 from .assemble import Label, assemble, source_origins, source_template
@@ -108,7 +109,11 @@ def _space_report(
 
 
 def zip_label_groups(
-    net: MultitaskNet, images: Tensor, fraction: float = 1.0, progress: bool = True
+    net: MultitaskNet,
+    images: Tensor,
+    fraction: float = 1.0,
+    finetune: Callable[[MultitaskNet, str], None] | None = None,
+    progress: bool = True,
 ) -> tuple[MultitaskNet, dict[str, list[float]]]:
     """Inside each label group, zip the channels of different source networks (method.md 3.5, extension).
 
@@ -117,7 +122,8 @@ def zip_label_groups(
     every network's copy of a feature: about n times one network's width, n² its MACs). Space by space,
     bottom-up, the group's channels from the first k networks are paired with those of network k by
     MTZ's pair cost and merged with MTZ's weights (``mtz.zip_rows``), so the layer above reads merged
-    inputs and its own pairs are compared on them. Returns the network and, per space, each group's
+    inputs and its own pairs are compared on them; ``finetune(net, layer)`` runs after each space, as
+    MTZ's does (the same budget as the baseline). Returns the network and, per space, each group's
     total pair cost.
     """
     names = net.structure.task_names
@@ -131,6 +137,8 @@ def zip_label_groups(
                 net, cost = zip_rows(net, space, rows_x, rows_y, label, images, fraction)
                 costs.append(cost)
         report[str(space)] = costs
+        if finetune is not None:
+            finetune(net, next(op.name for op in net.structure.ops if op.space == space and op.kind in PARAMETRIC))
     net.structure.provenance.update({"zip_groups": True, "zip_fraction": fraction})
     return net, report
 
