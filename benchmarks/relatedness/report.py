@@ -1,0 +1,139 @@
+"""The relatedness sweep's report: every finished point's cost per combination and method, against k.
+
+Reads ``OUT/<arch>/<point>/report.json`` (``pamkit compare`` over seeds, written by ``run.sh``) and writes, beside
+this file, ``report.json`` (per arch and point: k, each method's MACs per combination as ``{"mean", "std",
+"seeds"}`` and test scores, the single-task networks' scores, the goals and the command), ``report.md`` and
+``cost_vs_k.png`` (one panel per combination: MACs against k, one line per method, the seeds' spread as bars).
+
+    .venv/bin/python benchmarks/relatedness/report.py runs/relatedness
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from pamkit.io import read_json, write_json
+
+HERE = Path(__file__).parent
+POINTS = {"related-k0": 0, "related-k2": 2, "related-k5": 5, "related-k8": 8, "related-k10": 10, "domains": None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path, help="the sweep's run folder (run.sh's OUT)")
+    args = parser.parse_args()
+    settings: dict[str, Any] = {}
+    for arch_dir in sorted(p for p in args.out.iterdir() if p.is_dir()):
+        for point, k in POINTS.items():
+            path = arch_dir / point / "report.json"
+            if path.is_file():
+                settings.setdefault(arch_dir.name, {})[point] = _point(read_json(path, "run run.sh again"), k)
+    if not settings:
+        raise SystemExit(f"no finished point under {args.out}; run benchmarks/relatedness/run.sh first")
+    document = {"commit": _commit(), "settings": settings}
+    write_json(HERE / "report.json", document)
+    (HERE / "report.md").write_text(_markdown(document))
+    _plot(settings, HERE / "cost_vs_k.png")
+    print(f"wrote {HERE / 'report.md'}, report.json, cost_vs_k.png")
+
+
+def _point(report: dict[str, Any], k: int | None) -> dict[str, Any]:
+    """One point of the sweep: each method's MACs per combination and test scores, the goals, the command."""
+    return {
+        "k": k,
+        "command": report["command"],
+        "seeds": report.get("seeds"),
+        "reference_test": report["reference"]["test"],
+        "methods": {
+            method: {
+                "macs": {"+".join(c["tasks"]): c["macs"] for c in entry["pruned"]},
+                "merged_macs": {"+".join(c["tasks"]): c["macs"] for c in entry["merged"]},
+                "test": entry["test"],
+            }
+            for method, entry in report["methods"].items()
+        },
+        "goals": report.get("goals"),
+    }
+
+
+def _mean(value: Any) -> float:
+    return float(value["mean"] if isinstance(value, dict) else value)
+
+
+def _markdown(document: dict[str, Any]) -> str:
+    lines = [
+        "# Relatedness sweep: cost of every combination against task relatedness",
+        "",
+        "Composite frames (two Fashion-MNIST garments and two MNIST digits per 56x56 frame, 20 attributes). Task A: "
+        "garments 0-4 and digits 0-4; task B_k shares 10-k of A's attributes (`related-kK`); `domains`: A = the "
+        "garments, B = the digits. Every method pruned under one rule (each task within 1 point of its single-task "
+        "network). MACs are mean ± std over seeds with each seed's value; ratio = MTZ / PAM and none / PAM of "
+        f"the means. Commit {document['commit']}. Plot: `cost_vs_k.png`.",
+    ]
+    for arch, points in document["settings"].items():
+        lines += ["", f"## {arch}", ""]
+        lines += [
+            "| point | combination | none | mtz | pam | none / pam | mtz / pam |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for point, entry in points.items():
+            methods = entry["methods"]
+            for combo in methods["pam"]["macs"]:
+                cells = [_stat(methods[m]["macs"][combo]) if m in methods else "-" for m in ("none", "mtz", "pam")]
+                pam = _mean(methods["pam"]["macs"][combo])
+                ratios = [
+                    f"{_mean(methods[m]['macs'][combo]) / pam:.2f}x" if m in methods else "-" for m in ("none", "mtz")
+                ]
+                lines.append(f"| {point} | {combo} | " + " | ".join(cells + ratios) + " |")
+        lines += ["", "Commands:", ""] + [f"- {point}: `{entry['command']}`" for point, entry in points.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _stat(value: Any) -> str:
+    if not isinstance(value, dict):
+        return f"{value:,}"
+    seeds = ", ".join(f"{v:,.0f}" for v in value["seeds"])
+    return f"{value['mean']:,.0f} ± {value['std']:,.0f} ({seeds})"
+
+
+def _plot(settings: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for arch, points in settings.items():
+        combos = list(next(iter(points.values()))["methods"]["pam"]["macs"])
+        fig, axes = plt.subplots(1, len(combos), figsize=(4.2 * len(combos), 3.4), squeeze=False)
+        for ax, combo in zip(axes[0], combos, strict=True):
+            for n, method in enumerate(("none", "mtz", "pam")):
+                xs, ys, errs = [], [], []
+                for entry in points.values():
+                    if method in entry["methods"]:
+                        value = entry["methods"][method]["macs"][combo]
+                        xs.append(11 if entry["k"] is None else entry["k"])
+                        ys.append(_mean(value))
+                        errs.append(value["std"] if isinstance(value, dict) else 0)
+                ax.errorbar(xs, ys, yerr=errs, marker="o", capsize=3, color=f"C{n}", label=method)
+            ax.set_xticks([0, 2, 5, 8, 10, 11], ["0", "2", "5", "8", "10", "dom."])
+            ax.set_title(f"{arch}: {combo}", fontsize=10)
+            ax.set_xlabel("k (attributes of B not in A)", fontsize=8)
+            ax.set_ylabel("MACs after pruning", fontsize=8)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(path if len(settings) == 1 else path.with_name(f"cost_vs_k-{arch}.png"), dpi=110)
+        plt.close(fig)
+
+
+def _commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, check=False).stdout.strip()
+
+    return git("rev-parse", "HEAD") + ("+dirty" if git("status", "--porcelain") else "")
+
+
+if __name__ == "__main__":
+    main()
