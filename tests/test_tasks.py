@@ -105,6 +105,11 @@ def test_user_suite_yaml_and_toml(tmp_path):
     ("dataset: mnist\ntasks: {}\n", "has no tasks"),
     ("dataset: mnist\n", "needs 'dataset: NAME'"),
     ("dataset: [unclosed\n", "not valid YAML"),
+    ("dataset: composite\ntasks: {x: {kind: multiclass}}\n", "needs one class per image, but its dataset labels "
+                                                             "attributes; use kind binary or multilabel"),
+    ("dataset: composite\ntasks: {x: {kind: binary, positive: [digit-10]}}\n",
+     "unknown attribute 'digit-10'; the dataset's attributes are t-shirt/top"),
+    ("dataset: composite\ntasks: {x: {kind: multilabel, attributes: {y: []}}}\n", "has no attributes"),
 ])
 def test_bad_suite_files_name_the_problem(tmp_path, body, message):
     path = tmp_path / "bad.yaml"
@@ -251,20 +256,6 @@ def test_user_suite_over_attributes_binary_is_any_of_its_attributes(tmp_path):
     assert footwear.outputs == (("footwear", (5, 7, 9)),) and footwear.label_kind == "attributes"
     assert footwear.targets(FRAMES)[:, 0].tolist() == [1, 1, -1, 1, -1]
     assert odd.targets(FRAMES)[:, 0].tolist() == [1, 1, 1, 1, 0]
-
-
-@pytest.mark.parametrize("body, message", [
-    ("dataset: composite\ntasks: {x: {kind: multiclass}}\n", "needs one class per image, but its dataset labels "
-                                                             "attributes; use kind binary or multilabel"),
-    ("dataset: composite\ntasks: {x: {kind: binary, positive: [digit-10]}}\n",
-     "unknown attribute 'digit-10'; the dataset's attributes are t-shirt/top"),
-    ("dataset: composite\ntasks: {x: {kind: multilabel, attributes: {y: []}}}\n", "has no attributes"),
-])
-def test_bad_suites_over_attributes_name_the_problem(tmp_path, body, message):
-    path = tmp_path / "bad.yaml"
-    path.write_text(body)
-    with pytest.raises(TaskError, match=message):
-        load_suite_file(path)
 
 
 def test_labels_of_the_other_kind_are_refused():

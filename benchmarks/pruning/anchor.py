@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from pamkit.tasks import get_suite
 from pamkit.train import TrainConfig, TrainedTask, data_like, load_run, suite_data, train_suite
 from pamkit.train.run import current_command
 from pamkit.values import FRACTION, NONNEGATIVE_INT, POSITIVE_INT, SEED
-from pamkit.versions import package_versions
+from pamkit.versions import package_versions, source_commit
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -62,7 +61,7 @@ def main() -> None:
         {
             "run": str(args.run) if args.suite is None else f"trained on the fly into {args.work / label / 'single'}",
             "command": current_command(),
-            "commit": _commit(),
+            "commit": source_commit(ROOT),
             "versions": package_versions(),
             "data": {"name": data.name, "train": len(data.train), "val": len(data.val), "test": len(data.test)},
         }
@@ -181,15 +180,6 @@ def _torch_pruning(
         "torch_pruning_count": torch_pruning_macs(result.net, data.train.images[:1]),
         "trajectory": result.trajectory,
     }
-
-
-def _commit() -> str:
-    """The code's commit, with ``+dirty`` when the working tree differs from it."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
-
-    return git("rev-parse", "HEAD") + ("+dirty" if git("status", "--porcelain") else "")
 
 
 def _write(label: str, record: dict[str, Any], out: Path) -> None:

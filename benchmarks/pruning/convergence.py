@@ -23,6 +23,7 @@ from pamkit.cost import cost_report
 from pamkit.io import read_json, write_json
 from pamkit.network import load_multitask
 from pamkit.values import POSITIVE
+from pamkit.versions import source_commit
 
 HERE = Path(__file__).parent
 GOAL = 0.10  # largest allowed drop of the cost at the tolerance when the budget doubles
@@ -91,6 +92,7 @@ def _entry(report: dict[str, Any], method: str, out: Path, command: list[str], s
     pruning = read_json(out / "pruning.json", "delete that folder and run again")
     return {
         "command": " ".join(command),
+        "commit": source_commit(HERE),
         "wall_s": time.perf_counter() - started,
         "val": pruning["val"],
         "combinations": [

@@ -11,11 +11,11 @@ this file, ``report.json`` (per arch and point: k, each method's MACs per combin
 from __future__ import annotations
 
 import argparse
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from pamkit.io import read_json, write_json
+from pamkit.versions import source_commit
 
 HERE = Path(__file__).parent
 POINTS = {"related-k0": 0, "related-k2": 2, "related-k5": 5, "related-k8": 8, "related-k10": 10, "domains": None}
@@ -33,7 +33,7 @@ def main() -> None:
                 settings.setdefault(arch_dir.name, {})[point] = _point(read_json(path, "run run.sh again"), k)
     if not settings:
         raise SystemExit(f"no finished point under {args.out}; run benchmarks/relatedness/run.sh first")
-    document = {"commit": _commit(), "settings": settings}
+    document = {"commit": source_commit(HERE), "settings": settings}
     write_json(HERE / "report.json", document)
     (HERE / "report.md").write_text(_markdown(document))
     _plot(settings, HERE / "cost_vs_k.png")
@@ -126,13 +126,6 @@ def _plot(settings: dict[str, Any], path: Path) -> None:
         fig.tight_layout()
         fig.savefig(path if len(settings) == 1 else path.with_name(f"cost_vs_k-{arch}.png"), dpi=110)
         plt.close(fig)
-
-
-def _commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, check=False).stdout.strip()
-
-    return git("rev-parse", "HEAD") + ("+dirty" if git("status", "--porcelain") else "")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import platform
+import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 _PACKAGES = (
     "pamkit",
@@ -30,3 +32,18 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def source_commit(folder: str | Path) -> str:
+    """The git commit of the checkout holding ``folder``, with ``+dirty`` when its working tree differs from it
+    ("unknown" outside a checkout): which code made a benchmark's results."""
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=False)
+        except OSError:  # no git installed
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD")
+    return (commit + ("+dirty" if git("status", "--porcelain") else "")) if commit else "unknown"
