@@ -60,8 +60,11 @@ CASES = [
     Case("merge-none-with-samples", merge("--samples", "64"), "--samples does not apply"),
     Case("merge-none-with-limit", merge("--limit", "100"), "--limit does not apply"),
     Case("merge-none-with-seed", merge("--seed", "3"), "--seed does not apply"),
-    Case("merge-pam-with-zip-fraction", merge("--zip-fraction", "0.5", method="pam"), "--zip-fraction does not"),
-    Case("merge-pam-with-finetune-epochs", merge("--finetune-epochs", "2", method="pam"), "--finetune-epochs"),
+    Case("merge-plain-pam-with-zip-fraction", merge("--no-zip-groups", "--zip-fraction", "0.5", method="pam"),
+         "--zip-fraction applies to PAM only when it zips its label groups, which --no-zip-groups turns off"),
+    Case("merge-plain-pam-with-finetune-epochs", merge("--no-zip-groups", "--finetune-epochs", "2", method="pam"),
+         "--finetune-epochs applies to PAM only when it zips"),
+    Case("merge-mtz-with-zip-groups", merge("--no-zip-groups", method="mtz"), "--zip-groups does not apply"),
     Case("merge-mtz-with-grouping", merge("--grouping", "lattice", method="mtz"), "--grouping does not apply"),
     Case("merge-shared-with-relative-alpha", merge("--relative-alpha", "0.1", method="shared"), "--relative-alpha"),
     # numbers

@@ -80,6 +80,13 @@ def options_for(method: str, given: dict[str, Any], flag: Callable[[str], str] =
                 f"{flag(name)} does not apply to --method {method}: it is used by "
                 f"{', '.join(METHOD_OPTIONS[name])} only; leave it out"
             )
+    if method == "pam" and given.get("zip_groups") is False:
+        for name in ("zip_fraction", "finetune_epochs", "lr"):
+            if name in given:
+                raise PamkitError(
+                    f"{flag(name)} applies to PAM only when it zips its label groups, which "
+                    f"{flag('no_zip_groups')} turns off; leave one of them out"
+                )
     return MergeOptions(**given)
 
 
