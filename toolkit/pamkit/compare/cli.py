@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import PamkitError
 from ..merge import METHODS, MergeOptions
+from ..merge.pam import GROUPINGS
 from ..models import build_single_task
 from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output
 from ..prune import CRITERIA, PruneOptions
@@ -17,7 +18,7 @@ from ..values import NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, number_arg
 from .api import CompareOptions, compare_seeds
 
 WRITER = "compare"
-_FINETUNED = ("mtz", "shared")  # the methods --finetune-epochs applies to
+_FINETUNED = ("mtz", "shared", "pam")  # the methods --finetune-epochs applies to
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -91,7 +92,13 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--finetune-epochs",
         type=NONNEGATIVE_INT,
-        help=f"MTZ per-layer / shared-trunk training epochs (default: {m.finetune_epochs})",
+        help=f"MTZ and PAM per-layer / shared-trunk training epochs (default: {m.finetune_epochs})",
+    )
+    p.add_argument(
+        "--grouping",
+        choices=GROUPINGS,
+        help=f"PAM's grouping: paper (shared + one private group per task) or lattice (one group per task "
+        f"subset) (default: {m.grouping})",
     )
     p.add_argument("--no-oracle", action="store_true", help="skip the oracle (two-task suites only)")
     p.add_argument(
@@ -151,19 +158,22 @@ def _options(args: argparse.Namespace, suite: TaskSuite) -> CompareOptions:
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     if args.finetune_epochs is not None and not set(methods) & set(_FINETUNED):
         raise PamkitError(
-            f"--finetune-epochs applies to the methods {' and '.join(_FINETUNED)}, which --methods "
-            f"{args.methods} leaves out; drop --finetune-epochs or add one of them"
+            f"--finetune-epochs applies to the methods {', '.join(_FINETUNED[:-1])} and {_FINETUNED[-1]}, which "
+            f"--methods {args.methods} leaves out; drop --finetune-epochs or add one of them"
         )
     if args.no_oracle and len(suite.tasks) != 2:
         raise PamkitError(
             f"--no-oracle applies to two-task suites only, and {suite.name} has {len(suite.tasks)} "
             "tasks (no oracle is computed); drop --no-oracle"
         )
+    if args.grouping is not None and "pam" not in methods:
+        raise PamkitError(f"--grouping applies to pam, which --methods {args.methods} leaves out; drop --grouping")
     finetune_epochs = MergeOptions.finetune_epochs if args.finetune_epochs is None else args.finetune_epochs
+    grouping = MergeOptions.grouping if args.grouping is None else args.grouping
     return CompareOptions(
         methods=methods,
         train=TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed),
-        merge=MergeOptions(finetune_epochs=finetune_epochs, seed=args.seed),
+        merge=MergeOptions(finetune_epochs=finetune_epochs, grouping=grouping, seed=args.seed),
         prune=PruneOptions(
             criterion=args.criterion,
             tolerance=args.tolerance,
