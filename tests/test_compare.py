@@ -347,6 +347,15 @@ def test_curve_lines_print_the_path_cheapest_last_with_the_reading_at_the_tolera
     macs = [int(step[0].lstrip("*")) for step in pam]
     assert macs == sorted(macs, reverse=True)
     assert "no curve (its pruning.json has neither a trajectory nor a history)" in lines["     mtz"]
+    separate = [_point("start", 100, 0, 0, 0.95, 0, task="a"), _point("step", 40, 0, 0, 0.945, 0, task="a"),
+                _point("start", 80, 0, 0, 0.95, 0, task="b"), _point("step", 30, 0, 0, 0.941, 0, task="b")]
+    none = report["methods"]["none"]
+    points, source, note = curve_points({"trajectory": separate})
+    none["curve"] = {"source": source, "note": note, "points": points}
+    none["at_tolerance"] = [{"tasks": c["tasks"], **at_tolerance(points, REFERENCE, 0.01, c["tasks"])}
+                            for c in none["pruned"]]
+    line = curve_lines(report, ["a", "b"])[0]
+    assert line == "    none: each task pruned alone; at the tolerance *70 0.9310 (the sum of its tasks' readings)"
 
 
 @pytest.mark.slow

@@ -123,13 +123,21 @@ def curve_lines(report: dict[str, Any], combination: list[str] | tuple[str, ...]
     lines = []
     for method, entry in report["methods"].items():
         xs, ys, split = series((entry.get("curve") or {}).get("points", []), combination)
+        index = [c["tasks"] for c in entry["pruned"]].index(list(combination))
+        reading = (entry.get("at_tolerance") or [None] * (index + 1))[index] or {}
         if not xs:
-            lines.append(f"{method:>8}: no curve ({(entry.get('curve') or {}).get('note') or 'nothing recorded'})")
+            if reading.get("phase") == "each task's own reading":
+                score = worst(reading.get("test") or {}, combination)
+                lines.append(
+                    f"{method:>8}: each task pruned alone; at the tolerance *{reading['macs']:,.0f}"
+                    + (f" {score:.4f}" if score is not None else "")
+                    + " (the sum of its tasks' readings)"
+                )
+            else:
+                lines.append(f"{method:>8}: no curve ({(entry.get('curve') or {}).get('note') or 'nothing recorded'})")
             continue
         keep = sorted({round(k * (len(xs) - 1) / max(points - 1, 1)) for k in range(points)})
         steps = {xs[k]: f"{xs[k]:,.0f} {ys[k]:.4f}" for k in keep}
-        index = [c["tasks"] for c in entry["pruned"]].index(list(combination))
-        reading = (entry.get("at_tolerance") or [None] * (index + 1))[index] or {}
         if reading.get("macs") is not None:
             score = worst(reading.get(split) or {}, combination)
             steps[reading["macs"]] = f"*{reading['macs']:,.0f}" + (f" {score:.4f}" if score is not None else "")
