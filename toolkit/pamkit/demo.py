@@ -52,6 +52,7 @@ def run_demo(args: argparse.Namespace) -> int:
         _prune(suite, data, out, config)
         _export(data, out)
         _bench(data, out)
+        _relatedness(args, out)
     print(f"\nDemo finished in {time.perf_counter() - started:.0f} s; artifacts in {args.out}/")
     return 0
 
@@ -61,7 +62,7 @@ def _train(args: argparse.Namespace, out: Path):
     from .tasks import get_suite
     from .train import TrainConfig, suite_data
 
-    print("== 1/5 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
+    print("== 1/6 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
     options = {"limit": args.limit, "seed": args.seed}
     config = TrainConfig(epochs=args.epochs, seed=args.seed)
     try:
@@ -92,7 +93,7 @@ def _merge(trained, data, out: Path, seed: int) -> None:
     from .merge import METHODS, MergeOptions
     from .train import evaluate_all
 
-    print("\n== 2/5 merge: every method, then the cost of every task combination (before pruning)")
+    print("\n== 2/6 merge: every method, then the cost of every task combination (before pruning)")
     tasks = [item.record.task for item in trained]
     reports = {}
     for method in METHODS:
@@ -121,7 +122,7 @@ def _prune(suite, data, out: Path, config) -> None:
     from .compare import CompareOptions, combination_rows, compare, curve_lines, unlearned
     from .prune import PruneOptions
 
-    print("\n== 3/5 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
+    print("\n== 3/6 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
     prune = PruneOptions(  # coarser steps and one final epoch per candidate keep this stage to a few minutes
         batch_size=config.batch_size,
         seed=config.seed,
@@ -166,7 +167,7 @@ def _export(data, out: Path) -> None:
     from .export import DEFAULT_FORMATS, ExportOptions, export, summary
     from .network import MODEL_STEM, load_multitask
 
-    print("\n== 4/5 export: the pruned PAM model, one entry point per task combination in each format, plus int8")
+    print("\n== 4/6 export: the pruned PAM model, one entry point per task combination in each format, plus int8")
     model = out / "pam" / "pruned" / f"{MODEL_STEM}.json"
     net, _ = load_multitask(model)
     options = ExportOptions(formats=(*DEFAULT_FORMATS, "executorch-int8", "tflite-int8"), overwrite=True)
@@ -198,7 +199,7 @@ def _bench(data, out: Path) -> None:
     from .network import MODEL_STEM, load_multitask
 
     print(
-        "\n== 5/5 bench: every combination on this machine (ExecuTorch XNNPACK, 1 thread), PAM against the\n"
+        "\n== 5/6 bench: every combination on this machine (ExecuTorch XNNPACK, 1 thread), PAM against the\n"
         "   separately pruned networks, entry points interleaved"
     )
     model = out / "none" / "pruned" / f"{MODEL_STEM}.json"
@@ -220,4 +221,35 @@ def _bench(data, out: Path) -> None:
     print(
         f"   raw samples in {path}; `pamkit bench report {path}` plots them; other targets: --target "
         "emulated-arm64 | android | apple"
+    )
+
+
+def _relatedness(args: argparse.Namespace, out: Path) -> None:
+    """One point of the relatedness sweep, small: garments against digits on composite frames (unrelated tasks)."""
+    from .compare import CompareOptions, combination_rows, compare
+    from .prune import PruneOptions
+    from .tasks import get_suite
+    from .train import TrainConfig, suite_data
+
+    print(
+        "\n== 6/6 relatedness: one point of benchmarks/relatedness at a small size. `domains`: 56x56 frames of two\n"
+        "   garments and two digits; task a names the garments, task b the digits (nothing in common)"
+    )
+    suite = get_suite("domains")
+    try:
+        data = suite_data(suite, "lenet5", limit=args.limit or 2000, seed=args.seed, download=False)
+    except DataError as exc:
+        print(f"   skipped: the composite frames need Fashion-MNIST and MNIST ({exc})")
+        return
+    train = TrainConfig(epochs=min(args.epochs, 6), seed=args.seed)
+    prune = PruneOptions(seed=args.seed, finetune_samples=1024, step=0.2, final_epochs=1, explore_past=0.03)
+    options = CompareOptions(methods=("none", "mtz", "pam"), train=train, prune=prune, oracle=False)
+    report = compare(suite, "lenet5", data, out / "relatedness-domains", options)
+    print(f"\n   {'combination':<14}" + "".join(f"{m + ' MACs':>14}" for m in ("none", "mtz", "pam")))
+    for row in combination_rows(report):
+        print(f"   {'+'.join(row['tasks']):<14}" + "".join(f"{row['macs'][m]:>14,}" for m in ("none", "mtz", "pam")))
+    print(
+        "   With unrelated tasks, PAM keeps most features private, so one task runs only its own; MTZ shares\n"
+        "   every feature, so each task pays for both. The whole sweep (k = 0 ... 10 shared attributes, 3 seeds):\n"
+        "   benchmarks/relatedness/run.sh"
     )
