@@ -24,7 +24,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "accuracy tolerance and report accuracy and the cost of every task "
         "combination, and export the pruned PAM model to ExecuTorch, Core ML and "
         "TFLite with one entry point per combination, then time every combination "
-        "of it against the separately pruned networks on this machine. Falls back "
+        "of it against the separately pruned networks on this machine, and end with "
+        "one small point of the relatedness sweep (garments against digits on composite frames). Falls back "
         "to the bundled 8x8 digits when Fashion-MNIST is not installed. --out is "
         "the demo's own folder: an earlier demo's is continued with --resume or "
         "replaced with --overwrite; a folder holding anything else is never touched.",
