@@ -114,11 +114,11 @@ def _plot(settings: dict[str, Any], path: Path) -> None:
                 for entry in points.values():
                     if method in entry["methods"]:
                         value = entry["methods"][method]["macs"][combo]
-                        xs.append(11 if entry["k"] is None else entry["k"])
+                        xs.append(12 if entry["k"] is None else entry["k"])
                         ys.append(_mean(value))
                         errs.append(value["std"] if isinstance(value, dict) else 0)
                 ax.errorbar(xs, ys, yerr=errs, marker="o", capsize=3, color=f"C{n}", label=method)
-            ax.set_xticks([0, 2, 5, 8, 10, 11], ["0", "2", "5", "8", "10", "dom."])
+            ax.set_xticks([0, 2, 5, 8, 10, 12], ["0", "2", "5", "8", "10", "domains"])
             ax.set_title(f"{arch}: {combo}", fontsize=10)
             ax.set_xlabel("k (attributes of B not in A)", fontsize=8)
             ax.set_ylabel("MACs after pruning", fontsize=8)
