@@ -132,12 +132,14 @@ def test_related_suites_share_ten_minus_k_attributes():
         assert suite.dataset == "composite" and a == a0
         for task in (a, b):
             assert (task.kind, task.encoding, task.label_kind) == ("multilabel", "01", "attributes")
-            columns = [c for _, (c,) in task.outputs]
-            assert sorted(c >= 10 for c in columns) == [False] * 5 + [True] * 5  # five garments, five digits
+        assert [c for _, (c,) in a.outputs] == list(range(10))  # A: the ten garments
+        columns = [c for _, (c,) in b.outputs]  # B_k: k of them swapped for digits
+        assert sum(c >= 10 for c in columns) == k and len(set(columns)) == 10
         assert len(set(a.output_names) & set(b.output_names)) == 10 - k
     domains = get_suite("domains")
     assert [c for _, (c,) in domains.task("a").outputs] == list(range(10))
     assert [c for _, (c,) in domains.task("b").outputs] == list(range(10, 20))
+    assert get_suite("related-k10").task("b").outputs == domains.task("b").outputs  # the end of the sweep
 
 
 def test_lenet5_beats_the_trivial_score_on_related_k5(sources):
