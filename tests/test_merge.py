@@ -114,7 +114,7 @@ def test_zipping_the_label_groups_of_identical_networks_keeps_their_function():
     net, costs = zip_label_groups(plain, x, progress=False)
     for space, size in sources.arch.space_sizes.items():
         assert [(g.label, g.size) for g in net.structure.groups[space]] == [((0, 1), size)], space
-    assert all(cost == pytest.approx(0, abs=1e-6) for space_costs in costs.values() for cost in space_costs)
+    assert all(cost == pytest.approx(0, abs=1e-6) for entry in costs.values() for cost in entry["zip_costs"])
     reference = nets[0].net(x)
     for out in net.eval()(x).values():
         assert torch.allclose(out, reference, atol=1e-4)

@@ -147,8 +147,9 @@ def _prune(suite, data, out: Path, config) -> None:
             f"   warning: {net} scores no better than always giving the most frequent answer on "
             f"{', '.join(tasks)}: it learned nothing there"
         )
+    rows = combination_rows(report)
     print(f"\n   {'combination':<14}{'none MACs':>12}{'pam MACs':>12}{'none / pam':>12}")
-    for row in combination_rows(report):
+    for row in rows:
         print(
             f"   {'+'.join(row['tasks']):<14}{row['macs']['none']:>12,}{row['macs']['pam']:>12,}"
             f"{row['vs_none']['pam']:>11.2f}x"
@@ -157,7 +158,7 @@ def _prune(suite, data, out: Path, config) -> None:
         "\n   accuracy-cost curves (MACs and the worst task's score along each prune, * the reading at the "
         f"tolerance;\n   plotted in {out}/curves.png):"
     )
-    for row in combination_rows(report):
+    for row in rows:
         print(f"   {'+'.join(row['tasks'])}:")
         print("\n".join(f"   {line}" for line in curve_lines(report, row["tasks"])))
     print(f"\n   full report: {out}/report.md, {out}/cost.png; all four methods and the oracle: `pamkit compare`")

@@ -126,8 +126,8 @@ def merge(
         if options.zip_groups:
             tuner = _finetuner(sources, data, options) if options.finetune_epochs else None
             net, zipped = zip_label_groups(net, images, options.zip_fraction, tuner, progress)
-            for space, costs in zipped.items():
-                report.setdefault(space, {})["zip_costs"] = costs
+            for space, entry in zipped.items():
+                report.setdefault(space, {})["zip_costs"] = entry["zip_costs"]
         return net, report
     if method == "mtz":
         tuner = _finetuner(sources, data, options) if options.finetune_epochs else None

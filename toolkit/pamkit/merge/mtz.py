@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from ..cost import space_layers
 from ..errors import PamkitError
 from ..network.architecture import PARAMETRIC
 from ..network.multitask import MultitaskNet, expand_channels, group_columns, reindex_dense
@@ -34,19 +35,16 @@ def merge_mtz(
     """Zip the side-by-side network ``net`` space by space; ``finetune(net, layer)`` runs after each space."""
     if not 0 < zip_fraction <= 1:
         raise PamkitError(f"zip fraction {zip_fraction} must be in (0, 1] (1 = full zip: every neuron paired)")
-    s = net.structure
-    n, report = len(s.tasks), {}
-    for space in tqdm(
-        [sp for sp in s.groups if sp != 0], desc="MTZ zipping", unit="layer", disable=None if progress else True
-    ):
+    n = len(net.structure.tasks)
+
+    def zip_tasks(net: MultitaskNet, space: int) -> tuple[MultitaskNet, list[float]]:
         costs = []
-        for k in range(1, n):
+        for k in range(1, n):  # the tasks zipped so far with the next one
             net, cost = zip_space(net, space, tuple(range(k)), (k,), images, zip_fraction)
             costs.append(cost)
-        layer = next(op.name for op in net.structure.ops if op.space == space and op.kind in PARAMETRIC)
-        report[str(space)] = {"layer": layer, "zip_costs": costs}
-        if finetune is not None:
-            finetune(net, layer)
+        return net, costs
+
+    net, report = zip_layers(net, zip_tasks, finetune, "MTZ zipping", progress)
     net.structure.provenance.update(
         {
             "method": "mtz",
@@ -55,6 +53,26 @@ def merge_mtz(
             "order": "pairwise in declared task order" if n > 2 else "pair",
         }
     )
+    return net, report
+
+
+def zip_layers(
+    net: MultitaskNet,
+    zip_one: Callable[[MultitaskNet, int], tuple[MultitaskNet, list[float]]],
+    finetune: Callable[[MultitaskNet, str], None] | None,
+    desc: str,
+    progress: bool = True,
+) -> tuple[MultitaskNet, dict[str, dict[str, Any]]]:
+    """Zip ``net`` space by space, bottom-up: ``zip_one(net, space)`` zips one space and returns its pair costs,
+    then ``finetune(net, layer)`` runs (MTZ's schedule, which zipped PAM shares). Returns the network and, per
+    space, ``{"layer", "zip_costs"}``."""
+    report: dict[str, dict[str, Any]] = {}
+    layers = space_layers(net.structure)  # zipping merges channels; it neither adds nor removes spaces
+    for space, layer in tqdm(layers.items(), desc=desc, unit="layer", disable=None if progress else True):
+        net, costs = zip_one(net, space)
+        report[str(space)] = {"layer": layer, "zip_costs": costs}
+        if finetune is not None:
+            finetune(net, layer)
     return net, report
 
 

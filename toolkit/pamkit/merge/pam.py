@@ -9,11 +9,10 @@ import torch
 from torch import Tensor, fx
 from tqdm.auto import tqdm
 
-from ..network.architecture import INPUT_SPACE, PARAMETRIC
 from ..network.multitask import MultitaskNet
 from ..network.structure import Structure
 from .assemble import Label, assemble, source_origins, source_template
-from .mtz import zip_rows
+from .mtz import zip_layers, zip_rows
 from .relevance import DEFAULT_RELATIVE_ALPHA, Relevance, regroup
 from .sources import Sources, candidate_weights
 
@@ -114,7 +113,7 @@ def zip_label_groups(
     fraction: float = 1.0,
     finetune: Callable[[MultitaskNet, str], None] | None = None,
     progress: bool = True,
-) -> tuple[MultitaskNet, dict[str, list[float]]]:
+) -> tuple[MultitaskNet, dict[str, dict[str, Any]]]:
     """Inside each label group, zip the channels of different source networks (method.md 3.5, extension).
 
     The relevance labels stay: a channel keeps the tasks it serves. What goes is the redundancy between
@@ -123,22 +122,21 @@ def zip_label_groups(
     bottom-up, the group's channels from the first k networks are paired with those of network k by
     MTZ's pair cost and merged with MTZ's weights (``mtz.zip_rows``), so the layer above reads merged
     inputs and its own pairs are compared on them; ``finetune(net, layer)`` runs after each space, as
-    MTZ's does (the same budget as the baseline). Returns the network and, per space, each group's
-    total pair cost.
+    MTZ's does (the same budget as the baseline; ``mtz.zip_layers`` runs both). Returns the network and,
+    per space, its first layer and each group's total pair cost (``{"layer", "zip_costs"}``).
     """
     names = net.structure.task_names
-    report: dict[str, list[float]] = {}
-    spaces = [space for space in net.structure.groups if space != INPUT_SPACE]
-    for space in tqdm(spaces, desc="PAM zipping label groups", unit="layer", disable=None if progress else True):
+
+    def zip_groups(net: MultitaskNet, space: int) -> tuple[MultitaskNet, list[float]]:
         costs = []
         for label in [g.label for g in net.structure.groups[space]]:
-            for k in range(1, len(names)):
+            for k in range(1, len(names)):  # the group's channels of the networks so far with network k's
                 rows_x, rows_y = _source_rows(net.structure, space, label, names[:k], names[k])
                 net, cost = zip_rows(net, space, rows_x, rows_y, label, images, fraction)
                 costs.append(cost)
-        report[str(space)] = costs
-        if finetune is not None:
-            finetune(net, next(op.name for op in net.structure.ops if op.space == space and op.kind in PARAMETRIC))
+        return net, costs
+
+    net, report = zip_layers(net, zip_groups, finetune, "PAM zipping label groups", progress)
     net.structure.provenance.update({"zip_groups": True, "zip_fraction": fraction})
     return net, report
 
