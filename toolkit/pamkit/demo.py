@@ -253,5 +253,6 @@ def _relatedness(args: argparse.Namespace, out: Path) -> None:
     print(
         "   With unrelated tasks PAM can keep features private, so one task runs only its own, while MTZ shares\n"
         "   every feature and each task pays for both. At this size (2,000 frames, one seed) the numbers are\n"
-        "   rough; the sweep over k = 0 ... 10 attributes of B swapped to digits, 3 seeds, is benchmarks/relatedness/run.sh"
+        "   rough; the sweep over k = 0 ... 10 of B's attributes swapped to digits, 3 seeds, is\n"
+        "   benchmarks/relatedness/run.sh"
     )
