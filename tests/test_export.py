@@ -14,6 +14,7 @@ from pamkit.cost import combination_cost
 from pamkit.errors import PamkitError
 from pamkit.export import ExportOptions, export, load_manifest, parse_combinations, validate_manifest
 from pamkit.export.formats import CoreMLFormat, ExecuTorchFormat, TFLiteFormat
+from pamkit.export.fusion import fuse_groups
 from pamkit.network import multitask, save_multitask
 
 ALL = ("digit", "odd", "high")
@@ -48,6 +49,29 @@ def test_combination_names_and_order(lattice):
         parse_combinations(lattice.task_names, "digit,,odd")
 
 
+@pytest.mark.parametrize("arch, size, kwargs", [("lenet5", 16, {}), ("mobilenet_v2", 8, {"width": 0.25})])
+def test_fusing_groups_keeps_outputs_and_stays_within_its_macs_budget(arch, size, kwargs):
+    net = random_lattice(source_nets(arch, size, **kwargs), seed=3).eval()
+    x = torch.randn(4, 1, size, size, generator=torch.Generator().manual_seed(1))
+    fused_any = False
+    for combo in parse_combinations(net.task_names, "all"):
+        sub = net.extract(combo)
+        grouped = combination_cost(sub, combo).macs
+        counts = []
+        for extra in (0.0, 0.2, 100.0):
+            fused, spaces = fuse_groups(sub, extra)
+            counts.append(spaces)
+            assert combination_cost(fused, combo).macs <= grouped * (1 + extra)
+            if spaces:
+                assert len(fused.structure.groups[1]) == 1 < len(sub.structure.groups[1])
+            with torch.no_grad():
+                for task, value in fused(x).items():
+                    torch.testing.assert_close(value, sub(x)[task], atol=1e-5, rtol=1e-4)
+        assert counts == sorted(counts)  # a larger budget never fuses less
+        fused_any |= counts[-1] > 0
+    assert fused_any
+
+
 @pytest.mark.slow
 def test_every_entry_point_matches_pytorch_on_the_runtimes(exported, lattice):
     out, manifest = exported
@@ -70,12 +94,23 @@ def test_every_entry_point_matches_pytorch_on_the_runtimes(exported, lattice):
 
 
 @pytest.mark.slow
+def test_fused_export_matches_pytorch_and_records_what_it_computes(lattice, data, tmp_path):
+    options = ExportOptions(formats=("tflite",), parity_samples=4, fuse_extra_macs=100.0)
+    manifest = export(lattice, data, tmp_path / "fused", options, progress=False)
+    assert manifest["validation"]["results"]["tflite"]["status"] == "passed"
+    for combo in manifest["combinations"]:
+        grouped = combination_cost(lattice, tuple(combo["tasks"])).macs
+        assert combo["fused_spaces"] > 0 and combo["macs"] >= grouped
+
+
+@pytest.mark.slow
 def test_entry_points_run_only_their_groups(exported, lattice):
     _, manifest = exported
     for combo in manifest["combinations"]:
-        extracted = lattice.extract(combo["tasks"])
-        params = sum(p.numel() for p in extracted.parameters())
-        assert combo["params"] == params == combination_cost(lattice, tuple(combo["tasks"])).params
+        grouped = combination_cost(lattice, tuple(combo["tasks"]))
+        params = sum(p.numel() for p in lattice.extract(combo["tasks"]).parameters())
+        assert params == grouped.params
+        assert (combo["params"], combo["macs"], combo["fused_spaces"]) == (grouped.params, grouped.macs, 0)
     by_entry = {c["entry"]: c for c in manifest["combinations"]}
     assert by_entry["digit"]["macs"] < by_entry["digit__odd"]["macs"] < by_entry["digit__odd__high"]["macs"]
 

@@ -68,9 +68,10 @@ def _markdown(document: dict[str, Any]) -> str:
         "# Relatedness sweep: cost of every combination against task relatedness",
         "",
         "Composite frames (two Fashion-MNIST garments and two MNIST digits per 56x56 frame, 20 attributes). Task A: "
-        "garments 0-4 and digits 0-4; task B_k shares 10-k of A's attributes (`related-kK`); `domains`: A = the "
-        "garments, B = the digits. Every method pruned under one rule (each task within 1 point of its single-task "
-        "network). MACs are mean ± std over seeds with each seed's value; ratio = MTZ / PAM and none / PAM of "
+        "the ten garment attributes; task B_k keeps the first 10-k of them and names digits 0..k-1 instead "
+        "(`related-kK`; k = 10 asks the same as `domains`: A = the garments, B = the digits). "
+        "Every method pruned under one rule (each task within 1 point of its single-task network). "
+        "MACs are mean ± std over seeds with each seed's value; ratio = MTZ / PAM and none / PAM of "
         f"the means. Commit {document['commit']}. Plot: `cost_vs_k.png`.",
     ]
     for arch, points in document["settings"].items():

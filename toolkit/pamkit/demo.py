@@ -202,20 +202,21 @@ def _bench(data, out: Path) -> None:
 
     print(
         "\n== 5/6 bench: every combination on this machine (ExecuTorch XNNPACK, 1 thread), PAM against the\n"
-        "   separately pruned networks, entry points interleaved"
+        "   separately pruned networks and against itself exported fused (--fuse-extra-macs 0.5: one operator\n"
+        "   per layer instead of one per group), entry points interleaved"
     )
-    model = out / "none" / "pruned" / f"{MODEL_STEM}.json"
-    net, _ = load_multitask(model)
-    export(
-        net,
-        data,
-        out / "export-none",
-        ExportOptions(formats=("executorch",), overwrite=True),
-        model_path=model,
-        progress=False,
-    )
+    pam_model, none_model = (out / method / "pruned" / f"{MODEL_STEM}.json" for method in ("pam", "none"))
+    for model, folder, fuse in ((none_model, "export-none", None), (pam_model, "export-fused", 0.5)):
+        export(
+            load_multitask(model)[0],
+            data,
+            out / folder,
+            ExportOptions(formats=("executorch",), fuse_extra_macs=fuse, overwrite=True),
+            model_path=model,
+            progress=False,
+        )
     results = bench(
-        {"pam": out / "export", "none": out / "export-none"},
+        {"pam": out / "export", "pam-fused": out / "export-fused", "none": out / "export-none"},
         BenchOptions(settings=Settings(warmup=10, runs=100, pin="0")),
     )
     path = save_results(results, out / "bench.json")

@@ -13,6 +13,11 @@ def latency_table(results: dict[str, Any]) -> list[str]:
         f"### {t['kind']}{' (EMULATED: not device speed)' if t['emulated'] else ''}, {results['format']}, "
         f"{t['runner']}" + ("" if results["complete"] else f" — INCOMPLETE: {results['error']}"),
         "",
+        *(
+            ["Artifacts: " + ", ".join(f"{label} `{path}`" for label, path in results["artifacts"].items()), ""]
+            if results.get("artifacts")
+            else []
+        ),
         "| artifact | entry point | MACs | median ms | p90 ms | std ms | trimmed mean ms | load ms | first ms | "
         "energy (measured) | energy (estimate) | note |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",

@@ -63,6 +63,9 @@ class ExportOptions:
     int8_tolerance: float = 0.01  # int8: largest allowed accuracy drop of any task against float32
     overwrite: bool = False
     jobs: int = 0  # formats built in parallel processes (0: one per format, up to the cores)
+    # fuse an entry's groups into one op per layer where that adds at most this share of its MACs (None: never;
+    # fused layers hold their own copy of the weights, so the artifact grows)
+    fuse_extra_macs: float | None = None
 
     def __post_init__(self) -> None:
         """Refuse a bad option by name (NaN too: it would switch a check off), before anything is built."""
@@ -73,6 +76,8 @@ class ExportOptions:
         check_number("atol", self.atol, low=0)
         check_number("rtol", self.rtol, low=0)
         check_number("int8_tolerance", self.int8_tolerance, low=0, high=1)
+        if self.fuse_extra_macs is not None:
+            check_number("fuse_extra_macs", self.fuse_extra_macs, low=0)
         if not isinstance(self.stem, str) or Path(self.stem).name != self.stem or self.stem in ("", ".", ".."):
             raise PamkitError(f"stem must be a plain file name like 'model', got {self.stem!r}")
         if isinstance(self.formats, str) or not all(isinstance(f, str) for f in self.formats):
@@ -115,7 +120,7 @@ def export(
     """
     formats = _check(net, data, options)
     combos = parse_combinations(net.task_names, options.combinations)
-    entries = entry_points(net, combos)
+    entries = entry_points(net, combos, options.fuse_extra_macs)
     default = entries[-1].name if len(entries[-1].tasks) == len(net.task_names) else entries[0].name
     inputs = [model_path] if model_path else []
     with staged_output(out, WRITER, inputs=inputs, overwrite=options.overwrite) as tmp:
@@ -382,7 +387,7 @@ def _manifest(
     )
     combinations = []
     for e in entries:
-        cost = combination_cost(net, e.tasks)
+        cost = combination_cost(e.net, e.tasks)  # what the entry point computes, fused zero blocks included
         combinations.append(
             {
                 "tasks": list(e.tasks),
@@ -391,6 +396,7 @@ def _manifest(
                 "macs": cost.macs,
                 "params": cost.params,
                 "activation_bytes": cost.activation_bytes,
+                "fused_spaces": e.fused_spaces,
             }
         )
     files = [

@@ -77,6 +77,16 @@ def register(verbs: argparse._SubParsersAction) -> None:
         help="formats converted at once in worker processes "
         "(default: %(default)s = one per format, up to the number of cores; 1 = in this process)",
     )
+    p.add_argument(
+        "--fuse-extra-macs",
+        type=NONNEGATIVE,
+        metavar="FRACTION",
+        help="run an entry point's groups as one operator per layer, bottom-up, as long as the zero blocks this "
+        "computes add at most FRACTION of its MACs (0.5 is a good start). One convolution over all its groups' "
+        "channels runs several times faster than many few-channel ones on small models, but fused layers hold "
+        "their own copy of the weights, so the artifact grows (benchmarks/bench/). Default: off, weights "
+        "stored once. The manifest records each entry's MACs and fused layers",
+    )
     p.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
     p.add_argument(
         "--overwrite",
@@ -97,6 +107,7 @@ def run_export(args: argparse.Namespace) -> int:
         rtol=args.rtol,
         int8_tolerance=args.int8_tolerance,
         jobs=args.jobs,
+        fuse_extra_macs=args.fuse_extra_macs,
         overwrite=args.overwrite,
     )
     inputs = [args.model] + ([args.data] if args.data else [])

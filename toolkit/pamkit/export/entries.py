@@ -17,6 +17,7 @@ from ..cost import all_combinations
 from ..errors import PamkitError, TaskError
 from ..network import MultitaskNet
 from ..tasks.names import check_task_names
+from .fusion import fuse_groups
 
 INPUT_NAME = "image"
 
@@ -44,6 +45,7 @@ class EntryPoint:
     tasks: Combination
     name: str
     net: MultitaskNet
+    fused_spaces: int = 0  # lowest channel spaces computed as one operator per layer (``fusion``)
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -91,10 +93,19 @@ def parse_combinations(names: tuple[str, ...], spec: str | Sequence[Combination]
     return combos
 
 
-def entry_points(net: MultitaskNet, combinations: list[Combination]) -> list[EntryPoint]:
-    """One entry point per combination, in the given order."""
+def entry_points(
+    net: MultitaskNet, combinations: list[Combination], fuse_extra_macs: float | None = None
+) -> list[EntryPoint]:
+    """One entry point per combination, in the given order; with ``fuse_extra_macs``, its groups fused where
+    that adds at most that share of its MACs (``fusion.fuse_groups``)."""
     net = net.eval()
-    return [EntryPoint(combo, entry_name(combo), net.extract(combo)) for combo in combinations]
+    entries = []
+    for combo in combinations:
+        sub, fused = net.extract(combo), 0
+        if fuse_extra_macs is not None:
+            sub, fused = fuse_groups(sub, fuse_extra_macs)
+        entries.append(EntryPoint(combo, entry_name(combo), sub, fused))
+    return entries
 
 
 def _check_names(tasks: tuple[str, ...], combos: list[Combination]) -> None:

@@ -75,9 +75,9 @@ def summary(manifest: dict[str, Any]) -> list[str]:
         f"{manifest['validation']['results'][item['format']]['status']}"
         for item in manifest["files"]
     ]
-    lines.append(f"{'entry point':<24}{'tasks':<20}{'MACs':>12}{'params':>10}")
+    lines.append(f"{'entry point':<24}{'tasks':<20}{'MACs':>12}{'params':>10}{'fused layers':>14}")
     lines += [
-        f"{c['entry']:<24}{'+'.join(c['tasks']):<20}{c['macs']:>12,}{c['params']:>10,}"
+        f"{c['entry']:<24}{'+'.join(c['tasks']):<20}{c['macs']:>12,}{c['params']:>10,}{c.get('fused_spaces', 0):>14}"
         for c in manifest["combinations"]
     ]
     return lines
