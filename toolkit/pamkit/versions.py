@@ -24,8 +24,13 @@ _PACKAGES = (
 
 
 def package_versions() -> dict[str, str]:
-    """Installed versions (without importing the packages), plus Python and the platform."""
-    versions = {"python": sys.version.split()[0], "platform": platform.platform()}
+    """Installed versions (without importing the packages), plus Python, the platform and, when pamkit runs
+    from a git checkout, the commit of its code (``+dirty`` if the package's files differ from it)."""
+    versions = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "pamkit-commit": source_commit(Path(__file__).parent, only_here=True),
+    }
     for name in _PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -34,9 +39,9 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def source_commit(folder: str | Path) -> str:
+def source_commit(folder: str | Path, only_here: bool = False) -> str:
     """The git commit of the checkout holding ``folder``, with ``+dirty`` when its working tree differs from it
-    ("unknown" outside a checkout): which code made a benchmark's results."""
+    (``only_here``: when the files under ``folder`` do), "unknown" outside a checkout: which code made a result."""
 
     def git(*args: str) -> str:
         try:
@@ -46,4 +51,5 @@ def source_commit(folder: str | Path) -> str:
         return done.stdout.strip() if done.returncode == 0 else ""
 
     commit = git("rev-parse", "HEAD")
-    return (commit + ("+dirty" if git("status", "--porcelain") else "")) if commit else "unknown"
+    changes = git("status", "--porcelain", *(["--", "."] if only_here else []))
+    return (commit + ("+dirty" if changes else "")) if commit else "unknown"
