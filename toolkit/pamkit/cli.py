@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .merge.cli import register as register_merge
     from .prune.cli import register as register_prune
     from .train.cli import register as register_train
-    from .versions import package_versions
+    from .versions import pamkit_version
 
     parser = Parser(
         prog="pamkit",
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "prune it, and measure what every task combination costs.",
         epilog="Run `pamkit VERB --help` for each verb's options. `pamkit demo` runs the whole pipeline.",
     )
-    parser.add_argument("--version", action="version", version=f"pamkit {package_versions()['pamkit']}")
+    parser.add_argument("--version", action="version", version=f"pamkit {pamkit_version()}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for register in (
         register_info,

@@ -13,6 +13,9 @@ from .values import NONNEGATIVE_INT, POSITIVE_INT
 WRITER = "demo"
 
 
+FUSE_EXTRA_MACS = 0.5  # the bench step's fused PAM: fast on small models (benchmarks/bench/RESULTS.md)
+
+
 def register(verbs: argparse._SubParsersAction) -> None:
     """Add ``demo``."""
     demo = verbs.add_parser(
@@ -202,11 +205,11 @@ def _bench(data, out: Path) -> None:
 
     print(
         "\n== 5/6 bench: every combination on this machine (ExecuTorch XNNPACK, 1 thread), PAM against the\n"
-        "   separately pruned networks and against itself exported fused (--fuse-extra-macs 0.5: one operator\n"
-        "   per layer instead of one per group), entry points interleaved"
+        "   separately pruned networks and against itself exported fused (--fuse-extra-macs "
+        f"{FUSE_EXTRA_MACS}: one\n   operator per layer instead of one per group), entry points interleaved"
     )
     pam_model, none_model = (out / method / "pruned" / f"{MODEL_STEM}.json" for method in ("pam", "none"))
-    for model, folder, fuse in ((none_model, "export-none", None), (pam_model, "export-fused", 0.5)):
+    for model, folder, fuse in ((none_model, "export-none", None), (pam_model, "export-fused", FUSE_EXTRA_MACS)):
         export(
             load_multitask(model)[0],
             data,

@@ -208,9 +208,9 @@ def resumable_output(
 
 def write_marker(folder: Path, writer: str, complete: bool, meta: dict[str, Any] | None = None) -> None:
     """Record (atomically) that ``writer`` wrote ``folder`` and whether it finished."""
-    from .versions import package_versions
+    from .versions import pamkit_version
 
-    record = {"writer": writer, "complete": complete, "pamkit": package_versions()["pamkit"], **(meta or {})}
+    record = {"writer": writer, "complete": complete, "pamkit": pamkit_version(), **(meta or {})}
     write_json(folder / MARKER, record)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -26,17 +27,28 @@ _PACKAGES = (
 def package_versions() -> dict[str, str]:
     """Installed versions (without importing the packages), plus Python, the platform and, when pamkit runs
     from a git checkout, the commit of its code (``+dirty`` if the package's files differ from it)."""
-    versions = {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "pamkit-commit": source_commit(Path(__file__).parent, only_here=True),
-    }
+    versions = {"python": sys.version.split()[0], "platform": platform.platform(), "pamkit-commit": _code_commit()}
     for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+        versions[name] = _installed(name)
     return versions
+
+
+def pamkit_version() -> str:
+    """pamkit's installed version alone (no git call): for ``--version`` and output markers."""
+    return _installed("pamkit")
+
+
+def _installed(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+@cache
+def _code_commit() -> str:
+    """The commit of the code this process loaded: asked of git once, not at every record written."""
+    return source_commit(Path(__file__).parent, only_here=True)
 
 
 def source_commit(folder: str | Path, only_here: bool = False) -> str:
