@@ -537,3 +537,25 @@ def test_search_looks_past_one_noisy_failure_and_stays_bounded():
     assert cheapest_within(30, truth.__getitem__, window=3, max_candidates=3) == (7, 3)
     assert cheapest_within(5, lambda k: True) == (4, 1)
     assert cheapest_within(1, lambda k: True) == (0, 0)
+
+
+@pytest.mark.slow
+def test_a_cliff_is_backed_off_and_the_step_made_again_without_its_most_damaging_move(pam_case, digits_data, tmp_path):
+    merged, reference = pam_case
+    # every step that leaves the tolerance counts as a cliff, so the digits case backs off
+    options = PruneOptions(**{**vars(FAST), "backoff_drop": 1e-6, "max_backoffs": 1})
+    result = prune(merged, digits_data, reference, options, progress=False,
+                   checkpoint=Checkpoint(tmp_path / "joint", resume=False))
+    backoffs = [entry for entry in result.history if entry["event"].startswith("backed off")]
+    assert backoffs and "backed off" in result.stop_reason
+    for entry in backoffs:
+        space, origin, t = entry["banned"]
+        assert entry["damage"] > 0  # the banned move was the one that hurt most alone: it hurts
+        before, _ = load_multitask(tmp_path / f"joint-point{entry['iteration'] - 1}.json")
+        after, _ = load_multitask(tmp_path / f"joint-point{entry['iteration']}.json")
+        for net in (before, after):  # the step made in its place left the banned move undone
+            labels = {o: g.label for g in net.structure.groups[space] for o in g.origins}
+            assert origin in labels and (t < 0 or t in labels[origin])
+    without = prune(merged, digits_data, reference, PruneOptions(**{**vars(options), "max_backoffs": 0}),
+                    progress=False)
+    assert not any(entry["event"].startswith("backed off") for entry in without.history)

@@ -12,7 +12,12 @@ labels only shrink.
 - tolerance (no target): the schedule goes past the accuracy boundary (until a task is
   ``explore_past`` below its limit after its short fine-tune), keeping the network of every point;
   once a step ends outside the tolerance, steps shrink to ``fine_step`` (finer points
-  and more recovery where the result will be).
+  and more recovery where the result will be). A step that falls off a cliff (it takes a task from
+  within its limit to more than ``backoff_drop`` below the point before) is undone: each of its
+  moves is tried alone on a few training batches, the one that raises the loss most is banned, and
+  the step is planned again without it (at most ``max_backoffs`` times a step). One move the
+  network cannot relearn (a wide early channel, a residual stream's) otherwise decides where a run
+  ends, and where it ends then differs from seed to seed.
   Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
   points, then the ``search_window`` points past the first failure (validation noise makes one
   "outside" unreliable), at most ``max_candidates`` in all; the result is the cheapest one found
@@ -68,6 +73,8 @@ class PruneOptions:
     explore_past: float = 0.05  # tolerance search: steps go on until a task is this far below its limit
     fine_step: float = 0.03  # tolerance search: the step once one was outside (finer points near the boundary)
     search_window: int = SEARCH_WINDOW  # tolerance search: points also fine-tuned past the first failure
+    backoff_drop: float = 0.01  # tolerance search: back off a step leaving the tolerance with a task this far down
+    max_backoffs: int = 2  # tolerance search: at most this many back-offs per step (0: never back off)
     max_candidates: int = MAX_CANDIDATES  # tolerance search: at most this many full final fine-tunes
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
     combination_weights: dict[Combination, float] | None = None  # how often each combination runs (None: uniform)
@@ -98,6 +105,7 @@ class PruneOptions:
             "step (a share of the channels or MACs per step, e.g. 0.09)", self.step, low=0, low_open=True, high=1
         )
         check_number("explore_past (a fraction: 0.05 = 5 points)", self.explore_past, low=0, high=1)
+        check_number("backoff_drop (a fraction: 0.01 = 1 point)", self.backoff_drop, low=0, low_open=True, high=1)
         check_number(
             "fine_step (a share of the MACs per step near the boundary, e.g. 0.03)",
             self.fine_step,
@@ -107,7 +115,7 @@ class PruneOptions:
         )
         for name in ("max_iterations", "batch_size", "importance_batches", "finetune_epochs", "max_candidates"):
             check_number(name, getattr(self, name), low=1, integer=True)
-        for name in ("final_epochs", "recovery_epochs", "seed", "search_window"):
+        for name in ("final_epochs", "recovery_epochs", "seed", "search_window", "max_backoffs"):
             check_number(name, getattr(self, name), low=0, integer=True)
         check_number("finetune_samples", self.finetune_samples, low=1, integer=True, optional=True)
         if self.finetune_samples is not None and self.finetune_samples < self.batch_size:
@@ -369,11 +377,17 @@ def _explore(loop: PruneState, run: _Run) -> None:
         last = loop.trajectory[-1]
         if loop.iteration and not within_limits(last["val"], past):
             gap = shortfall(last["val"], past)
-            loop.explored = f"{loop.iteration} steps, the last {o.explore_past} past the tolerance ({gap})"
+            loop.explored = f"{_steps(loop)}, the last {o.explore_past} past the tolerance ({gap})"
         elif loop.iteration >= o.max_iterations:
-            loop.explored = f"max_iterations ({o.max_iterations}) reached"
+            loop.explored = f"{_steps(loop)}, max_iterations reached"
         elif not _step(loop, run, o.fine_step if _near_boundary(loop, run) else o.step):
-            loop.explored = f"{loop.iteration} steps, then nothing left to remove"
+            loop.explored = f"{_steps(loop)}, then nothing left to remove"
+
+
+def _steps(loop: PruneState) -> str:
+    """ "N steps", with how many were backed off when any was."""
+    backoffs = sum(1 for entry in loop.history if entry["event"].startswith("backed off"))
+    return f"{loop.iteration} steps" + (f" ({backoffs} backed off)" if backoffs else "")
 
 
 def _near_boundary(loop: PruneState, run: _Run) -> bool:
@@ -382,22 +396,37 @@ def _near_boundary(loop: PruneState, run: _Run) -> bool:
 
 
 def _step(loop: PruneState, run: _Run, share: float) -> bool:
-    """One pruning step worth ``share`` of the budget and its short fine-tune; False when no move is left."""
+    """One pruning step worth ``share`` of the budget and its short fine-tune; False when no move is left.
+
+    In tolerance mode a step that falls off a cliff (``_cliff``) is backed off: its most damaging
+    move is banned and the step planned again from the same ranking, at most ``max_backoffs`` times.
+    """
     o = run.options
     net = loop.points[-1]
+    before = loop.trajectory[-1]["val"]
     seed = round_seed(o.seed, 0, loop.iteration + 1)
     ranking = _ranking(net, run.tasks, run.data.train, o, run.weights, seed)
+    backoffs = o.max_backoffs if o.target_macs is None else 0
     while True:
         labels, removed = _plan(net, ranking, share, loop.banned, cross=o.target_macs is not None)
         if not removed:
             return False
         candidate = _relabelled(net, labels)
-        if candidate is not None:
+        if candidate is None:
+            loop.banned |= removed  # these moves together cut a task off: never again
+            continue
+        run.finetune(candidate, o.finetune_epochs, o.finetune_samples, round_seed(o.seed, 2, loop.iteration + 1))
+        point = run.point(candidate, "prune")
+        cliff = _cliff(before, point["val"], run)
+        if not (cliff and backoffs):
             break
-        loop.banned |= removed  # these moves together cut a task off: never again
+        backoffs -= 1
+        culprit, damage = _most_damaging(net, removed, run, round_seed(o.seed, 4, loop.iteration + 1))
+        loop.banned.add(culprit)  # never again: the step is planned anew without it
+        event = f"backed off ({cliff}); banned {_move_name(net, culprit)}, which alone raises the loss by {damage:.4f}"
+        entry = _entry(loop.iteration + 1, candidate, run, point["val"], event, len(removed), share)
+        loop.history.append({**entry, "banned": list(culprit), "damage": damage})
     loop.iteration += 1
-    run.finetune(candidate, o.finetune_epochs, o.finetune_samples, round_seed(o.seed, 2, loop.iteration))
-    point = run.point(candidate, "prune")
     loop.points.append(candidate)
     loop.trajectory.append(point)
     loop.val = point["val"]
@@ -406,6 +435,68 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     run.show(loop, point)
     run.save(loop)
     return True
+
+
+def _cliff(before: dict[str, float], after: dict[str, float], run: _Run) -> str | None:
+    """What makes a step a cliff, or None: it takes a task from within the tolerance to more than
+    ``backoff_drop`` below the point before (a step near the boundary costs a few tenths of a point;
+    a cliff costs what the fine-tune cannot give back)."""
+    if not within_limits(before, run.limits) or within_limits(after, run.limits):
+        return None
+    falls = [
+        f"{name} {before[name]:.4f} -> {after[name]:.4f}"
+        for name in after
+        if before[name] - after[name] > run.options.backoff_drop
+    ]
+    return ", ".join(falls) or None
+
+
+def _most_damaging(net: MultitaskNet, moves: set[Move], run: _Run, seed: int) -> tuple[Move, float]:
+    """The move that, made alone on ``net``, raises the tasks' summed loss most on a few seeded training batches.
+
+    Measured, not estimated: the importance that ranked the step is first order, and a cliff is
+    where it was wrong. Moves that cannot be made alone (they would cut a task off) count as worst.
+    """
+    o = run.options
+    generator = torch.Generator().manual_seed(seed)
+    picks = torch.randperm(len(run.data.train), generator=generator)[: o.importance_batches * o.batch_size]
+    images, labels = run.data.train.images[picks], run.data.train.labels[picks]
+
+    def loss(model: MultitaskNet) -> float:
+        was_training = model.training
+        model.eval()  # batch statistics and dropout stay fixed, as when scoring
+        with torch.no_grad():
+            outputs = model(images, [task.name for task in run.tasks])
+            value = float(sum(task.loss(outputs[task.name], task.targets(labels)) for task in run.tasks))
+        model.train(was_training)
+        return value
+
+    base = loss(net)
+    damage = {}
+    for move in sorted(moves):
+        alone = _relabelled(net, _labels_after(net, {move}))
+        damage[move] = math.inf if alone is None else loss(alone) - base
+    culprit = max(damage, key=lambda m: damage[m])
+    return culprit, damage[culprit]
+
+
+def _labels_after(net: MultitaskNet, moves: set[Move]) -> dict[int, list[tuple[int, ...]]]:
+    """The labels of the spaces ``moves`` touch once they are made (a move: a task off a channel, or the channel)."""
+    s = net.structure
+    spaces = {space for space, _, _ in moves}
+    labels = {space: [set(g.label) for g in s.groups[space] for _ in range(g.size)] for space in spaces}
+    where = {space: {o: c for c, o in enumerate(o for g in s.groups[space] for o in g.origins)} for space in spaces}
+    for space, origin, t in moves:
+        c = where[space][origin]
+        labels[space][c] = set() if t < 0 else labels[space][c] - {t}
+    return {space: [tuple(sorted(label)) for label in space_labels] for space, space_labels in labels.items()}
+
+
+def _move_name(net: MultitaskNet, move: Move) -> str:
+    """A move in words: "channel ORIGIN of space S" or "task T off channel ORIGIN of space S"."""
+    space, origin, t = move
+    what = f"channel {origin} of space {space}"
+    return what if t < 0 else f"task {net.structure.task_names[t]} off {what}"
 
 
 def _search(loop: PruneState, run: _Run) -> None:

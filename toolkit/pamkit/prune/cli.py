@@ -120,6 +120,20 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "noisy validation score does not end the search (default: %(default)s)",
     )
     p.add_argument(
+        "--backoff-drop",
+        type=number_arg(low=0, low_open=True, high=1),
+        default=d.backoff_drop,
+        help="tolerance mode: a step that leaves the tolerance with a task more than this below the point before "
+        "is a cliff: it is undone, its most damaging move (measured alone) banned, and the step planned again "
+        "(default: %(default)s = 1 point)",
+    )
+    p.add_argument(
+        "--max-backoffs",
+        type=NONNEGATIVE_INT,
+        default=d.max_backoffs,
+        help="tolerance mode: at most this many back-offs per step; 0 never backs off (default: %(default)s)",
+    )
+    p.add_argument(
         "--max-candidates",
         type=POSITIVE_INT,
         default=d.max_candidates,
@@ -190,6 +204,8 @@ def run_prune(args: argparse.Namespace) -> int:
         explore_past=args.explore_past,
         fine_step=args.fine_step,
         search_window=args.search_window,
+        backoff_drop=args.backoff_drop,
+        max_backoffs=args.max_backoffs,
         max_candidates=args.max_candidates,
         final_epochs=args.final_epochs,
         max_iterations=args.max_steps,
