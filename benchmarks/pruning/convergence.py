@@ -74,6 +74,10 @@ def _command(report: dict[str, Any], merged: Path, out: Path, factor: float) -> 
     for flag, key in (("--step", "step"), ("--explore-past", "explore_past"), ("--fine-step", "fine_step")):
         command += [flag, str(o[key])]
     command += ["--search-window", str(o["search_window"]), "--max-candidates", str(o["max_candidates"])]
+    if "max_backoffs" in o:  # recorded by the engine that backs off cliffs (0 for runs made before it)
+        command += ["--backoff-drop", str(o["backoff_drop"]), "--max-backoffs", str(o["max_backoffs"])]
+    else:
+        command += ["--max-backoffs", "0"]
     command += ["--max-steps", str(o["max_iterations"]), "--lr", str(o["lr"]), "--batch-size", str(o["batch_size"])]
     command += ["--seed", str(o["seed"])]  # the data: split as the source networks' (recorded with them)
     command += [

@@ -90,6 +90,13 @@ def register(verbs: argparse._SubParsersAction) -> None:
         help="training images per fine-tuning round while pruning, 0 for all (default: %(default)s)",
     )
     p.add_argument(
+        "--max-backoffs",
+        type=NONNEGATIVE_INT,
+        default=r.max_backoffs,
+        help="back-offs per pruning step from a cliff (a step leaving the tolerance with a task more than "
+        f"{r.backoff_drop:g} down); 0 prunes as the engine before back-offs did (default: %(default)s)",
+    )
+    p.add_argument(
         "--finetune-epochs",
         type=NONNEGATIVE_INT,
         help=f"MTZ and PAM per-layer / shared-trunk training epochs (default: {m.finetune_epochs})",
@@ -179,6 +186,7 @@ def _options(args: argparse.Namespace, suite: TaskSuite) -> CompareOptions:
             tolerance=args.tolerance,
             step=args.step,
             finetune_samples=args.finetune_samples or None,
+            max_backoffs=args.max_backoffs,
             batch_size=args.batch_size,
             seed=args.seed,
         ),
