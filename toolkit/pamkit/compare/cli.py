@@ -93,7 +93,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "--max-backoffs",
         type=NONNEGATIVE_INT,
         default=r.max_backoffs,
-        help="back-offs per pruning step from a cliff (a step leaving the tolerance with a task more than "
+        help="back-offs per pruning step from a cliff (a step ending outside the tolerance with a task more than "
         f"{r.backoff_drop:g} down); 0 prunes as the engine before back-offs did (default: %(default)s)",
     )
     p.add_argument(

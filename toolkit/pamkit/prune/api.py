@@ -12,8 +12,8 @@ labels only shrink.
 - tolerance (no target): the schedule goes past the accuracy boundary (until a task is
   ``explore_past`` below its limit after its short fine-tune), keeping the network of every point;
   once a step ends outside the tolerance, steps shrink to ``fine_step`` (finer points
-  and more recovery where the result will be). A step that falls off a cliff (it takes a task from
-  within its limit to more than ``backoff_drop`` below the point before) is undone: each of its
+  and more recovery where the result will be). A step that falls off a cliff (it ends outside the
+  tolerance with a task more than ``backoff_drop`` below the point before) is undone: each of its
   moves is tried alone on a few training batches, the one that raises the loss most is banned, and
   the step is planned again without it (at most ``max_backoffs`` times a step). One move the
   network cannot relearn (a wide early channel, a residual stream's) otherwise decides where a run
@@ -438,10 +438,11 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
 
 
 def _cliff(before: dict[str, float], after: dict[str, float], run: _Run) -> str | None:
-    """What makes a step a cliff, or None: it takes a task from within the tolerance to more than
+    """What makes a step a cliff, or None: it ends outside the tolerance with a task more than
     ``backoff_drop`` below the point before (a step near the boundary costs a few tenths of a point;
-    a cliff costs what the fine-tune cannot give back)."""
-    if not within_limits(before, run.limits) or within_limits(after, run.limits):
+    a cliff costs what the fine-tune cannot give back). The point before may be outside already:
+    its short fine-tune is noisy, and the full final one often brings it back within."""
+    if within_limits(after, run.limits):
         return None
     falls = [
         f"{name} {before[name]:.4f} -> {after[name]:.4f}"
