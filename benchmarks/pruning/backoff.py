@@ -62,6 +62,11 @@ def _summary(folder: Path) -> dict[str, Any]:
     }
 
 
+def _common(record: dict[str, Any]) -> list[str]:
+    """The methods both runs pruned."""
+    return [m for m in record["runs"]["after"]["methods"] if m in record["runs"]["before"]["methods"]]
+
+
 def _spread(macs: dict[str, Any]) -> float:
     return float(macs["std"] / macs["mean"]) if macs["mean"] else 0.0
 
@@ -79,10 +84,9 @@ def _markdown(record: dict[str, Any]) -> str:
         "| method | combination | before | after | after / before |",
         "|---|---|---|---|---:|",
     ]
-    for method, entry in after["methods"].items():
-        if method not in before["methods"]:
-            continue
-        for combo, macs in entry["macs"].items():
+    methods = _common(record)
+    for method in methods:
+        for combo, macs in after["methods"][method]["macs"].items():
             old = before["methods"][method]["macs"][combo]
             lines.append(f"| {method} | {combo} | {_cell(old)} | {_cell(macs)} | {macs['mean'] / old['mean']:.2f}x |")
     lines += [
@@ -90,9 +94,8 @@ def _markdown(record: dict[str, Any]) -> str:
         "| method | back-offs per seed | test scores after (mean) | all-tasks spread before -> after |",
         "|---|---|---|---|",
     ]
-    for method, entry in after["methods"].items():
-        if method not in before["methods"]:
-            continue
+    for method in methods:
+        entry = after["methods"][method]
         last = list(entry["macs"])[-1]
         spread = f"{_spread(before['methods'][method]['macs'][last]):.0%} -> {_spread(entry['macs'][last]):.0%}"
         scores = ", ".join(f"{task} {value['mean']:.4f}" for task, value in entry["test"].items())
@@ -109,7 +112,7 @@ def _plot(record: dict[str, Any], path: Path) -> None:
     """One panel per combination: each seed's MACs per method, before (o) and after (x) the back-off."""
     after = record["runs"]["after"]["methods"]
     before = record["runs"]["before"]["methods"]
-    methods = [m for m in after if m in before]
+    methods = _common(record)
     combos = list(after[methods[0]]["macs"])
     fig, axes = plt.subplots(1, len(combos), figsize=(4 * len(combos), 3.5), sharey=True)
     for ax, combo in zip(axes, combos, strict=True):

@@ -299,15 +299,20 @@ def markdown(report: dict[str, Any]) -> str:
     """The report as markdown: setting, accuracies, cost per combination with ratios, goals."""
     methods = list(report["methods"])
     seeds = report.get("seeds")
+    prune = report["options"]["prune"]
+    backoffs = (  # absent from reports written before the pruner backed off cliffs
+        f", at most {prune['max_backoffs']} back-offs a step from a cliff of {prune['backoff_drop']}"
+        if "max_backoffs" in prune
+        else ""
+    )
     lines = [
         f"# {report['suite']} with {report['arch']}: {', '.join(methods)} pruned under one rule",
         "",
         f"Command: `{report['command']}`  ",
         f"Data: {report['data']['name']} ({report['data']['source']}), "
         f"{report['data']['train']} train / {report['data']['val']} val / {report['data']['test']} test  ",
-        f"Pruning: criterion {report['options']['prune']['criterion']}, tolerance "
-        f"{report['options']['prune']['tolerance']} (validation split), cost-aware "
-        f"{report['options']['prune']['cost_aware']}",
+        f"Pruning: criterion {prune['criterion']}, tolerance {prune['tolerance']} (validation split), "
+        f"cost-aware {prune['cost_aware']}{backoffs}",
     ]
     if seeds:
         lines[-1] += "  "
