@@ -556,6 +556,10 @@ def test_a_cliff_is_backed_off_and_the_step_made_again_without_its_most_damaging
         for net in (before, after):  # the step made in its place left the banned move undone
             labels = {o: g.label for g in net.structure.groups[space] for o in g.origins}
             assert origin in labels and (t < 0 or t in labels[origin])
+        for moved in _flat_labels(before):  # ... and took no layer's channels beyond the step's share
+            old, new = ({o: g.label for g in net.structure.groups[moved] for o in g.origins} for net in (before, after))
+            changed = sum(1 for o, label in old.items() if new.get(o) != label)
+            assert changed <= max(1, math.floor(entry["step"] * len(old))), (moved, changed, len(old))
     without = prune(merged, digits_data, reference, PruneOptions(**{**vars(options), "max_backoffs": 0}),
                     progress=False)
     assert not any(entry["event"].startswith("backed off") for entry in without.history)

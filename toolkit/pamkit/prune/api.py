@@ -15,9 +15,10 @@ labels only shrink.
   and more recovery where the result will be). A step that falls off a cliff (it ends outside the
   tolerance with a task more than ``backoff_drop`` below the point before) is undone: each of its
   moves is tried alone on a few training batches, the one that raises the loss most is banned, and
-  the step is planned again without it (at most ``max_backoffs`` times a step). One move the
-  network cannot relearn (a wide early channel, a residual stream's) otherwise decides where a run
-  ends, and where it ends then differs from seed to seed.
+  the step is planned again without it, with no layer losing more than its share of channels (at
+  most ``max_backoffs`` times a step). Otherwise one move the network cannot relearn (a wide early
+  channel, a residual stream's), or a step filled with dozens of a cheap layer's channels, decides
+  where a run ends, and where it ends then differs from seed to seed.
   Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
   points, then the ``search_window`` points past the first failure (validation noise makes one
   "outside" unreliable), at most ``max_candidates`` in all; the result is the cheapest one found
@@ -399,7 +400,8 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     """One pruning step worth ``share`` of the budget and its short fine-tune; False when no move is left.
 
     In tolerance mode a step that falls off a cliff (``_cliff``) is backed off: its most damaging
-    move is banned and the step planned again from the same ranking, at most ``max_backoffs`` times.
+    move is banned and the step planned again from the same ranking, carefully (no layer loses more
+    than its share of channels), at most ``max_backoffs`` times.
     """
     o = run.options
     net = loop.points[-1]
@@ -407,8 +409,9 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     seed = round_seed(o.seed, 0, loop.iteration + 1)
     ranking = _ranking(net, run.tasks, run.data.train, o, run.weights, seed)
     backoffs = o.max_backoffs if o.target_macs is None else 0
+    careful = False
     while True:
-        labels, removed = _plan(net, ranking, share, loop.banned, cross=o.target_macs is not None)
+        labels, removed = _plan(net, ranking, share, loop.banned, o.target_macs is not None, careful)
         if not removed:
             return False
         candidate = _relabelled(net, labels)
@@ -421,6 +424,7 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
         if not (cliff and backoffs):
             break
         backoffs -= 1
+        careful = True
         culprit, damage = _most_damaging(net, removed, run, round_seed(o.seed, 4, loop.iteration + 1))
         loop.banned.add(culprit)  # never again: the step is planned anew without it
         event = f"backed off ({cliff}); banned {_move_name(net, culprit)}, which alone raises the loss by {damage:.4f}"
@@ -652,7 +656,7 @@ def _normalised(value: Tensor) -> Tensor:
 
 
 def _plan(
-    net: MultitaskNet, ranking: Ranking, step: float, banned: set[Move], cross: bool = False
+    net: MultitaskNet, ranking: Ranking, step: float, banned: set[Move], cross: bool = False, careful: bool = False
 ) -> tuple[dict[int, list[tuple[int, ...]]], set[Move]]:
     """New labels after the lowest-ranked moves worth about ``step`` of the budget, and the moves made.
 
@@ -665,6 +669,8 @@ def _plan(
     spent, the lowest-ranked move left is made whatever its size. So a step removes about its
     share whenever moves remain: near the boundary, where one channel of an early, wide layer costs
     more than a step, the step neither skips it for ever nor shrinks to the cheapest channels.
+    ``careful`` (a step planned again after a cliff): the cap is never lifted, since lifting it
+    can fill a step with dozens of a cheap layer's channels at once.
     Banned moves (found to cut a task off) and moves taking a task's last channel in a space (its
     head would lose its input) are never made.
     """
@@ -692,7 +698,8 @@ def _plan(
             return spent < budget
         return spent + size - budget <= budget - spent  # closer to the budget after the move than before
 
-    for capped, any_size in ((True, False), (False, False), (False, True)):
+    passes = ((True, False), (True, True)) if careful else ((True, False), (False, False), (False, True))
+    for capped, any_size in passes:
         if moves and spent >= budget / 2:
             break
         for _, space, c, t in ranked:
