@@ -114,7 +114,7 @@ def _plot(record: dict[str, Any], path: Path) -> None:
     before = record["runs"]["before"]["methods"]
     methods = _common(record)
     combos = list(after[methods[0]]["macs"])
-    fig, axes = plt.subplots(1, len(combos), figsize=(4 * len(combos), 3.5), sharey=True)
+    fig, axes = plt.subplots(1, len(combos), figsize=(4 * len(combos), 3.5))
     for ax, combo in zip(axes, combos, strict=True):
         for i, method in enumerate(methods):
             for offset, (name, runs, marker) in enumerate((("before", before, "o"), ("after", after, "x"))):
