@@ -94,7 +94,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
         type=NONNEGATIVE_INT,
         default=r.max_backoffs,
         help="back-offs per pruning step from a cliff (a step ending outside the tolerance with a task more than "
-        f"{r.backoff_drop:g} down); 0 prunes as the engine before back-offs did (default: %(default)s)",
+        f"{r.backoff_drop:g} down), e.g. 2 (default: %(default)s, never)",
     )
     p.add_argument(
         "--finetune-epochs",

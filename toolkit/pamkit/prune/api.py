@@ -16,9 +16,9 @@ labels only shrink.
   tolerance with a task more than ``backoff_drop`` below the point before) is undone: each of its
   moves is tried alone on a few training batches, the one that raises the loss most is banned, and
   the step is planned again without it, with no layer losing more than its share of channels (at
-  most ``max_backoffs`` times a step). Otherwise one move the network cannot relearn (a wide early
-  channel, a residual stream's), or a step filled with dozens of a cheap layer's channels, decides
-  where a run ends, and where it ends then differs from seed to seed.
+  most ``max_backoffs`` times a step; off by default, see the README). Otherwise one move the
+  network cannot relearn (a wide early channel, a residual stream's), or a step filled with dozens
+  of a cheap layer's channels, decides where a run ends, and where it ends differs from seed to seed.
   Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
   points, then the ``search_window`` points past the first failure (validation noise makes one
   "outside" unreliable), at most ``max_candidates`` in all; the result is the cheapest one found
@@ -75,7 +75,7 @@ class PruneOptions:
     fine_step: float = 0.03  # tolerance search: the step once one was outside (finer points near the boundary)
     search_window: int = SEARCH_WINDOW  # tolerance search: points also fine-tuned past the first failure
     backoff_drop: float = 0.01  # tolerance search: back off a step leaving the tolerance with a task this far down
-    max_backoffs: int = 2  # tolerance search: at most this many back-offs per step (0: never back off)
+    max_backoffs: int = 0  # tolerance search: at most this many back-offs per step (0, the default: never)
     max_candidates: int = MAX_CANDIDATES  # tolerance search: at most this many full final fine-tunes
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
     combination_weights: dict[Combination, float] | None = None  # how often each combination runs (None: uniform)

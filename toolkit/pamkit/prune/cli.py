@@ -131,7 +131,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "--max-backoffs",
         type=NONNEGATIVE_INT,
         default=d.max_backoffs,
-        help="tolerance mode: at most this many back-offs per step; 0 never backs off (default: %(default)s)",
+        help="tolerance mode: back off a cliff at most this many times a step, e.g. 2 (default: %(default)s, never: "
+        "backing off halves separately pruned networks' cost but can make the exploration much longer)",
     )
     p.add_argument(
         "--max-candidates",
