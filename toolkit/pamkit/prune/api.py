@@ -35,7 +35,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ from ..network import INPUT_SPACE, MODEL_STEM, MultitaskNet, save_multitask, sta
 from ..tasks import Task
 from ..train import TrainedTask, evaluate_all, recorded_sources
 from ..values import check_number
-from .importance import get_criterion, membership_importance
+from .importance import get_criterion, membership_importance, scoring_batches, summed_loss
 from .recipes import Recipe, finetune, get_recipe, teacher_outputs
 from .search import MAX_CANDIDATES, SEARCH_WINDOW, cheapest_within, round_seed, shortfall, within_limits
 from .state import Checkpoint, Checkpoints, Move, PruneState
@@ -420,8 +420,8 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
             continue
         run.finetune(candidate, o.finetune_epochs, o.finetune_samples, round_seed(o.seed, 2, loop.iteration + 1))
         point = run.point(candidate, "prune")
-        cliff = _cliff(before, point["val"], run)
-        if not (cliff and backoffs):
+        cliff = _cliff(before, point["val"], run) if backoffs else None
+        if cliff is None:
             break
         backoffs -= 1
         careful = True
@@ -462,17 +462,14 @@ def _most_damaging(net: MultitaskNet, moves: set[Move], run: _Run, seed: int) ->
     Measured, not estimated: the importance that ranked the step is first order, and a cliff is
     where it was wrong. Moves that cannot be made alone (they would cut a task off) count as worst.
     """
-    o = run.options
-    generator = torch.Generator().manual_seed(seed)
-    picks = torch.randperm(len(run.data.train), generator=generator)[: o.importance_batches * o.batch_size]
-    images, labels = run.data.train.images[picks], run.data.train.labels[picks]
+    train = run.data.train
+    picks = scoring_batches(train, run.options.importance_batches, run.options.batch_size, seed)
 
     def loss(model: MultitaskNet) -> float:
         was_training = model.training
         model.eval()  # batch statistics and dropout stay fixed, as when scoring
         with torch.no_grad():
-            outputs = model(images, [task.name for task in run.tasks])
-            value = float(sum(task.loss(outputs[task.name], task.targets(labels)) for task in run.tasks))
+            value = sum(float(summed_loss(model, run.tasks, train, batch)) for batch in picks) / len(picks)
         model.train(was_training)
         return value
 
@@ -487,13 +484,24 @@ def _most_damaging(net: MultitaskNet, moves: set[Move], run: _Run, seed: int) ->
 
 def _labels_after(net: MultitaskNet, moves: set[Move]) -> dict[int, list[tuple[int, ...]]]:
     """The labels of the spaces ``moves`` touch once they are made (a move: a task off a channel, or the channel)."""
-    s = net.structure
-    spaces = {space for space, _, _ in moves}
-    labels = {space: [set(g.label) for g in s.groups[space] for _ in range(g.size)] for space in spaces}
-    where = {space: {o: c for c, o in enumerate(o for g in s.groups[space] for o in g.origins)} for space in spaces}
+    labels, origins = _channels(net, {space for space, _, _ in moves})
+    where = {space: {origin: c for c, origin in enumerate(names)} for space, names in origins.items()}
     for space, origin, t in moves:
         c = where[space][origin]
         labels[space][c] = set() if t < 0 else labels[space][c] - {t}
+    return _frozen(labels)
+
+
+def _channels(net: MultitaskNet, spaces: Iterable[int]) -> tuple[dict[int, list[set[int]]], dict[int, list[str]]]:
+    """Per space, each channel's task label (a set, to edit) and origin, in flat channel order."""
+    s = net.structure
+    labels = {space: [set(g.label) for g in s.groups[space] for _ in range(g.size)] for space in spaces}
+    origins = {space: [o for g in s.groups[space] for o in g.origins] for space in labels}
+    return labels, origins
+
+
+def _frozen(labels: dict[int, list[set[int]]]) -> dict[int, list[tuple[int, ...]]]:
+    """Edited labels as ``MultitaskNet.relabel`` takes them (sorted tuples)."""
     return {space: [tuple(sorted(label)) for label in space_labels] for space, space_labels in labels.items()}
 
 
@@ -676,8 +684,7 @@ def _plan(
     """
     scores, sizes = ranking.scores, ranking.sizes
     s = net.structure
-    labels = {space: [set(g.label) for g in s.groups[space] for _ in range(g.size)] for space in scores}
-    origins = {space: [o for g in s.groups[space] for o in g.origins] for space in scores}
+    labels, origins = _channels(net, scores)
     left = {space: {t: sum(1 for label in labels[space] if t in label) for t in s.heads} for space in scores}
     whole = len(s.tasks)
     ranked = sorted(
@@ -723,7 +730,7 @@ def _plan(
             spent += size
             if any_size:
                 break
-    return {space: [tuple(sorted(label)) for label in space_labels] for space, space_labels in labels.items()}, moves
+    return _frozen(labels), moves
 
 
 def _relabelled(net: MultitaskNet, labels: dict[int, list[tuple[int, ...]]]) -> MultitaskNet | None:

@@ -93,20 +93,29 @@ class Taylor(Criterion):
             )
         n = len(net.structure.tasks)
         scores = {space: torch.zeros(_width(net, space), n + 1, dtype=torch.float64) for space in _writers(net)}
-        generator = torch.Generator().manual_seed(seed)
         was_training = net.training
         net.eval()  # batch statistics and dropout stay fixed while scoring
-        picks = torch.randperm(len(data), generator=generator)[: batches * batch_size].split(batch_size)
+        picks = scoring_batches(data, batches, batch_size, seed)
         for batch in picks:
             net.zero_grad(set_to_none=True)
-            outputs = net(data.images[batch], [task.name for task in tasks])
-            loss = cast(Tensor, sum(task.loss(outputs[task.name], task.targets(data.labels[batch])) for task in tasks))
-            loss.backward()
+            summed_loss(net, tasks, data, batch).backward()
             for space, cut in _cut_effects(net).items():
                 scores[space] += cut**2
         net.zero_grad(set_to_none=True)
         net.train(was_training)
         return {space: _members(net, space, (score / max(1, len(picks))).float()) for space, score in scores.items()}
+
+
+def scoring_batches(data: Split, batches: int, batch_size: int, seed: int) -> list[Tensor]:
+    """The seeded training batches (sample indices) a prune scores on: the same seed, the same batches."""
+    generator = torch.Generator().manual_seed(seed)
+    return list(torch.randperm(len(data), generator=generator)[: batches * batch_size].split(batch_size))
+
+
+def summed_loss(net: MultitaskNet, tasks: Sequence[Task], data: Split, batch: Tensor) -> Tensor:
+    """The sum of the tasks' losses on one batch of ``data``: what the criteria and the back-off measure."""
+    outputs = net(data.images[batch], [task.name for task in tasks])
+    return cast(Tensor, sum(task.loss(outputs[task.name], task.targets(data.labels[batch])) for task in tasks))
 
 
 def membership_importance(
