@@ -548,7 +548,11 @@ def test_a_cliff_is_backed_off_and_the_step_made_again_without_its_most_damaging
                    checkpoint=Checkpoint(tmp_path / "joint", resume=False))
     backoffs = [entry for entry in result.history if entry["event"].startswith("backed off")]
     assert backoffs and "backed off" in result.stop_reason
+    limits = {name: score - options.tolerance - options.backoff_drop for name, score in reference.items()}
+    scores = {entry["iteration"]: entry["val"] for entry in result.history if entry["event"] in ("start", "recovery fine-tune", "step")}
     for entry in backoffs:
+        before = scores[entry["iteration"] - 1]  # only from a point at the boundary: the exploration stays short
+        assert all(before[name] >= limit - 1e-9 for name, limit in limits.items()), (entry["iteration"], before)
         space, origin, t = entry["banned"]
         assert entry["damage"] > 0  # the banned move was the one that hurt most alone: it hurts
         before, _ = load_multitask(tmp_path / f"joint-point{entry['iteration'] - 1}.json")
