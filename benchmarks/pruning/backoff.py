@@ -1,12 +1,13 @@
-"""Does backing off cliffs make the pruner's result reproducible? Two seeded comparisons of the same merges.
+"""Does backing off cliffs make the pruner's result reproducible? Seeded comparisons of the same merges.
 
-``before`` and ``after`` are ``pamkit compare`` outputs over the same seeds and the same single-task networks and
-merges, pruned without and with the back-off (``--max-backoffs``). Per method and combination: the MACs at the
-tolerance (mean, std as a share of the mean, each seed), the test scores, and how many steps were backed off.
-The goal it reads (issue 12): the std over seeds of the all-tasks cost is at most 10% of the mean.
+Each ``NAME=FOLDER`` is a ``pamkit compare`` output over the same seeds and the same single-task networks and
+merges, pruned with one back-off setting (``--max-backoffs``, and the engine's rule of when to back off); the
+first is the reference the others are read against. Per method and combination: the MACs at the tolerance
+(mean, std as a share of the mean, each seed), the test scores, and how many steps were backed off. The goal it
+reads (issue 12): the std over seeds of the all-tasks cost is at most 10% of the mean.
 
-    .venv/bin/python benchmarks/pruning/backoff.py runs/bench-zip2/fashion-paper-lenet5 \\
-        runs/bench-backoff/fashion-paper-lenet5 --out benchmarks/pruning/backoff
+    .venv/bin/python benchmarks/pruning/backoff.py off=runs/bench-backoff/off \\
+        unbounded=runs/bench-backoff/on bounded=runs/bench-backoff/bounded --out benchmarks/pruning/backoff
 """
 
 from __future__ import annotations
@@ -27,16 +28,25 @@ GOAL = 0.10  # std over seeds of the all-tasks cost, as a share of its mean
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("before", type=Path, help="a `pamkit compare` output pruned without the back-off")
-    parser.add_argument("after", type=Path, help="the same merges pruned with it")
+    parser.add_argument(
+        "runs", nargs="+", type=_named_folder, help="NAME=FOLDER, a `pamkit compare` output; the first is the reference"
+    )
     parser.add_argument("--out", type=Path, required=True, help="writes OUT.json, OUT.md and OUT.png")
     args = parser.parse_args()
-    folders = {"before": args.before, "after": args.after}
-    record = {"runs": {name: _summary(folder) for name, folder in folders.items()}, "goal": GOAL}
+    if len(args.runs) < 2 or len(dict(args.runs)) < len(args.runs):
+        parser.error("give at least two runs, each under its own NAME")
+    record = {"runs": {name: _summary(folder) for name, folder in args.runs}, "goal": GOAL}
     write_json(args.out.with_suffix(".json"), record)
     args.out.with_suffix(".md").write_text(_markdown(record))
     _plot(record, args.out.with_suffix(".png"))
     print(args.out.with_suffix(".md").read_text())
+
+
+def _named_folder(text: str) -> tuple[str, Path]:
+    name, sep, folder = text.partition("=")
+    if not sep or not name or not folder:
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=FOLDER, e.g. off=runs/bench-backoff/off")
+    return name, Path(folder)
 
 
 def _summary(folder: Path) -> dict[str, Any]:
@@ -63,8 +73,9 @@ def _summary(folder: Path) -> dict[str, Any]:
 
 
 def _common(record: dict[str, Any]) -> list[str]:
-    """The methods both runs pruned."""
-    return [m for m in record["runs"]["after"]["methods"] if m in record["runs"]["before"]["methods"]]
+    """The methods every run pruned, in the reference's order."""
+    runs = list(record["runs"].values())
+    return [m for m in runs[0]["methods"] if all(m in run["methods"] for run in runs)]
 
 
 def _spread(macs: dict[str, Any]) -> float:
@@ -72,34 +83,45 @@ def _spread(macs: dict[str, Any]) -> float:
 
 
 def _markdown(record: dict[str, Any]) -> str:
-    before, after = record["runs"]["before"], record["runs"]["after"]
-    lines = [
-        "# Backing off cliffs: the same merges pruned without and with the back-off",
+    runs = record["runs"]
+    names = list(runs)
+    reference = names[0]
+    lines = ["# Backing off cliffs: the same merges pruned with each back-off setting", ""]
+    lines += [f"- {name}: `{run['command']}` (code {run['commit']})" for name, run in runs.items()]
+    lines += [
         "",
-        f"- before: `{before['command']}` (code {before['commit']})",
-        f"- after: `{after['command']}` (code {after['commit']})",
+        f"MACs at the tolerance per combination: mean ± std (std as a share of the mean) and each seed's value; "
+        f"ratios are each run's mean over {reference}'s.",
         "",
-        "MACs at the tolerance per combination: mean ± std (std as a share of the mean) and each seed's value.",
-        "",
-        "| method | combination | before | after | after / before |",
-        "|---|---|---|---|---:|",
+        "| method | combination | "
+        + " | ".join(names)
+        + " | "
+        + " | ".join(f"{n} / {reference}" for n in names[1:])
+        + " |",
+        "|---|---|" + "---|" * len(names) + "---:|" * (len(names) - 1),
     ]
     methods = _common(record)
     for method in methods:
-        for combo, macs in after["methods"][method]["macs"].items():
-            old = before["methods"][method]["macs"][combo]
-            lines.append(f"| {method} | {combo} | {_cell(old)} | {_cell(macs)} | {macs['mean'] / old['mean']:.2f}x |")
+        for combo, base in runs[reference]["methods"][method]["macs"].items():
+            cells = [_cell(runs[name]["methods"][method]["macs"][combo]) for name in names]
+            ratios = [
+                f"{runs[name]['methods'][method]['macs'][combo]['mean'] / base['mean']:.2f}x" for name in names[1:]
+            ]
+            lines.append(f"| {method} | {combo} | " + " | ".join(cells + ratios) + " |")
     lines += [
         "",
-        "| method | back-offs per seed | test scores after (mean) | all-tasks spread before -> after |",
-        "|---|---|---|---|",
+        f"All-tasks spread over seeds (std / mean; goal at most {record['goal']:.0%}), back-offs per seed and test "
+        "scores (mean):",
+        "",
+        "| method | run | all-tasks spread | back-offs per seed | test scores |",
+        "|---|---|---:|---|---|",
     ]
     for method in methods:
-        entry = after["methods"][method]
-        last = list(entry["macs"])[-1]
-        spread = f"{_spread(before['methods'][method]['macs'][last]):.0%} -> {_spread(entry['macs'][last]):.0%}"
-        scores = ", ".join(f"{task} {value['mean']:.4f}" for task, value in entry["test"].items())
-        lines.append(f"| {method} | {entry['backoffs']} | {scores} | {spread} |")
+        for name in names:
+            entry = runs[name]["methods"][method]
+            last = list(entry["macs"])[-1]
+            scores = ", ".join(f"{task} {value['mean']:.4f}" for task, value in entry["test"].items())
+            lines.append(f"| {method} | {name} | {_spread(entry['macs'][last]):.0%} | {entry['backoffs']} | {scores} |")
     return "\n".join(lines) + "\n"
 
 
@@ -109,21 +131,21 @@ def _cell(macs: dict[str, Any]) -> str:
 
 
 def _plot(record: dict[str, Any], path: Path) -> None:
-    """One panel per combination: each seed's MACs per method, before (o) and after (x) the back-off."""
-    after = record["runs"]["after"]["methods"]
-    before = record["runs"]["before"]["methods"]
+    """One panel per combination: each seed's MACs per method, one marker and colour per run."""
+    runs = record["runs"]
     methods = _common(record)
-    combos = list(after[methods[0]]["macs"])
+    combos = list(next(iter(runs.values()))["methods"][methods[0]]["macs"])
     fig, axes = plt.subplots(1, len(combos), figsize=(4 * len(combos), 3.5))
+    width = 0.6 / max(len(runs) - 1, 1)
     for ax, combo in zip(axes, combos, strict=True):
         for i, method in enumerate(methods):
-            for offset, (name, runs, marker) in enumerate((("before", before, "o"), ("after", after, "x"))):
-                values = runs[method]["macs"][combo]["seeds"]
+            for k, (name, run) in enumerate(runs.items()):
+                values = run["methods"][method]["macs"][combo]["seeds"]
                 ax.scatter(
-                    [i + 0.15 * (2 * offset - 1)] * len(values),
+                    [i - 0.3 + width * k] * len(values),
                     values,
-                    marker=marker,
-                    color=f"C{offset}",
+                    marker="ox^sdv"[k % 6],
+                    color=f"C{k}",
                     label=name if i == 0 else None,
                 )
         ax.set_xticks(range(len(methods)), methods)

@@ -1,7 +1,7 @@
 """The relatedness sweep's report: every finished point's cost per combination and method, against k.
 
-Reads ``OUT/<arch>/<point>/report.json`` (``pamkit compare`` over seeds, written by ``run.sh``) and writes, beside
-this file, ``report.json`` (per arch and point: k, each method's MACs per combination as ``{"mean", "std",
+Reads ``OUT/<arch>/<point>/report.json`` (``pamkit compare`` over seeds, written by ``run.sh``) and writes, into
+``--into`` (default: beside this file), ``report.json`` (per arch and point: k, each method's MACs per combination as ``{"mean", "std",
 "seeds"}`` and test scores, the single-task networks' scores, the goals and the command), ``report.md`` and
 ``cost_vs_k.png`` (one panel per combination: MACs against k, one line per method, the seeds' spread as bars).
 
@@ -24,6 +24,7 @@ POINTS = {"related-k0": 0, "related-k2": 2, "related-k5": 5, "related-k8": 8, "r
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="the sweep's run folder (run.sh's OUT)")
+    parser.add_argument("--into", type=Path, default=HERE, help="where the report goes (default: %(default)s)")
     args = parser.parse_args()
     settings: dict[str, Any] = {}
     for arch_dir in sorted(p for p in args.out.iterdir() if p.is_dir()):
@@ -34,10 +35,11 @@ def main() -> None:
     if not settings:
         raise SystemExit(f"no finished point under {args.out}; run benchmarks/relatedness/run.sh first")
     document = {"commit": source_commit(HERE), "settings": settings}
-    write_json(HERE / "report.json", document)
-    (HERE / "report.md").write_text(_markdown(document))
-    _plot(settings, HERE / "cost_vs_k.png")
-    print(f"wrote {HERE / 'report.md'}, report.json, cost_vs_k.png")
+    args.into.mkdir(parents=True, exist_ok=True)
+    write_json(args.into / "report.json", document)
+    (args.into / "report.md").write_text(_markdown(document))
+    _plot(settings, args.into / "cost_vs_k.png")
+    print(f"wrote {args.into / 'report.md'}, report.json, cost_vs_k.png")
 
 
 def _point(report: dict[str, Any], k: int | None) -> dict[str, Any]:

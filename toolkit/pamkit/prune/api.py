@@ -12,11 +12,12 @@ labels only shrink.
 - tolerance (no target): the schedule goes past the accuracy boundary (until a task is
   ``explore_past`` below its limit after its short fine-tune), keeping the network of every point;
   once a step ends outside the tolerance, steps shrink to ``fine_step`` (finer points
-  and more recovery where the result will be). A step that falls off a cliff (it ends outside the
-  tolerance with a task more than ``backoff_drop`` below the point before) is undone: each of its
-  moves is tried alone on a few training batches, the one that raises the loss most is banned, and
-  the step is planned again without it, with no layer losing more than its share of channels (at
-  most ``max_backoffs`` times a step; off by default, see the README). Otherwise one move the
+  and more recovery where the result will be). A step from the boundary (every task at most
+  ``backoff_drop`` below its limit) that falls off a cliff (it ends outside the tolerance with a
+  task more than ``backoff_drop`` below the point before) is undone: each of its moves is tried
+  alone on a few training batches, the one that raises the loss most is banned, and the step is
+  planned again without it, with no layer losing more than its share of channels (at most
+  ``max_backoffs`` times a step). Otherwise one move the
   network cannot relearn (a wide early channel, a residual stream's), or a step filled with dozens
   of a cheap layer's channels, decides where a run ends, and where it ends differs from seed to seed.
   Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
@@ -75,7 +76,7 @@ class PruneOptions:
     fine_step: float = 0.03  # tolerance search: the step once one was outside (finer points near the boundary)
     search_window: int = SEARCH_WINDOW  # tolerance search: points also fine-tuned past the first failure
     backoff_drop: float = 0.01  # tolerance search: back off a step leaving the tolerance with a task this far down
-    max_backoffs: int = 0  # tolerance search: at most this many back-offs per step (0, the default: never)
+    max_backoffs: int = 2  # tolerance search: at most this many back-offs per step (0: never)
     max_candidates: int = MAX_CANDIDATES  # tolerance search: at most this many full final fine-tunes
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
     combination_weights: dict[Combination, float] | None = None  # how often each combination runs (None: uniform)
@@ -399,9 +400,9 @@ def _near_boundary(loop: PruneState, run: _Run) -> bool:
 def _step(loop: PruneState, run: _Run, share: float) -> bool:
     """One pruning step worth ``share`` of the budget and its short fine-tune; False when no move is left.
 
-    In tolerance mode a step that falls off a cliff (``_cliff``) is backed off: its most damaging
-    move is banned and the step planned again from the same ranking, carefully (no layer loses more
-    than its share of channels), at most ``max_backoffs`` times.
+    In tolerance mode a step from the boundary (``_at_boundary``) that falls off a cliff (``_cliff``)
+    is backed off: its most damaging move is banned and the step planned again from the same ranking,
+    carefully (no layer loses more than its share of channels), at most ``max_backoffs`` times.
     """
     o = run.options
     net = loop.points[-1]

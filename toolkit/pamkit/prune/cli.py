@@ -123,16 +123,16 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "--backoff-drop",
         type=number_arg(low=0, low_open=True, high=1),
         default=d.backoff_drop,
-        help="tolerance mode: a step that ends outside the tolerance with a task more than this below the point "
-        "before is a cliff: it is undone, its most damaging move (measured alone) banned, and the step planned again "
-        "(default: %(default)s = 1 point)",
+        help="tolerance mode: a step from the boundary (every task at most this below its limit) that ends outside "
+        "the tolerance with a task more than this below the point before is a cliff: it is undone, its most damaging "
+        "move (measured alone) banned, and the step planned again (default: %(default)s = 1 point)",
     )
     p.add_argument(
         "--max-backoffs",
         type=NONNEGATIVE_INT,
         default=d.max_backoffs,
-        help="tolerance mode: back off a cliff at most this many times a step, e.g. 2 (default: %(default)s, never: "
-        "backing off halves separately pruned networks' cost but can make the exploration much longer)",
+        help="tolerance mode: back off a cliff at most this many times a step, 0 for never (default: %(default)s; "
+        "without it one move a network cannot relearn decides where a prune ends)",
     )
     p.add_argument(
         "--max-candidates",
