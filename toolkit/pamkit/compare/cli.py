@@ -93,8 +93,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "--max-backoffs",
         type=NONNEGATIVE_INT,
         default=r.max_backoffs,
-        help="back-offs per pruning step from a cliff (a step from the boundary ending outside the tolerance with a "
-        f"task more than {r.backoff_drop:g} down), 0 for never (default: %(default)s)",
+        help="back-offs per pruning step from a cliff (a step from the boundary leaving a task more than "
+        f"{r.backoff_drop:g} below both the point before and its limit), 0 for never (default: %(default)s)",
     )
     p.add_argument(
         "--finetune-epochs",

@@ -123,8 +123,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "--backoff-drop",
         type=number_arg(low=0, low_open=True, high=1),
         default=d.backoff_drop,
-        help="tolerance mode: a step from the boundary (every task at most this below its limit) that ends outside "
-        "the tolerance with a task more than this below the point before is a cliff: it is undone, its most damaging "
+        help="tolerance mode: a step from the boundary (every task at most this below its limit) that leaves a task "
+        "more than this below both the point before and its limit is a cliff: it is undone, its most damaging "
         "move (measured alone) banned, and the step planned again (default: %(default)s = 1 point)",
     )
     p.add_argument(
