@@ -3,6 +3,7 @@
 import json
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -29,6 +30,7 @@ from pamkit.prune import (
     save_pruned,
     teacher_outputs,
 )
+from pamkit.prune.api import _at_boundary, _cliff
 from pamkit.prune.importance import Magnitude, Taylor, _cut_effects
 from pamkit.prune.state import Checkpoint, Checkpoints
 from pamkit.train import evaluate_all
@@ -549,7 +551,8 @@ def test_a_cliff_is_backed_off_and_the_step_made_again_without_its_most_damaging
     backoffs = [entry for entry in result.history if entry["event"].startswith("backed off")]
     assert backoffs and "backed off" in result.stop_reason
     limits = {name: score - options.tolerance - options.backoff_drop for name, score in reference.items()}
-    scores = {entry["iteration"]: entry["val"] for entry in result.history if entry["event"] in ("start", "recovery fine-tune", "step")}
+    points = ("start", "recovery fine-tune", "step")
+    scores = {entry["iteration"]: entry["val"] for entry in result.history if entry["event"] in points}
     for entry in backoffs:
         before = scores[entry["iteration"] - 1]  # only from a point at the boundary: the exploration stays short
         assert all(before[name] >= limit - 1e-9 for name, limit in limits.items()), (entry["iteration"], before)
@@ -567,3 +570,14 @@ def test_a_cliff_is_backed_off_and_the_step_made_again_without_its_most_damaging
     without = prune(merged, digits_data, reference, PruneOptions(**{**vars(options), "max_backoffs": 0}),
                     progress=False)
     assert not any(entry["event"].startswith("backed off") for entry in without.history)
+
+
+def test_a_cliff_is_a_fall_far_below_the_limit_and_only_from_the_boundary():
+    run = SimpleNamespace(options=PruneOptions(backoff_drop=0.01), limits={"a": 0.90, "b": 0.80})
+    at = {"a": 0.905, "b": 0.85}
+    assert _cliff(at, {"a": 0.86, "b": 0.85}, run) == "a 0.9050 -> 0.8600"  # 4.5 points down, 4 below the limit
+    assert _cliff(at, {"a": 0.895, "b": 0.85}, run) is None  # just outside: the next fine-tune may bring it back
+    assert _cliff(at, {"a": 0.91, "b": 0.70}, run) == "b 0.8500 -> 0.7000"
+    assert _cliff({"a": 0.885, "b": 0.85}, {"a": 0.88, "b": 0.85}, run) is None  # already outside, fell half a point
+    assert _at_boundary(at, run) and _at_boundary({"a": 0.8901, "b": 0.80}, run)
+    assert not _at_boundary({"a": 0.88, "b": 0.85}, run)  # 2 points below a's limit: exploring, no back-offs
