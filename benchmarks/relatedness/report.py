@@ -1,8 +1,8 @@
 """The relatedness sweep's report: every finished point's cost per combination and method, against k.
 
 Reads ``OUT/<arch>/<point>/report.json`` (``pamkit compare`` over seeds, written by ``run.sh``) and writes, into
-``--into`` (default: beside this file), ``report.json`` (per arch and point: k, each method's MACs per combination as ``{"mean", "std",
-"seeds"}`` and test scores, the single-task networks' scores, the goals and the command), ``report.md`` and
+``--into`` (default: beside this file), ``report.json`` (per arch and point: k, each method's MACs per
+combination as ``{"mean", "std", "seeds"}`` and test scores, the single-task networks' scores, the goals and the command), ``report.md`` and
 ``cost_vs_k.png`` (one panel per combination: MACs against k, one line per method, the seeds' spread as bars).
 
     .venv/bin/python benchmarks/relatedness/report.py runs/relatedness

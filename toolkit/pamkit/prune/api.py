@@ -14,12 +14,12 @@ labels only shrink.
   once a step ends outside the tolerance, steps shrink to ``fine_step`` (finer points
   and more recovery where the result will be). A step from the boundary (every task at most
   ``backoff_drop`` below its limit) that falls off a cliff (a task ends more than ``backoff_drop``
-  below both the point before and its limit) is undone: each of its moves is tried
-  alone on a few training batches, the one that raises the loss most is banned, and the step is
-  planned again without it, with no layer losing more than its share of channels (at most
-  ``max_backoffs`` times a step). Otherwise one move the
-  network cannot relearn (a wide early channel, a residual stream's), or a step filled with dozens
-  of a cheap layer's channels, decides where a run ends, and where it ends differs from seed to seed.
+  below both the point before and its limit) is undone: each of its moves is tried alone on a few
+  training batches, the one that raises the loss most is banned, and the step is planned again
+  without it, with no layer losing more than its share of channels (at most ``max_backoffs`` times
+  a step). Otherwise one move the network cannot relearn (a wide early channel, a residual
+  stream's), or a step filled with dozens of a cheap layer's channels, decides where a run ends,
+  and where it ends differs from seed to seed.
   Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
   points, then the ``search_window`` points past the first failure (validation noise makes one
   "outside" unreliable), at most ``max_candidates`` in all; the result is the cheapest one found
@@ -75,7 +75,7 @@ class PruneOptions:
     explore_past: float = 0.05  # tolerance search: steps go on until a task is this far below its limit
     fine_step: float = 0.03  # tolerance search: the step once one was outside (finer points near the boundary)
     search_window: int = SEARCH_WINDOW  # tolerance search: points also fine-tuned past the first failure
-    backoff_drop: float = 0.01  # tolerance search: back off a step leaving the tolerance with a task this far down
+    backoff_drop: float = 0.01  # tolerance search: a cliff leaves a task this far below its limit and the point before
     max_backoffs: int = 2  # tolerance search: at most this many back-offs per step (0: never)
     max_candidates: int = MAX_CANDIDATES  # tolerance search: at most this many full final fine-tunes
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
@@ -409,7 +409,7 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     before = loop.trajectory[-1]["val"]
     seed = round_seed(o.seed, 0, loop.iteration + 1)
     ranking = _ranking(net, run.tasks, run.data.train, o, run.weights, seed)
-    backoffs = o.max_backoffs if o.target_macs is None else 0
+    backoffs = o.max_backoffs if o.target_macs is None and _at_boundary(before, run) else 0
     careful = False
     while True:
         labels, removed = _plan(net, ranking, share, loop.banned, o.target_macs is not None, careful)
@@ -421,7 +421,7 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
             continue
         run.finetune(candidate, o.finetune_epochs, o.finetune_samples, round_seed(o.seed, 2, loop.iteration + 1))
         point = run.point(candidate, "prune")
-        cliff = _cliff(before, point["val"], run) if backoffs and _at_boundary(before, run) else None
+        cliff = _cliff(before, point["val"], run) if backoffs else None
         if cliff is None:
             break
         backoffs -= 1
