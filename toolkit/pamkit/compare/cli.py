@@ -97,6 +97,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
         f"{r.backoff_drop:g} below both the point before and its limit), 0 for never (default: %(default)s)",
     )
     p.add_argument(
+        "--no-hold",
+        action="store_true",
+        help="keep pruning a task outside its limit while another task is within (default: hold it, so the "
+        "others are pruned on to their own boundaries)",
+    )
+    p.add_argument(
         "--finetune-epochs",
         type=NONNEGATIVE_INT,
         help=f"MTZ and PAM per-layer / shared-trunk training epochs (default: {m.finetune_epochs})",
@@ -187,6 +193,7 @@ def _options(args: argparse.Namespace, suite: TaskSuite) -> CompareOptions:
             step=args.step,
             finetune_samples=args.finetune_samples or None,
             max_backoffs=args.max_backoffs,
+            hold=not args.no_hold,
             batch_size=args.batch_size,
             seed=args.seed,
         ),

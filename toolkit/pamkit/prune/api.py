@@ -19,7 +19,10 @@ labels only shrink.
   without it, with no layer losing more than its share of channels (at most ``max_backoffs`` times
   a step). Otherwise one move the network cannot relearn (a wide early channel, a residual
   stream's), or a step filled with dozens of a cheap layer's channels, decides where a run ends,
-  and where it ends differs from seed to seed.
+  and where it ends differs from seed to seed. ``hold``: a task that ended the last step outside
+  its limit is held while another task is still within: the step makes no move that takes it off
+  a channel, so the others go on giving up what they alone use (pruned together, the first task
+  at its limit would otherwise stop every task where it stands).
   Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
   points, then the ``search_window`` points past the first failure (validation noise makes one
   "outside" unreliable), at most ``max_candidates`` in all; the result is the cheapest one found
@@ -77,6 +80,7 @@ class PruneOptions:
     search_window: int = SEARCH_WINDOW  # tolerance search: points also fine-tuned past the first failure
     backoff_drop: float = 0.01  # tolerance search: a cliff leaves a task this far below its limit and the point before
     max_backoffs: int = 2  # tolerance search: at most this many back-offs per step (0: never)
+    hold: bool = True  # tolerance search: a task outside its limit gives up no channel while another is within
     max_candidates: int = MAX_CANDIDATES  # tolerance search: at most this many full final fine-tunes
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
     combination_weights: dict[Combination, float] | None = None  # how often each combination runs (None: uniform)
@@ -410,10 +414,14 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     seed = round_seed(o.seed, 0, loop.iteration + 1)
     ranking = _ranking(net, run.tasks, run.data.train, o, run.weights, seed)
     backoffs = o.max_backoffs if o.target_macs is None and _at_boundary(before, run) else 0
+    held = _held(net, before, run)
     careful = False
     while True:
-        labels, removed = _plan(net, ranking, share, loop.banned, o.target_macs is not None, careful)
+        labels, removed = _plan(net, ranking, share, loop.banned | held, o.target_macs is not None, careful)
         if not removed:
+            if held:  # the tasks still within have nothing left to give up: every task is pruned again
+                held = set()
+                continue
             return False
         candidate = _relabelled(net, labels)
         if candidate is None:
@@ -435,11 +443,45 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     loop.points.append(candidate)
     loop.trajectory.append(point)
     loop.val = point["val"]
-    loop.history.append(_entry(loop.iteration, candidate, run, point["val"], "step", len(removed), share))
+    event = "step" + (f" (held: {', '.join(_held_names(net, held))})" if held else "")
+    loop.history.append(_entry(loop.iteration, candidate, run, point["val"], event, len(removed), share))
     run.bar.update()
     run.show(loop, point)
     run.save(loop)
     return True
+
+
+def _held(net: MultitaskNet, before: dict[str, float], run: _Run) -> set[Move]:
+    """Every move that takes a held task off a channel: the tasks outside their limits after the last step,
+    while another task is still within (``hold``; tolerance mode only).
+
+    Pruned together, the first task to reach its limit would stop the others where they stand: its
+    channels (shared or not) are where the search ends, and the tasks with room left keep channels
+    they alone use. Held, it keeps all it has while the others are pruned to their own boundaries,
+    as when each network is pruned alone. A task's held moves are returned as banned moves for this
+    step: the task on each of its channels, and each channel it is on.
+    """
+    o = run.options
+    if not o.hold or o.target_macs is not None:
+        return set()
+    outside = {name for name, limit in run.limits.items() if before[name] < limit - 1e-9}
+    if not outside or len(outside) == len(run.limits):
+        return set()
+    s = net.structure
+    held = {s.task_names.index(name) for name in outside}
+    labels, origins = _channels(net, s.groups.keys() - {INPUT_SPACE})
+    return {
+        (space, origins[space][c], t)
+        for space, channel_labels in labels.items()
+        for c, label in enumerate(channel_labels)
+        if label & held
+        for t in (*sorted(label & held), -1)
+    }
+
+
+def _held_names(net: MultitaskNet, held: set[Move]) -> list[str]:
+    """The names of the held tasks behind a set of held moves."""
+    return sorted({net.structure.task_names[t] for _, _, t in held if t >= 0})
 
 
 def _at_boundary(before: dict[str, float], run: _Run) -> bool:
