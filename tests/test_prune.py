@@ -30,7 +30,7 @@ from pamkit.prune import (
     save_pruned,
     teacher_outputs,
 )
-from pamkit.prune.api import _at_boundary, _cliff
+from pamkit.prune.api import _at_boundary, _cliff, _held, _held_moves, _on, _plan, _relabelled
 from pamkit.prune.importance import Magnitude, Taylor, _cut_effects
 from pamkit.prune.state import Checkpoint, Checkpoints
 from pamkit.train import evaluate_all
@@ -500,8 +500,6 @@ def _cost_ranked(net, weights):
 @pytest.mark.parametrize("tasks", [["digit"], ["digit", "odd", "high"]])
 def test_a_step_removes_about_its_share_while_moves_remain(step, tasks):
     """Near the boundary one channel of a wide early layer can cost more than a step: it must not stall the steps."""
-    from pamkit.prune.api import _plan, _relabelled
-
     net = random_lattice(source_nets("lenet5", 16), seed=5).extract(tasks)
     weights = _uniform(net)
     start = expected_macs(net, weights)
@@ -581,3 +579,53 @@ def test_a_cliff_is_a_fall_far_below_the_limit_and_only_from_the_boundary():
     assert _cliff({"a": 0.885, "b": 0.85}, {"a": 0.88, "b": 0.85}, run) is None  # already outside, fell half a point
     assert _at_boundary(at, run) and _at_boundary({"a": 0.8901, "b": 0.80}, run)
     assert not _at_boundary({"a": 0.88, "b": 0.85}, run)  # 2 points below a's limit: exploring, no back-offs
+
+
+def test_a_task_outside_its_limit_is_held_while_another_is_within():
+    net = random_lattice(source_nets("lenet5", 12), seed=3)
+    names = net.task_names
+    limits = {name: 0.9 for name in names}
+    run = SimpleNamespace(options=PruneOptions(), limits=limits)
+    digit, odd = names.index("digit"), names.index("odd")
+    assert _held(net, {"digit": 0.89, "odd": 0.95, "high": 0.91}, run) == {digit}
+    assert _held(net, {name: 0.8 for name in names}, run) == set()  # all outside: every task is pruned again
+    assert _held(net, {name: 0.95 for name in names}, run) == set()
+    for options in (PruneOptions(hold=False), PruneOptions(target_macs=0.5)):
+        assert _held(net, {"digit": 0.89, "odd": 0.95, "high": 0.91}, SimpleNamespace(options=options,
+                                                                                       limits=limits)) == set()
+    on_digit = _on(net, digit)
+    label = {(space, o): g.label for space, groups in net.structure.groups.items() for g in groups for o in g.origins}
+    lenient, strict = _held_moves(net, {digit}, False), _held_moves(net, {digit}, True)
+    assert lenient == {(space, o, t) for space, o in on_digit for t in (digit, -1)}  # digit off it, or it removed
+    assert strict == {(space, o, t) for space, o in on_digit for t in (*label[space, o], -1)}  # any move on it
+    weights = _uniform(net)
+
+    def step(banned):
+        after = _relabelled(net, _plan(net, _cost_ranked(net, weights), 0.3, banned)[0])
+        assert after is not None and expected_macs(after, weights) < expected_macs(net, weights)
+        return after
+
+    assert _on(step(set()), digit) < on_digit  # unheld, the step takes some of digit's channels
+    # taking other tasks off digit's shared channels leaves channels below with nothing to read: they go too
+    assert _on(step(lenient), digit) < on_digit
+    held = step(strict)
+    assert _on(held, digit) == on_digit and _on(held, odd) < _on(net, odd)  # the others are pruned, digit is not
+
+
+@pytest.mark.slow
+def test_a_held_task_keeps_its_channels_while_the_others_are_pruned(pam_case, digits_data, tmp_path):
+    merged, reference = pam_case
+    # high's limit half a point below its score: the first steps take it outside while the others have room
+    tight = {**reference, "high": reference["high"] + 0.005}
+    result = prune(merged, digits_data, tight, FAST, progress=False, checkpoint=Checkpoint(tmp_path / "j", resume=False))
+    held = [e for e in result.history if e["event"].startswith("step (held: ")]
+    assert held, [e["event"] for e in result.history]
+    for entry in held:
+        before, _ = load_multitask(tmp_path / f"j-point{entry['iteration'] - 1}.json")
+        after, _ = load_multitask(tmp_path / f"j-point{entry['iteration']}.json")
+        for name in entry["event"].removeprefix("step (held: ").rstrip(")").split(", "):
+            task = before.task_names.index(name)
+            assert _on(after, task) == _on(before, task), (entry["iteration"], name)
+        assert entry["expected_macs"] < result.history[0]["expected_macs"]
+    free = prune(merged, digits_data, tight, PruneOptions(**{**vars(FAST), "hold": False}), progress=False)
+    assert not any("held" in e["event"] for e in free.history)

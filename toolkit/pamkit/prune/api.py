@@ -407,6 +407,8 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     In tolerance mode a step from the boundary (``_at_boundary``) that falls off a cliff (``_cliff``)
     is backed off: its most damaging move is banned and the step planned again from the same ranking,
     carefully (no layer loses more than its share of channels), at most ``max_backoffs`` times.
+    A task outside its limit while another is within is held (``_held``): the step takes none of its
+    channels; when its moves would starve one (the connectivity rule), it touches none of them at all.
     """
     o = run.options
     net = loop.points[-1]
@@ -414,10 +416,11 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     seed = round_seed(o.seed, 0, loop.iteration + 1)
     ranking = _ranking(net, run.tasks, run.data.train, o, run.weights, seed)
     backoffs = o.max_backoffs if o.target_macs is None and _at_boundary(before, run) else 0
-    held = _held(net, before, run)
+    held, strict = _held(net, before, run), False
     careful = False
     while True:
-        labels, removed = _plan(net, ranking, share, loop.banned | held, o.target_macs is not None, careful)
+        banned = loop.banned | _held_moves(net, held, strict)
+        labels, removed = _plan(net, ranking, share, banned, o.target_macs is not None, careful)
         if not removed:
             if held:  # the tasks still within have nothing left to give up: every task is pruned again
                 held = set()
@@ -426,6 +429,9 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
         candidate = _relabelled(net, labels)
         if candidate is None:
             loop.banned |= removed  # these moves together cut a task off: never again
+            continue
+        if not strict and any(_on(candidate, t) != _on(net, t) for t in held):
+            strict = True  # the moves left some of a held task's channels nothing to read: none of its are touched
             continue
         run.finetune(candidate, o.finetune_epochs, o.finetune_samples, round_seed(o.seed, 2, loop.iteration + 1))
         point = run.point(candidate, "prune")
@@ -443,7 +449,7 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     loop.points.append(candidate)
     loop.trajectory.append(point)
     loop.val = point["val"]
-    event = "step" + (f" (held: {', '.join(_held_names(net, held))})" if held else "")
+    event = "step" + (f" (held: {', '.join(net.structure.task_names[t] for t in sorted(held))})" if held else "")
     loop.history.append(_entry(loop.iteration, candidate, run, point["val"], event, len(removed), share))
     run.bar.update()
     run.show(loop, point)
@@ -451,37 +457,49 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     return True
 
 
-def _held(net: MultitaskNet, before: dict[str, float], run: _Run) -> set[Move]:
-    """Every move that takes a held task off a channel: the tasks outside their limits after the last step,
-    while another task is still within (``hold``; tolerance mode only).
+def _held(net: MultitaskNet, before: dict[str, float], run: _Run) -> set[int]:
+    """The tasks a step holds: those outside their limits after the last step, while another task is
+    still within (``hold``; tolerance mode only).
 
     Pruned together, the first task to reach its limit would stop the others where they stand: its
-    channels (shared or not) are where the search ends, and the tasks with room left keep channels
-    they alone use. Held, it keeps all it has while the others are pruned to their own boundaries,
-    as when each network is pruned alone. A task's held moves are returned as banned moves for this
-    step: the task on each of its channels, and each channel it is on.
+    channels, shared or not, decide where the search ends, and the tasks with room left keep
+    channels they could give up. Held, it keeps every channel it is on while the others are pruned
+    on towards their own boundaries, as when each network is pruned alone.
     """
     o = run.options
     if not o.hold or o.target_macs is not None:
         return set()
-    outside = {name for name, limit in run.limits.items() if before[name] < limit - 1e-9}
-    if not outside or len(outside) == len(run.limits):
+    outside = [name for name, limit in run.limits.items() if before[name] < limit - 1e-9]
+    if len(outside) == len(run.limits):
         return set()
-    s = net.structure
-    held = {s.task_names.index(name) for name in outside}
-    labels, origins = _channels(net, s.groups.keys() - {INPUT_SPACE})
+    return {net.structure.task_names.index(name) for name in outside}
+
+
+def _held_moves(net: MultitaskNet, held: set[int], strict: bool) -> set[Move]:
+    """The moves a step may not make while ``held`` tasks are held: taking one off a channel, or removing
+    a channel one is on; ``strict``: any move on such a channel (taking another task off a channel
+    can leave a held task's channel below it with nothing to read, the connectivity rule)."""
+    labels, origins = _channels(net, net.structure.groups.keys() - {INPUT_SPACE})
     return {
         (space, origins[space][c], t)
         for space, channel_labels in labels.items()
         for c, label in enumerate(channel_labels)
         if label & held
-        for t in (*sorted(label & held), -1)
+        for t in (*sorted(label if strict else label & held), -1)
     }
 
 
-def _held_names(net: MultitaskNet, held: set[Move]) -> list[str]:
-    """The names of the held tasks behind a set of held moves."""
-    return sorted({net.structure.task_names[t] for _, _, t in held if t >= 0})
+def _on(net: MultitaskNet, task: int) -> set[tuple[int, str]]:
+    """The channels (space, origin) a task is on."""
+    s = net.structure
+    return {
+        (space, o)
+        for space, groups in s.groups.items()
+        if space != INPUT_SPACE
+        for g in groups
+        if task in g.label
+        for o in g.origins
+    }
 
 
 def _at_boundary(before: dict[str, float], run: _Run) -> bool:
