@@ -30,7 +30,8 @@ from .curves import at_tolerance, curve_points
 from .report import aggregate, write_report, write_seed_report
 
 SEED_DIR = "seed-{seed}"
-_STEP_EVENTS = ("accepted", "rejected", "step")  # a pruning step in pruning.json's history (older and newer pruners)
+# a pruning step in pruning.json's history, by its event's first word (older and newer pruners; "step (held: a)")
+_STEP_EVENTS = ("accepted", "rejected", "step")
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,9 @@ def _method_entry(
         "val": record["val"],
         "test": evaluate_all(pruned, tasks, data.test),
         "stop_reason": record.get("stop_reason", ""),
-        "iterations": len([e for e in history if isinstance(e, dict) and e.get("event") in _STEP_EVENTS]),
+        "iterations": len(
+            [e for e in history if isinstance(e, dict) and str(e.get("event")).split(" ")[0] in _STEP_EVENTS]
+        ),
         "merged": cost_report(merged)["combinations"],
         "pruned": cost_report(pruned)["combinations"],
         "groups": {

@@ -1,13 +1,15 @@
-"""Does backing off cliffs make the pruner's result reproducible? Seeded comparisons of the same merges.
+"""What does a pruner setting change? Seeded comparisons of the same merges pruned with each engine setting.
 
 Each ``NAME=FOLDER`` is a ``pamkit compare`` output over the same seeds and the same single-task networks and
-merges, pruned with one back-off setting (``--max-backoffs``, and the engine's rule of when to back off); the
+merges, pruned with one setting of the engine (``--max-backoffs``, ``--no-hold``, or the code of a commit); the
 first is the reference the others are read against. Per method and combination: the MACs at the tolerance
-(mean, std as a share of the mean, each seed), the test scores, and how many steps were backed off. The goal it
-reads (issue 12): the std over seeds of the all-tasks cost is at most 10% of the mean.
+(mean, std as a share of the mean, each seed), the test scores, and per seed how many steps were backed off
+and how many held a task. The goal it reads (issue 12): the std over seeds of the all-tasks cost is at most 10%
+of the mean.
 
-    .venv/bin/python benchmarks/pruning/backoff.py off=runs/bench-backoff/off \\
-        unbounded=runs/bench-backoff/on bounded=runs/bench-backoff/bounded --out benchmarks/pruning/backoff
+    .venv/bin/python benchmarks/pruning/settings.py off=runs/bench-backoff/off \\
+        unbounded=runs/bench-backoff/on bounded=runs/bench-backoff/bounded --out benchmarks/pruning/backoff \\
+        --title "Backing off cliffs"
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ def main() -> None:
         "runs", nargs="+", type=_named_folder, help="NAME=FOLDER, a `pamkit compare` output; the first is the reference"
     )
     parser.add_argument("--out", type=Path, required=True, help="writes OUT.json, OUT.md and OUT.png")
+    parser.add_argument("--title", default="Pruner settings", help="what the settings compare (the report's title)")
     args = parser.parse_args()
     if len(args.runs) < 2 or len(dict(args.runs)) < len(args.runs):
         parser.error("give at least two runs, each under its own NAME")
-    record = {"runs": {name: _summary(folder) for name, folder in args.runs}, "goal": GOAL}
+    record = {"title": args.title, "runs": {name: _summary(folder) for name, folder in args.runs}, "goal": GOAL}
     write_json(args.out.with_suffix(".json"), record)
     args.out.with_suffix(".md").write_text(_markdown(record))
     _plot(record, args.out.with_suffix(".png"))
@@ -50,19 +53,21 @@ def _named_folder(text: str) -> tuple[str, Path]:
 
 
 def _summary(folder: Path) -> dict[str, Any]:
-    """Per method: each combination's MACs over seeds, the test scores and the back-offs per seed."""
+    """Per method: each combination's MACs over seeds, the test scores, and the back-offs and held steps per seed."""
     report = read_json(folder / "report.json", "run `pamkit compare` first")
     methods = {}
     for method, entry in report["methods"].items():
-        backoffs = []
+        backoffs, held = [], []
         for seed in report["seeds"]:
             pruning = folder / f"seed-{seed}" / method / "pruned" / "pruning.json"
             history = read_json(pruning, "run `pamkit compare` first")["history"]
             backoffs.append(sum(1 for step in history if step["event"].startswith("backed off")))
+            held.append(sum(1 for step in history if step["event"].startswith("step (held")))
         methods[method] = {
             "macs": {"+".join(row["tasks"]): row["macs"] for row in entry["pruned"]},
             "test": entry["test"],
             "backoffs": backoffs,
+            "held": held,
         }
     return {
         "command": report["command"],
@@ -86,7 +91,7 @@ def _markdown(record: dict[str, Any]) -> str:
     runs = record["runs"]
     names = list(runs)
     reference = names[0]
-    lines = ["# Backing off cliffs: the same merges pruned with each back-off setting", ""]
+    lines = [f"# {record['title']}: the same merges pruned with each setting", ""]
     lines += [f"- {name}: `{run['command']}` (code {run['commit']})" for name, run in runs.items()]
     lines += [
         "",
@@ -110,18 +115,21 @@ def _markdown(record: dict[str, Any]) -> str:
             lines.append(f"| {method} | {combo} | " + " | ".join(cells + ratios) + " |")
     lines += [
         "",
-        f"All-tasks spread over seeds (std / mean; goal at most {record['goal']:.0%}), back-offs per seed and test "
-        "scores (mean):",
+        f"All-tasks spread over seeds (std / mean; goal at most {record['goal']:.0%}), back-offs and steps that held "
+        "a task per seed, and test scores (mean):",
         "",
-        "| method | run | all-tasks spread | back-offs per seed | test scores |",
-        "|---|---|---:|---|---|",
+        "| method | run | all-tasks spread | back-offs per seed | held steps per seed | test scores |",
+        "|---|---|---:|---|---|---|",
     ]
     for method in methods:
         for name in names:
             entry = runs[name]["methods"][method]
             last = list(entry["macs"])[-1]
             scores = ", ".join(f"{task} {value['mean']:.4f}" for task, value in entry["test"].items())
-            lines.append(f"| {method} | {name} | {_spread(entry['macs'][last]):.0%} | {entry['backoffs']} | {scores} |")
+            lines.append(
+                f"| {method} | {name} | {_spread(entry['macs'][last]):.0%} | {entry['backoffs']} | {entry['held']} "
+                f"| {scores} |"
+            )
     return "\n".join(lines) + "\n"
 
 
