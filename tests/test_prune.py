@@ -585,12 +585,12 @@ def test_a_task_outside_its_limit_is_held_while_another_is_within():
     net = random_lattice(source_nets("lenet5", 12), seed=3)
     names = net.task_names
     limits = {name: 0.9 for name in names}
-    run = SimpleNamespace(options=PruneOptions(), limits=limits)
+    run = SimpleNamespace(options=PruneOptions(hold=True), limits=limits)
     digit, odd = names.index("digit"), names.index("odd")
     assert _held(net, {"digit": 0.89, "odd": 0.95, "high": 0.91}, run) == {digit}
     assert _held(net, {name: 0.8 for name in names}, run) == set()  # all outside: every task is pruned again
     assert _held(net, {name: 0.95 for name in names}, run) == set()
-    for options in (PruneOptions(hold=False), PruneOptions(target_macs=0.5)):
+    for options in (PruneOptions(), PruneOptions(hold=True, target_macs=0.5)):
         assert _held(net, {"digit": 0.89, "odd": 0.95, "high": 0.91}, SimpleNamespace(options=options,
                                                                                        limits=limits)) == set()
     on_digit = _on(net, digit)
@@ -617,7 +617,9 @@ def test_a_held_task_keeps_its_channels_while_the_others_are_pruned(pam_case, di
     merged, reference = pam_case
     # high's limit half a point below its score: the first steps take it outside while the others have room
     tight = {**reference, "high": reference["high"] + 0.005}
-    result = prune(merged, digits_data, tight, FAST, progress=False, checkpoint=Checkpoint(tmp_path / "j", resume=False))
+    held_options = PruneOptions(**{**vars(FAST), "hold": True})
+    result = prune(merged, digits_data, tight, held_options, progress=False,
+                   checkpoint=Checkpoint(tmp_path / "j", resume=False))
     held = [e for e in result.history if e["event"].startswith("step (held: ")]
     assert held, [e["event"] for e in result.history]
     for entry in held:
@@ -627,5 +629,5 @@ def test_a_held_task_keeps_its_channels_while_the_others_are_pruned(pam_case, di
             task = before.task_names.index(name)
             assert _on(after, task) == _on(before, task), (entry["iteration"], name)
         assert entry["expected_macs"] < result.history[0]["expected_macs"]
-    free = prune(merged, digits_data, tight, PruneOptions(**{**vars(FAST), "hold": False}), progress=False)
+    free = prune(merged, digits_data, tight, FAST, progress=False)  # off by default
     assert not any("held" in e["event"] for e in free.history)

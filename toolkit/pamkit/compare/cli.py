@@ -97,10 +97,10 @@ def register(verbs: argparse._SubParsersAction) -> None:
         f"{r.backoff_drop:g} below both the point before and its limit), 0 for never (default: %(default)s)",
     )
     p.add_argument(
-        "--no-hold",
+        "--hold",
         action="store_true",
-        help="keep pruning a task outside its limit while another task is within (default: hold it, so the "
-        "others are pruned on to their own boundaries)",
+        help="hold a task outside its limit while another is within: it gives up no channel while the others "
+        "are pruned on towards their own boundaries (default: off)",
     )
     p.add_argument(
         "--finetune-epochs",
@@ -193,7 +193,7 @@ def _options(args: argparse.Namespace, suite: TaskSuite) -> CompareOptions:
             step=args.step,
             finetune_samples=args.finetune_samples or None,
             max_backoffs=args.max_backoffs,
-            hold=not args.no_hold,
+            hold=args.hold,
             batch_size=args.batch_size,
             seed=args.seed,
         ),

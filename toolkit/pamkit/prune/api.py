@@ -4,8 +4,9 @@ Each step scores every (channel, task) membership (``importance``): how much the
 channel. It takes the lowest-ranked memberships off their channels (``MultitaskNet.relabel``): a
 shared channel one task no longer needs becomes private to the others, a channel no task needs is
 removed. Then a short fine-tune (a recipe: ``distill`` from the single-task networks by default,
-with a cosine learning rate) lets the network recover before the next step. Cost never rises:
-labels only shrink.
+with a cosine learning rate) lets the network recover before the next step. Labels only shrink,
+so the expected cost falls step by step; one combination's cost can rise a little, since a channel
+that loses a task may read more groups of the layer below (the connectivity rule).
 
 - ``target_macs``: steps of ``step`` of the expected MACs until the target, then the full final
   fine-tune; the result reports the scores reached.
@@ -19,10 +20,11 @@ labels only shrink.
   without it, with no layer losing more than its share of channels (at most ``max_backoffs`` times
   a step). Otherwise one move the network cannot relearn (a wide early channel, a residual
   stream's), or a step filled with dozens of a cheap layer's channels, decides where a run ends,
-  and where it ends differs from seed to seed. ``hold``: a task that ended the last step outside
-  its limit is held while another task is still within: the step makes no move that takes it off
-  a channel, so the others go on giving up what they alone use (pruned together, the first task
-  at its limit would otherwise stop every task where it stands).
+  and where it ends differs from seed to seed. ``hold`` (off by default: on three settings over 3
+  seeds it moved results within their seed noise): a task that ended the last step outside its
+  limit is held while another task is still within; the step takes none of its channels, so the
+  others go on towards their own boundaries (pruned together, the first task at its limit would
+  otherwise stop every task where it stands).
   Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
   points, then the ``search_window`` points past the first failure (validation noise makes one
   "outside" unreliable), at most ``max_candidates`` in all; the result is the cheapest one found
@@ -80,7 +82,7 @@ class PruneOptions:
     search_window: int = SEARCH_WINDOW  # tolerance search: points also fine-tuned past the first failure
     backoff_drop: float = 0.01  # tolerance search: a cliff leaves a task this far below its limit and the point before
     max_backoffs: int = 2  # tolerance search: at most this many back-offs per step (0: never)
-    hold: bool = True  # tolerance search: a task outside its limit gives up no channel while another is within
+    hold: bool = False  # tolerance search: a task outside its limit gives up no channel while another is within
     max_candidates: int = MAX_CANDIDATES  # tolerance search: at most this many full final fine-tunes
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
     combination_weights: dict[Combination, float] | None = None  # how often each combination runs (None: uniform)
@@ -407,7 +409,7 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     In tolerance mode a step from the boundary (``_at_boundary``) that falls off a cliff (``_cliff``)
     is backed off: its most damaging move is banned and the step planned again from the same ranking,
     carefully (no layer loses more than its share of channels), at most ``max_backoffs`` times.
-    A task outside its limit while another is within is held (``_held``): the step takes none of its
+    With ``hold``, a task outside its limit while another is within is held (``_held``): the step takes none of its
     channels; when its moves would starve one (the connectivity rule), it touches none of them at all.
     """
     o = run.options
