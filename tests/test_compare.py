@@ -139,6 +139,9 @@ def test_compare_out_is_owned_and_resumed_only_on_request(tmp_path, capsys):
     with pytest.raises(SystemExit, match="2"):
         main([*argv, "--resume", "--overwrite"])
     assert "not allowed with argument" in capsys.readouterr().err
+    (tmp_path / ".pamkit-output.json").write_text('{"writer": "compare", "complete": true}')
+    assert main(argv) == 2
+    assert "pass --resume to extend it (its finished stages are reused) or --overwrite" in capsys.readouterr().err
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
@@ -402,3 +405,9 @@ def test_compare_over_two_seeds_end_to_end(tmp_path, capsys):
     assert (out / "seed-1" / "pam" / "pruned" / "model.json").is_file()
     again = json.loads((out / "report.json").read_text())
     assert again["seeds"] == [0, 1] and again["rows"][0]["macs"]["none"] == saved["rows"][0]["macs"]["none"]
+    # a finished comparison given one more method: --resume extends it, reusing every finished stage
+    assert main([*argv[:6], "none,pam,mtz", *argv[7:], "--resume"]) == 0
+    assert (out / "seed-0" / "pam" / "pruned" / "model.safetensors").stat().st_mtime_ns == pruned
+    extended = json.loads((out / "report.json").read_text())
+    assert list(extended["methods"]) == ["none", "pam", "mtz"] and extended["seeds"] == [0, 1]
+    assert extended["rows"][0]["macs"]["pam"] == again["rows"][0]["macs"]["pam"]

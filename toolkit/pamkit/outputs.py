@@ -88,13 +88,15 @@ def check_output_dir(
     overwrite: bool = False,
     resume: bool = False,
     resumable: bool = False,
+    extendable: bool = False,
     flag: str = "--out",
     meta: dict[str, Any] | None = None,
 ) -> Path:
     """Check that ``writer`` may write the folder ``out``; returns its resolved path. Writes nothing.
 
     ``resumable``: the writer can continue its own unfinished folder (``resume``), and only with the
-    ``meta`` (settings) it was started with, so that old and new results never mix.
+    ``meta`` (settings) it was started with, so that old and new results never mix. ``extendable``:
+    ``resume`` also reopens a finished folder (a comparison given more methods or seeds).
     """
     target = _resolved(out, flag)
     _refuse_input_folders(target, inputs, flag)
@@ -107,12 +109,13 @@ def check_output_dir(
             raise OutputError(
                 f"{flag} {out} already holds {what}; pamkit never replaces it: choose a new or empty folder"
             )
-        if not (overwrite or (resume and not owner.complete)):
-            hint = (
-                "pass --resume to continue it or --overwrite to start again"
-                if resumable and not owner.complete
-                else "pass --overwrite to replace it"
-            )
+        if not (overwrite or (resume and (extendable or not owner.complete))):
+            if resumable and not owner.complete:
+                hint = "pass --resume to continue it or --overwrite to start again"
+            elif extendable:
+                hint = "pass --resume to extend it (its finished stages are reused) or --overwrite to replace it"
+            else:
+                hint = "pass --overwrite to replace it"
             state = "an unfinished" if not owner.complete else "a finished"
             raise OutputError(
                 f"{flag} {out} already holds {state} `pamkit {writer}` output; {hint}, or choose another folder"
@@ -179,18 +182,28 @@ def resumable_output(
     inputs: Iterable[str | Path] = (),
     overwrite: bool = False,
     resume: bool = False,
+    extendable: bool = False,
     flag: str = "--out",
     meta: dict[str, Any] | None = None,
 ) -> Iterator[tuple[Path, bool]]:
     """Yield (folder, resuming) to write into in place; the folder is marked finished when the block completes.
 
-    With ``overwrite`` a finished or unfinished folder of this writer is emptied first (its own files only).
+    With ``overwrite`` a finished or unfinished folder of this writer is emptied first (its own files only);
+    ``extendable``: ``resume`` reopens a finished one too.
     """
     target = check_output_dir(
-        out, writer, inputs=inputs, overwrite=overwrite, resume=resume, resumable=True, flag=flag, meta=meta
+        out,
+        writer,
+        inputs=inputs,
+        overwrite=overwrite,
+        resume=resume,
+        resumable=True,
+        extendable=extendable,
+        flag=flag,
+        meta=meta,
     )
     owner = ownership(target) if target.is_dir() else Ownership(None, False)
-    resuming = resume and owner.writer == writer and not owner.complete and not overwrite
+    resuming = resume and owner.writer == writer and (extendable or not owner.complete) and not overwrite
     if owner.writer == writer and not resuming and target.is_dir() and any(target.iterdir()):
         _empty_own_folder(target)
     created = not target.exists()

@@ -46,7 +46,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
     add_resumable_output_arguments(
         p,
         "output directory (new or empty, or an earlier compare's with --resume / --overwrite)",
-        "continue an interrupted compare in --out, reusing its finished stages",
+        "continue an interrupted compare in --out, or extend a finished one (more --methods or --seeds), "
+        "reusing its finished stages",
         "replace an earlier compare in --out",
         required=True,
     )
@@ -135,12 +136,15 @@ def run_compare(args: argparse.Namespace) -> int:
     """Check everything (suite, options, --out, data, architecture) before anything is written, then compare."""
     suite = get_suite(args.suite)
     options = _options(args, suite)
-    check_output_dir(args.out, WRITER, overwrite=args.overwrite, resume=args.resume, resumable=True)
+    check_output_dir(args.out, WRITER, overwrite=args.overwrite, resume=args.resume, resumable=True, extendable=True)
     data_options = {"limit": args.limit, "seed": args.seed}
     data = suite_data(suite, args.arch, size=args.size, path=args.data, **data_options)
     spec = data.input_spec
     build_single_task(args.arch, spec.channels, spec.size, 1, **options.arch_kwargs)  # a bad --arch-arg fails here
-    with resumable_output(args.out, WRITER, overwrite=args.overwrite, resume=args.resume) as (out, resuming):
+    with resumable_output(args.out, WRITER, overwrite=args.overwrite, resume=args.resume, extendable=True) as (
+        out,
+        resuming,
+    ):
         if resuming:
             print(f"== resuming the comparison in {out}: finished stages are reused")
         compare_seeds(suite, args.arch, data, out, args.seeds or [args.seed], options, data_options)
