@@ -59,8 +59,8 @@ CASES = [
                  out="{user_file}/cmp"),
     compare_case("compare-out-unfinished-compare", (), "pass --resume to continue it or --overwrite",
                  setup=owned("cmp", "compare", complete=False)),
-    compare_case("compare-out-finished-compare", ("--resume",), "a finished `pamkit compare` output; pass "
-                 "--overwrite", setup=owned("cmp", "compare", complete=True)),
+    compare_case("compare-out-finished-compare", (), "a finished `pamkit compare` output; pass --resume to extend "
+                 "it (its finished stages are reused) or --overwrite", setup=owned("cmp", "compare", complete=True)),
     compare_case("compare-out-demo-folder", ("--overwrite",), "already holds `pamkit demo` output; pamkit never "
                  "replaces it", setup=owned("cmp", "demo", complete=True)),
     compare_case("compare-overwrite-export-folder", ("--overwrite",), "already holds `pamkit export` output",
