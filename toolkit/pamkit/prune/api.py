@@ -481,6 +481,8 @@ def _held_moves(net: MultitaskNet, held: set[int], strict: bool) -> set[Move]:
     """The moves a step may not make while ``held`` tasks are held: taking one off a channel, or removing
     a channel one is on; ``strict``: any move on such a channel (taking another task off a channel
     can leave a held task's channel below it with nothing to read, the connectivity rule)."""
+    if not held:
+        return set()
     labels, origins = _channels(net, net.structure.groups.keys() - {INPUT_SPACE})
     return {
         (space, origins[space][c], t)
@@ -493,14 +495,12 @@ def _held_moves(net: MultitaskNet, held: set[int], strict: bool) -> set[Move]:
 
 def _on(net: MultitaskNet, task: int) -> set[tuple[int, str]]:
     """The channels (space, origin) a task is on."""
-    s = net.structure
+    labels, origins = _channels(net, net.structure.groups.keys() - {INPUT_SPACE})
     return {
-        (space, o)
-        for space, groups in s.groups.items()
-        if space != INPUT_SPACE
-        for g in groups
-        if task in g.label
-        for o in g.origins
+        (space, origins[space][c])
+        for space, channel_labels in labels.items()
+        for c, label in enumerate(channel_labels)
+        if task in label
     }
 
 
