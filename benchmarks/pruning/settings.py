@@ -1,7 +1,7 @@
 """What does a pruner setting change? Seeded comparisons of the same merges pruned with each engine setting.
 
 Each ``NAME=FOLDER`` is a ``pamkit compare`` output over the same seeds and the same single-task networks and
-merges, pruned with one setting of the engine (``--max-backoffs``, ``--no-hold``, or the code of a commit); the
+merges, pruned with one setting of the engine (``--max-backoffs``, ``--hold``, or the code of a commit); the
 first is the reference the others are read against. Per method and combination: the MACs at the tolerance
 (mean, std as a share of the mean, each seed), the test scores, and per seed how many steps were backed off
 and how many held a task. The goal it reads (issue 12): the std over seeds of the all-tasks cost is at most 10%
