@@ -2,8 +2,11 @@
 
 Reads ``OUT/<arch>/<point>/report.json`` (``pamkit compare`` over seeds, written by ``run.sh``) and writes, into
 ``--into`` (default: beside this file), ``report.json`` (per arch and point: k, each method's MACs per
-combination as ``{"mean", "std", "seeds"}`` and test scores, the single-task networks' scores, the goals and the command), ``report.md`` and
-``cost_vs_k.png`` (one panel per combination: MACs against k, one line per method, the seeds' spread as bars).
+combination as ``{"mean", "std", "seeds"}`` and test scores, the single-task networks' scores, the goals and the
+command), ``report.md`` (the MACs and each point's goals) and
+``cost_vs_k.png`` (one panel per combination: MACs against k, one line per method, the seeds' spread as bars) and
+``saving_vs_k.png`` (one panel per combination: how many times cheaper PAM is than no merging and than MTZ, against k,
+each seed a dot and the means a line; above 1, PAM wins: where PAM helps and where it does not, at a glance).
 
     .venv/bin/python benchmarks/relatedness/report.py runs/relatedness
 """
@@ -39,7 +42,8 @@ def main() -> None:
     write_json(args.into / "report.json", document)
     (args.into / "report.md").write_text(_markdown(document))
     _plot(settings, args.into / "cost_vs_k.png")
-    print(f"wrote {args.into / 'report.md'}, report.json, cost_vs_k.png")
+    _plot_saving(settings, args.into / "saving_vs_k.png")
+    print(f"wrote {args.into / 'report.md'}, report.json, cost_vs_k.png, saving_vs_k.png")
 
 
 def _point(report: dict[str, Any], k: int | None) -> dict[str, Any]:
@@ -91,8 +95,33 @@ def _markdown(document: dict[str, Any]) -> str:
                     f"{_mean(methods[m]['macs'][combo]) / pam:.2f}x" if m in methods else "-" for m in ("none", "mtz")
                 ]
                 lines.append(f"| {point} | {combo} | " + " | ".join(cells + ratios) + " |")
+        lines += _goals_table(points)
         lines += ["", "Commands:", ""] + [f"- {point}: `{entry['command']}`" for point, entry in points.items()]
     return "\n".join(lines) + "\n"
+
+
+def _goals_table(points: dict[str, Any]) -> list[str]:
+    """Issue 13's goals per point as ``pamkit compare`` judged them: met on the means, and no seed losing by >5%."""
+    rows: dict[str, dict[str, str]] = {}
+    for point, entry in points.items():
+        for goal in entry["goals"] or []:
+            cell = f"{'yes' if goal['met'] else '**no**'}: {goal['measured']}"
+            if "seeds" in goal:
+                cell += f" ({', '.join(f'{v:.2f}' for v in goal['seeds'])})"
+                cell += "" if goal["no_seed_losing_by_more_than_5pct"] else "; a seed loses by >5%"
+            rows.setdefault(goal["goal"], {})[point] = cell
+    if not rows:
+        return []
+    header = [
+        "",
+        "Goals (met on the means? measured, per seed in brackets):",
+        "",
+        "| goal | " + " | ".join(points) + " |",
+    ]
+    header.append("|---" * (len(points) + 1) + "|")
+    return header + [
+        f"| {goal} | " + " | ".join(cells.get(p, "-") for p in points) + " |" for goal, cells in rows.items()
+    ]
 
 
 def _stat(value: Any) -> str:
@@ -128,6 +157,42 @@ def _plot(settings: dict[str, Any], path: Path) -> None:
             ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(path if len(settings) == 1 else path.with_name(f"cost_vs_k-{arch}.png"), dpi=110)
+        plt.close(fig)
+
+
+def _plot_saving(settings: dict[str, Any], path: Path) -> None:
+    """Baseline / PAM MACs against k per combination: each seed a dot, the ratio of the means a line, 1 dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for arch, points in settings.items():
+        combos = list(next(iter(points.values()))["methods"]["pam"]["macs"])
+        fig, axes = plt.subplots(1, len(combos), figsize=(4.2 * len(combos), 3.4), squeeze=False, sharey=True)
+        for ax, combo in zip(axes[0], combos, strict=True):
+            for n, baseline in enumerate(("none", "mtz")):
+                xs, means = [], []
+                for entry in points.values():
+                    methods = entry["methods"]
+                    if baseline not in methods:
+                        continue
+                    x = 12 if entry["k"] is None else entry["k"]
+                    pam, other = methods["pam"]["macs"][combo], methods[baseline]["macs"][combo]
+                    xs.append(x)
+                    means.append(_mean(other) / _mean(pam))
+                    if isinstance(pam, dict):
+                        seeds = [o / p for o, p in zip(other["seeds"], pam["seeds"], strict=True)]
+                        ax.scatter([x + 0.15 * (2 * n - 1)] * len(seeds), seeds, s=12, color=f"C{n}", alpha=0.6)
+                ax.plot(xs, means, marker="o", color=f"C{n}", label=f"{baseline} / PAM")
+            ax.axhline(1, color="grey", linestyle="--", linewidth=1)
+            ax.set_xticks([0, 2, 5, 8, 10, 12], ["0", "2", "5", "8", "10", "domains"])
+            ax.set_title(f"{arch}: {combo} (above 1: PAM cheaper)", fontsize=10)
+            ax.set_xlabel("k (attributes of B not in A)", fontsize=8)
+            ax.set_ylabel("baseline MACs / PAM MACs", fontsize=8)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(path if len(settings) == 1 else path.with_name(f"{path.stem}-{arch}.png"), dpi=110)
         plt.close(fig)
 
 
