@@ -467,7 +467,29 @@ def _score_lines(report: dict[str, Any]) -> list[str]:
             + ". Those networks learned nothing, so their costs below say nothing about merging; train "
             "longer, on more data or with another learning rate.",
         ]
-    return lines
+    return lines + _limit_noise(report)
+
+
+def _limit_noise(report: dict[str, Any]) -> list[str]:
+    """A note when the single-task networks' validation scores vary over seeds by half the tolerance or more.
+
+    Each task's limit is its own network's score minus the tolerance, so a spread that large moves a seed's limit
+    by as much as the rule allows: where one seed's run ends is decided at that resolution.
+    """
+    tolerance = report["options"]["prune"]["tolerance"]
+    spreads = {
+        task: max(v) - min(v) for task in report["tasks"] if len(v := per_seed(report["reference"]["val"][task])) > 1
+    }
+    if not spreads or not tolerance or max(spreads.values()) < tolerance / 2:
+        return []
+    task = max(spreads, key=spreads.__getitem__)
+    return [
+        "",
+        f"Note: the single-task networks' validation scores vary over the seeds by up to {spreads[task]:.4f} "
+        f"({task}), {spreads[task] / tolerance:.0%} of the tolerance ({tolerance}). Each task's limit moves with "
+        "its network's score, so where one seed's run ends is decided at that resolution: read the methods' "
+        "differences over the seeds, not on one.",
+    ]
 
 
 # -- plots and files ----------------------------------------------------------------------------------
