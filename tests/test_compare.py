@@ -112,6 +112,42 @@ def test_compare_end_to_end_and_resume(digits_run, digits_data, tmp_path):
     assert combination_rows(again) == combination_rows(report)
 
 
+@pytest.mark.slow
+def test_an_interrupted_prune_resumes_from_its_last_step(digits_run, digits_data, tmp_path, capsys, monkeypatch):
+    """A comparison cut off inside a prune keeps the prune's state; resumed, it continues from that step."""
+    import pamkit.prune.api as prune_api
+
+    run_dir, _ = digits_run
+    shutil.copytree(run_dir, tmp_path / "single")
+    options = CompareOptions(methods=("none",), oracle=False, prune=fast_prune(max_iterations=4))
+    step, calls, cut = prune_api._step, [], {"at": ("odd", 2)}  # the second task's third step
+
+    def counted(loop, run, share):
+        if (run.tasks[0].name, loop.iteration) == cut["at"]:
+            raise KeyboardInterrupt
+        calls.append((run.tasks[0].name, loop.iteration))
+        return step(loop, run, share)
+
+    monkeypatch.setattr(prune_api, "_step", counted)
+    with pytest.raises(KeyboardInterrupt):
+        compare(get_suite("digits"), "lenet5", digits_data, tmp_path, options)
+    stage = tmp_path / "none" / "pruned"
+    first, second = (json.loads((stage / "progress" / f"task{t}.json").read_text())["prune_state"] for t in (0, 1))
+    assert first["stop_reason"] and (second["iteration"], second["stop_reason"]) == (2, None)
+    assert not (stage / "model.json").exists()
+    cut["at"] = None
+    calls.clear()
+    capsys.readouterr()
+    report = compare(get_suite("digits"), "lenet5", digits_data, tmp_path, options)
+    out = capsys.readouterr().out
+    assert "resuming: prune digit finished already, skipped" in out and "resuming: prune odd continues after step 2" in out
+    assert [c for c in calls if c[0] != "high"] == [("odd", 2), ("odd", 3)]  # nothing done before was done again
+    history = json.loads((stage / "pruning.json").read_text())["history"]
+    odd = [{k: v for k, v in entry.items() if k != "task"} for entry in history if entry["task"] == "odd"]
+    assert odd[: len(second["history"])] == second["history"]
+    assert not (stage / "progress").exists() and report["methods"]["none"]["iterations"] == 12
+
+
 def test_compare_refuses_bad_input(digits_run, digits_data, tmp_path, capsys):
     with pytest.raises(PamkitError, match="unknown methods"):
         CompareOptions(methods=("pam", "magic"))

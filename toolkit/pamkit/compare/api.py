@@ -2,7 +2,9 @@
 
 Layout of one seed's directory (each stage is reused when its files are already there, so an
 interrupted comparison resumes): ``single/`` (the single-task networks), ``<method>/merged/``,
-``<method>/pruned/``, ``oracle/<combination>/`` and ``report.json``. ``compare_seeds`` repeats that in
+``<method>/pruned/``, ``oracle/<combination>/`` and ``report.json``. A prune in progress keeps its state in
+``<stage>/progress/`` after every step (``prune.Checkpoint``), so a resumed comparison continues it from its
+last step; the state goes once the stage is written. ``compare_seeds`` repeats that in
 ``seed-S/`` for each seed and writes the report over all seeds beside them. The folder itself is the
 caller's: ``pamkit compare`` owns it as a resumable output (``--resume``), the demo writes into its own.
 """
@@ -22,6 +24,7 @@ from ..merge.cli import REPORT_FILE as REGROUPING_FILE
 from ..network import MODEL_STEM, MultitaskNet, load_multitask, save_multitask
 from ..prune import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from ..prune.api import REPORT_FILE
+from ..prune.state import PROGRESS_DIR, Checkpoints
 from ..tasks import TaskSuite
 from ..train import TrainConfig, TrainedTask, evaluate_all, load_run, train_suite
 from ..train.run import RUN_FILE, current_command
@@ -184,10 +187,19 @@ def merged_network(
 def _pruned(
     net: MultitaskNet, method: str, data: DatasetSplits, reference: dict[str, float], out: Path, options: PruneOptions
 ) -> tuple[MultitaskNet, dict[str, Any]]:
-    """The pruned network and its pruning record (the no-merging baseline prunes each task alone)."""
+    """The pruned network and its pruning record (the no-merging baseline prunes each task alone).
+
+    Until the stage is written, the prune's state is saved in ``out/progress`` after every step, and a state left
+    there by an interrupted run is continued (the comparison's folder checks its settings when it resumes).
+    """
     if not ((out / f"{MODEL_STEM}.json").is_file() and (out / REPORT_FILE).is_file()):
-        result = (prune_separately if method == "none" else prune)(net, data, reference, options)
+        checkpoints = Checkpoints(out / PROGRESS_DIR, resume=True)
+        if method == "none":
+            result = prune_separately(net, data, reference, options, checkpoints=checkpoints)
+        else:
+            result = prune(net, data, reference, options, checkpoint=checkpoints.named("joint"))
         save_pruned(out, result, options)
+        checkpoints.clear()
     record = read_json(out / REPORT_FILE, "delete that folder and run again with --resume")  # as saved: with its path
     if not isinstance(record, dict):
         raise PamkitError(

@@ -34,7 +34,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "they hold on every seed), the paper's goals checked and, for two tasks, the oracle; and each "
         "method's accuracy–cost curve with its result read at the tolerance. Tasks that score no better "
         "than always giving the most frequent answer are flagged. An interrupted run continues with "
-        "--resume, reusing every finished stage of every seed.",
+        "--resume, reusing every finished stage of every seed and continuing a prune from its last step.",
     )
     p.add_argument("--suite", required=True, help="built-in suite name or a suite YAML/TOML file")
     p.add_argument("--arch", required=True, help="architecture (see `pamkit archs`)")
