@@ -14,6 +14,7 @@ each seed a dot and the means a line; above 1, PAM wins: where PAM helps and whe
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,37 +132,52 @@ def _stat(value: Any) -> str:
     return f"{value['mean']:,.0f} ± {value['std']:,.0f} ({seeds})"
 
 
+def _x(entry: dict[str, Any]) -> int:
+    """The point's place on the k axis (``domains`` after k = 10)."""
+    return 12 if entry["k"] is None else int(entry["k"])
+
+
 def _plot(settings: dict[str, Any], path: Path) -> None:
-    import matplotlib
+    """MACs against k per combination: one line per method, the seeds' spread as bars."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def draw(ax: Any, points: dict[str, Any], combo: str) -> None:
+        for n, method in enumerate(("none", "mtz", "pam")):
+            values = [(_x(e), e["methods"][method]["macs"][combo]) for e in points.values() if method in e["methods"]]
+            xs, ys = [x for x, _ in values], [_mean(v) for _, v in values]
+            errs = [v["std"] if isinstance(v, dict) else 0 for _, v in values]
+            ax.errorbar(xs, ys, yerr=errs, marker="o", capsize=3, color=f"C{n}", label=method)
 
-    for arch, points in settings.items():
-        combos = list(next(iter(points.values()))["methods"]["pam"]["macs"])
-        fig, axes = plt.subplots(1, len(combos), figsize=(4.2 * len(combos), 3.4), squeeze=False)
-        for ax, combo in zip(axes[0], combos, strict=True):
-            for n, method in enumerate(("none", "mtz", "pam")):
-                xs, ys, errs = [], [], []
-                for entry in points.values():
-                    if method in entry["methods"]:
-                        value = entry["methods"][method]["macs"][combo]
-                        xs.append(12 if entry["k"] is None else entry["k"])
-                        ys.append(_mean(value))
-                        errs.append(value["std"] if isinstance(value, dict) else 0)
-                ax.errorbar(xs, ys, yerr=errs, marker="o", capsize=3, color=f"C{n}", label=method)
-            ax.set_xticks([0, 2, 5, 8, 10, 12], ["0", "2", "5", "8", "10", "domains"])
-            ax.set_title(f"{arch}: {combo}", fontsize=10)
-            ax.set_xlabel("k (attributes of B not in A)", fontsize=8)
-            ax.set_ylabel("MACs after pruning", fontsize=8)
-            ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(path if len(settings) == 1 else path.with_name(f"cost_vs_k-{arch}.png"), dpi=110)
-        plt.close(fig)
+    _panels(settings, path, draw, "", "MACs after pruning", sharey=False)
 
 
 def _plot_saving(settings: dict[str, Any], path: Path) -> None:
     """Baseline / PAM MACs against k per combination: each seed a dot, the ratio of the means a line, 1 dashed."""
+
+    def draw(ax: Any, points: dict[str, Any], combo: str) -> None:
+        for n, baseline in enumerate(("none", "mtz")):
+            xs, means = [], []
+            for entry in (e for e in points.values() if baseline in e["methods"]):
+                pam, other = entry["methods"]["pam"]["macs"][combo], entry["methods"][baseline]["macs"][combo]
+                xs.append(_x(entry))
+                means.append(_mean(other) / _mean(pam))
+                if isinstance(pam, dict):
+                    seeds = [o / p for o, p in zip(other["seeds"], pam["seeds"], strict=True)]
+                    ax.scatter([xs[-1] + 0.15 * (2 * n - 1)] * len(seeds), seeds, s=12, color=f"C{n}", alpha=0.6)
+            ax.plot(xs, means, marker="o", color=f"C{n}", label=f"{baseline} / PAM")
+        ax.axhline(1, color="grey", linestyle="--", linewidth=1)
+
+    _panels(settings, path, draw, " (above 1: PAM cheaper)", "baseline MACs / PAM MACs", sharey=True)
+
+
+def _panels(
+    settings: dict[str, Any],
+    path: Path,
+    draw: Callable[[Any, dict[str, Any], str], None],
+    title: str,
+    ylabel: str,
+    sharey: bool,
+) -> None:
+    """One figure per arch (``path``, or ``path-<arch>`` when there are several), one panel per combination."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -169,27 +185,13 @@ def _plot_saving(settings: dict[str, Any], path: Path) -> None:
 
     for arch, points in settings.items():
         combos = list(next(iter(points.values()))["methods"]["pam"]["macs"])
-        fig, axes = plt.subplots(1, len(combos), figsize=(4.2 * len(combos), 3.4), squeeze=False, sharey=True)
+        fig, axes = plt.subplots(1, len(combos), figsize=(4.2 * len(combos), 3.4), squeeze=False, sharey=sharey)
         for ax, combo in zip(axes[0], combos, strict=True):
-            for n, baseline in enumerate(("none", "mtz")):
-                xs, means = [], []
-                for entry in points.values():
-                    methods = entry["methods"]
-                    if baseline not in methods:
-                        continue
-                    x = 12 if entry["k"] is None else entry["k"]
-                    pam, other = methods["pam"]["macs"][combo], methods[baseline]["macs"][combo]
-                    xs.append(x)
-                    means.append(_mean(other) / _mean(pam))
-                    if isinstance(pam, dict):
-                        seeds = [o / p for o, p in zip(other["seeds"], pam["seeds"], strict=True)]
-                        ax.scatter([x + 0.15 * (2 * n - 1)] * len(seeds), seeds, s=12, color=f"C{n}", alpha=0.6)
-                ax.plot(xs, means, marker="o", color=f"C{n}", label=f"{baseline} / PAM")
-            ax.axhline(1, color="grey", linestyle="--", linewidth=1)
+            draw(ax, points, combo)
             ax.set_xticks([0, 2, 5, 8, 10, 12], ["0", "2", "5", "8", "10", "domains"])
-            ax.set_title(f"{arch}: {combo} (above 1: PAM cheaper)", fontsize=10)
+            ax.set_title(f"{arch}: {combo}{title}", fontsize=10)
             ax.set_xlabel("k (attributes of B not in A)", fontsize=8)
-            ax.set_ylabel("baseline MACs / PAM MACs", fontsize=8)
+            ax.set_ylabel(ylabel, fontsize=8)
             ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(path if len(settings) == 1 else path.with_name(f"{path.stem}-{arch}.png"), dpi=110)
