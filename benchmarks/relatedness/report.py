@@ -79,7 +79,8 @@ def _markdown(document: dict[str, Any]) -> str:
         "(`related-kK`; k = 10 asks the same as `domains`: A = the garments, B = the digits). "
         "Every method pruned under one rule (each task within 1 point of its single-task network). "
         "MACs are mean ± std over seeds with each seed's value; ratio = MTZ / PAM and none / PAM of "
-        f"the means. Commit {document['commit']}. Plot: `cost_vs_k.png`.",
+        f"the means. Commit {document['commit']}. Plots: `cost_vs_k.png` (MACs against k), "
+        "`saving_vs_k.png` (baseline / PAM against k).",
     ]
     for arch, points in document["settings"].items():
         lines += ["", f"## {arch}", ""]
