@@ -306,6 +306,28 @@ def _point(phase, a, b, ab, val_a, val_b, task=None):
 REFERENCE = {"a": 0.95, "b": 0.95}
 
 
+def test_every_seed_is_read_at_one_limit_from_the_mean_single_task_score():
+    """Seed 0's networks score 0.90, seed 1's 0.92: each run was held to its own limit, the common reading to 0.90."""
+    reports = {}
+    for seed, (ref, points) in enumerate([
+        (0.90, [_point("prune", 100, 100, 150, 0.905, 0.905), _point("prune", 80, 80, 120, 0.899, 0.899)]),
+        (0.92, [_point("prune", 90, 90, 140, 0.915, 0.915), _point("prune", 70, 70, 110, 0.901, 0.901)]),
+    ]):
+        report = _report([80, 80, 120])
+        report["reference"]["val"] = {"a": ref, "b": ref}
+        report["methods"]["pam"]["curve"] = {"source": "trajectory", "note": None, "points": points}
+        reports[seed] = report
+    common = aggregate(reports)["common_limit"]
+    assert common["reference"] == {"a": pytest.approx(0.91), "b": pytest.approx(0.91)}
+    pam = {"+".join(r["tasks"]): r for r in common["methods"]["pam"]}
+    assert pam["a"]["macs"]["seeds"] == [100, 70] and pam["a+b"]["macs"]["seeds"] == [150, 110]  # own limits: 80, 90
+    assert common["methods"]["none"][0]["macs"] is None  # no curve: no reading
+    text = markdown(aggregate(reports))
+    assert "## At one limit for every seed" in text and "(a 0.9100, b 0.9100)" in text
+    assert "| a+b | - | - | 130 ± 28 (150, 110) | - | - |" in text
+    assert "## At one limit" not in markdown(aggregate({s: _seed_reports()[s] for s in (0, 1)}))  # no curves
+
+
 def test_the_result_at_the_tolerance_is_the_cheapest_point_within_it():
     trajectory = [
         _point("start", 100, 100, 180, 0.95, 0.95),

@@ -29,7 +29,7 @@ from ..tasks import TaskSuite
 from ..train import TrainConfig, TrainedTask, evaluate_all, load_run, train_suite
 from ..train.run import RUN_FILE, current_command
 from ..versions import package_versions
-from .curves import at_tolerance, curve_points
+from .curves import curve_points, readings
 from .report import aggregate, write_report, write_seed_report
 
 SEED_DIR = "seed-{seed}"
@@ -234,10 +234,7 @@ def _add_curve(entry: dict[str, Any], record: dict[str, Any], reference: dict[st
     """The method's accuracy–cost curve (from its pruning record) and, per combination, its result read off it."""
     points, source, note = curve_points(record)
     entry["curve"] = {"source": source, "note": note, "points": points}
-    entry["at_tolerance"] = [
-        {"tasks": combo["tasks"], **(at_tolerance(points, reference, tolerance, combo["tasks"]) or {"macs": None})}
-        for combo in entry["pruned"]
-    ]
+    entry["at_tolerance"] = readings(points, reference, tolerance, [combo["tasks"] for combo in entry["pruned"]])
 
 
 def _oracle(

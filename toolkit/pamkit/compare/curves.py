@@ -97,6 +97,16 @@ def at_tolerance(
     return None
 
 
+def readings(
+    points: list[dict[str, Any]], reference: dict[str, float], tolerance: float, combinations: list[list[str]]
+) -> list[dict[str, Any]]:
+    """``at_tolerance`` for each combination: ``{"tasks", "macs", ...}``, ``"macs"`` None where no point qualifies."""
+    return [
+        {"tasks": tasks, **(at_tolerance(points, reference, tolerance, tasks) or {"macs": None})}
+        for tasks in combinations
+    ]
+
+
 def worst(scores: dict[str, float], combination: list[str] | tuple[str, ...]) -> float | None:
     """The lowest score among the combination's tasks, or None when one of them is missing."""
     values = [scores[t] for t in combination if t in scores]

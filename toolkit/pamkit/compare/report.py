@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io import write_json
-from .curves import plot_curves, worst
+from .curves import plot_curves, readings, worst
 
 ORACLE_SLACK = 1.10  # goal: PAM within 10% of the oracle
 SEED_SLACK = 1.05  # over seeds: no seed may miss a goal by more than 5%
@@ -77,6 +77,7 @@ def aggregate(reports: dict[int, dict[str, Any]]) -> dict[str, Any]:
             },
             "at_tolerance": _reading_stats(entries, seeds),
         }
+    out["common_limit"] = _common_limit(out, runs, seeds)
     if all(r.get("oracle") for r in runs):
         out["oracle"] = [
             {"tasks": rows[0]["tasks"], "macs": stat([o["macs"] for o in rows]), "source": [o["source"] for o in rows]}
@@ -84,6 +85,28 @@ def aggregate(reports: dict[int, dict[str, Any]]) -> dict[str, Any]:
         ]
     out["seed_reports"] = {str(s): f"seed-{s}/report.json" for s in seeds}
     return out
+
+
+def _common_limit(out: dict[str, Any], runs: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+    """Every seed's curves read at one limit per task: the single-task networks' mean validation score minus the
+    tolerance. Each seed's own limit moves with its network's score (``_limit_noise``); this reading does not.
+    """
+    reference = {task: value["mean"] for task, value in out["reference"]["val"].items()}
+    tolerance = out["options"]["prune"]["tolerance"]
+    methods = {}
+    for m in out["methods"]:
+        entries = [r["methods"][m] for r in runs]
+        read = [
+            {
+                "pruned": e["pruned"],
+                "at_tolerance": readings(
+                    (e.get("curve") or {}).get("points") or [], reference, tolerance, [c["tasks"] for c in e["pruned"]]
+                ),
+            }
+            for e in entries
+        ]
+        methods[m] = _reading_stats(read, seeds)
+    return {"reference": reference, "methods": methods}
 
 
 def _task_stats(scores: list[dict[str, float]]) -> dict[str, Any]:
@@ -348,6 +371,7 @@ def markdown(report: dict[str, Any]) -> str:
     if seeds:
         lines += _difference_lines(report)
     lines += _tolerance_lines(report)
+    lines += _common_limit_lines(report)
     checks = goals(report)
     if checks:
         lines += ["", "## Goals", ""]
@@ -434,6 +458,36 @@ def _tolerance_lines(report: dict[str, Any]) -> list[str]:
             notes.append(f"- {m}: no reading at the tolerance on some combination for seed(s) {sorted(missing)}")
     if notes:
         lines += ["", "Curve notes:", "", *notes]
+    return lines
+
+
+def _common_limit_lines(report: dict[str, Any]) -> list[str]:
+    """The MACs of every method read off each seed's curve at one limit for all seeds, with PAM's ratios."""
+    common = report.get("common_limit")
+    if not common or not any(r["macs"] for readings in common["methods"].values() for r in readings):
+        return []
+    methods = list(common["methods"])
+    limits = ", ".join(f"{task} {score:.4f}" for task, score in common["reference"].items())
+    lines = [
+        "",
+        "## At one limit for every seed, read off each seed's curve",
+        "",
+        f"Each task's limit here is the single-task networks' mean validation score over the seeds ({limits}) "
+        f"minus the tolerance, the same for every seed and method, where each seed's own run was held to its "
+        "own networks' scores. The path points are those the pruner recorded, so a reading can be dearer than "
+        'the saved model; "-" where a seed\'s curve gives no point within the limit.',
+        "",
+        "| combination | " + " | ".join(methods) + " | PAM vs none | PAM vs MTZ |",
+        "|---" * (len(methods) + 3) + "|",
+    ]
+    for i, tasks in enumerate(r["tasks"] for r in common["methods"][methods[0]]):
+        macs = {m: common["methods"][m][i]["macs"] for m in methods}
+        ratios = [
+            f"{mean(macs[base]) / mean(macs['pam']):.2f}x" if macs.get(base) and macs.get("pam") else "-"
+            for base in ("none", "mtz")
+        ]
+        cells = [cell(value) if value else "-" for value in macs.values()]
+        lines.append(f"| {'+'.join(tasks)} | " + " | ".join(cells + ratios) + " |")
     return lines
 
 
