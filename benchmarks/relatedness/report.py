@@ -43,8 +43,9 @@ def main() -> None:
     write_json(args.into / "report.json", document)
     (args.into / "report.md").write_text(_markdown(document))
     _plot(settings, args.into / "cost_vs_k.png")
-    _plot_saving(settings, args.into / "saving_vs_k.png")
-    print(f"wrote {args.into / 'report.md'}, report.json, cost_vs_k.png, saving_vs_k.png")
+    _plot_saving(settings, args.into / "saving_vs_k.png", "macs", "")
+    _plot_saving(settings, args.into / "saving_vs_k_common.png", "macs_common_limit", ", one limit")
+    print(f"wrote {args.into / 'report.md'}, report.json, cost_vs_k.png, saving_vs_k.png, saving_vs_k_common.png")
 
 
 def _point(report: dict[str, Any], k: int | None) -> dict[str, Any]:
@@ -57,6 +58,11 @@ def _point(report: dict[str, Any], k: int | None) -> dict[str, Any]:
         "methods": {
             method: {
                 "macs": {"+".join(c["tasks"]): c["macs"] for c in entry["pruned"]},
+                "macs_common_limit": {
+                    "+".join(r["tasks"]): r["macs"] for r in report.get("common_limit", {}).get("methods", {})[method]
+                }
+                if "common_limit" in report
+                else None,
                 "merged_macs": {"+".join(c["tasks"]): c["macs"] for c in entry["merged"]},
                 "test": entry["test"],
             }
@@ -80,26 +86,38 @@ def _markdown(document: dict[str, Any]) -> str:
         "Every method pruned under one rule (each task within 1 point of its single-task network). "
         "MACs are mean ± std over seeds with each seed's value; ratio = MTZ / PAM and none / PAM of "
         f"the means. Commit {document['commit']}. Plots: `cost_vs_k.png` (MACs against k), "
-        "`saving_vs_k.png` (baseline / PAM against k).",
+        "`saving_vs_k.png` (baseline / PAM against k) and `saving_vs_k_common.png` (the same at one limit).",
     ]
     for arch, points in document["settings"].items():
-        lines += ["", f"## {arch}", ""]
+        lines += ["", f"## {arch}", "", "The saved models (each seed held to its own single-task networks):", ""]
+        lines += _macs_table(points, "macs")
         lines += [
-            "| point | combination | none | mtz | pam | none / pam | mtz / pam |",
-            "|---|---|---|---|---|---|---|",
+            "",
+            "Read off each seed's pruning path at one limit per task for every seed (the single-task networks' "
+            'mean validation score over the seeds minus the tolerance; `pamkit compare`\'s "At one limit" '
+            'table; "-" where a seed has no point within it):',
+            "",
         ]
-        for point, entry in points.items():
-            methods = entry["methods"]
-            for combo in methods["pam"]["macs"]:
-                cells = [_stat(methods[m]["macs"][combo]) if m in methods else "-" for m in ("none", "mtz", "pam")]
-                pam = _mean(methods["pam"]["macs"][combo])
-                ratios = [
-                    f"{_mean(methods[m]['macs'][combo]) / pam:.2f}x" if m in methods else "-" for m in ("none", "mtz")
-                ]
-                lines.append(f"| {point} | {combo} | " + " | ".join(cells + ratios) + " |")
+        lines += _macs_table(points, "macs_common_limit")
         lines += _goals_table(points)
         lines += ["", "Commands:", ""] + [f"- {point}: `{entry['command']}`" for point, entry in points.items()]
     return "\n".join(lines) + "\n"
+
+
+def _macs_table(points: dict[str, Any], key: str) -> list[str]:
+    """Every point's MACs per combination and method (``key``: "macs" or "macs_common_limit"), PAM's ratios."""
+    lines = ["| point | combination | none | mtz | pam | none / pam | mtz / pam |", "|---|---|---|---|---|---|---|"]
+    for point, entry in points.items():
+        values = {m: e[key] for m, e in entry["methods"].items() if e.get(key)}
+        for combo in entry["methods"]["pam"]["macs"]:
+            macs = {m: v.get(combo) for m, v in values.items()}
+            cells = [_stat(macs[m]) if macs.get(m) else "-" for m in ("none", "mtz", "pam")]
+            ratios = [
+                f"{_mean(macs[m]) / _mean(macs['pam']):.2f}x" if macs.get(m) and macs.get("pam") else "-"
+                for m in ("none", "mtz")
+            ]
+            lines.append(f"| {point} | {combo} | " + " | ".join(cells + ratios) + " |")
+    return lines
 
 
 def _goals_table(points: dict[str, Any]) -> list[str]:
@@ -151,14 +169,19 @@ def _plot(settings: dict[str, Any], path: Path) -> None:
     _panels(settings, path, draw, "", "MACs after pruning", sharey=False)
 
 
-def _plot_saving(settings: dict[str, Any], path: Path) -> None:
-    """Baseline / PAM MACs against k per combination: each seed a dot, the ratio of the means a line, 1 dashed."""
+def _plot_saving(settings: dict[str, Any], path: Path, key: str, note: str) -> None:
+    """Baseline / PAM MACs (``key``) against k per combination: each seed a dot, the ratio of the means a line."""
 
     def draw(ax: Any, points: dict[str, Any], combo: str) -> None:
         for n, baseline in enumerate(("none", "mtz")):
             xs, means = [], []
-            for entry in (e for e in points.values() if baseline in e["methods"]):
-                pam, other = entry["methods"]["pam"]["macs"][combo], entry["methods"][baseline]["macs"][combo]
+            for entry in points.values():
+                methods = entry["methods"]
+                if baseline not in methods or not methods[baseline].get(key) or not methods["pam"].get(key):
+                    continue
+                pam, other = methods["pam"][key].get(combo), methods[baseline][key].get(combo)
+                if not pam or not other:
+                    continue
                 xs.append(_x(entry))
                 means.append(_mean(other) / _mean(pam))
                 if isinstance(pam, dict):
@@ -167,7 +190,7 @@ def _plot_saving(settings: dict[str, Any], path: Path) -> None:
             ax.plot(xs, means, marker="o", color=f"C{n}", label=f"{baseline} / PAM")
         ax.axhline(1, color="grey", linestyle="--", linewidth=1)
 
-    _panels(settings, path, draw, " (above 1: PAM cheaper)", "baseline MACs / PAM MACs", sharey=True)
+    _panels(settings, path, draw, f" (above 1: PAM cheaper{note})", "baseline MACs / PAM MACs", sharey=True)
 
 
 def _panels(
