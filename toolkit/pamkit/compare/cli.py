@@ -32,7 +32,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "and curves.png: MACs, params and accuracy per combination as mean ± std over the seeds with "
         "each seed's value, ratios against none and mtz, differences between methods (real only when "
         "they hold on every seed), the paper's goals checked and, for two tasks, the oracle; and each "
-        "method's accuracy–cost curve with its result read at the tolerance. Tasks that score no better "
+        "method's accuracy–cost curve with its result read at the tolerance (over seeds, also at one limit for "
+        "every seed: each seed's own limit moves with its single-task networks' scores). Tasks that score no better "
         "than always giving the most frequent answer are flagged. An interrupted run continues with "
         "--resume, reusing every finished stage of every seed and continuing a prune from its last step.",
     )
