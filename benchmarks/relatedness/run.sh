@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The relatedness sweep (issue 13): `pamkit compare` of no merging, MTZ and PAM on the composite-frame suites
 # related-k0 ... related-k10 (task B shares 10-k of task A's 10 attributes) and domains (garments vs digits),
-# over SEEDS (default 0,1,2), then benchmarks/relatedness/report.{json,md} and cost_vs_k.png from every
-# finished point (report.py). Finished stages are reused (--resume): an interrupted sweep resumes.
+# over SEEDS (default 0,1,2), then benchmarks/relatedness/report.{json,md} and the plots from every
+# finished point (report.py). Finished stages are reused and a prune continues from its last step (--resume):
+# an interrupted sweep resumes.
 # Usage: benchmarks/relatedness/run.sh [point...]   (default: all six; ARCH=lenet5|vgg, OUT=..., SEEDS=...,
 # REPORT=... the folder report.py writes into, default benchmarks/relatedness)
 # BACKOFFS (default 2, the pruner's default): the pruner's --max-backoffs. The sweep in report.md ran before the
