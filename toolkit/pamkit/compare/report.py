@@ -75,7 +75,10 @@ def aggregate(reports: dict[int, dict[str, Any]]) -> dict[str, Any]:
                 "sources": [(e.get("curve") or {}).get("source") for e in entries],
                 "notes": [(e.get("curve") or {}).get("note") for e in entries],
             },
-            "at_tolerance": _reading_stats(entries, seeds),
+            "at_tolerance": _reading_stats(
+                [e.get("at_tolerance") or [{"tasks": c["tasks"], "macs": None} for c in e["pruned"]] for e in entries],
+                seeds,
+            ),
         }
     out["common_limit"] = _common_limit(out, runs, seeds)
     if all(r.get("oracle") for r in runs):
@@ -96,16 +99,13 @@ def _common_limit(out: dict[str, Any], runs: list[dict[str, Any]], seeds: list[i
     methods = {}
     for m in out["methods"]:
         entries = [r["methods"][m] for r in runs]
-        read = [
-            {
-                "pruned": e["pruned"],
-                "at_tolerance": readings(
-                    (e.get("curve") or {}).get("points") or [], reference, tolerance, [c["tasks"] for c in e["pruned"]]
-                ),
-            }
+        per_seed = [
+            readings(
+                (e.get("curve") or {}).get("points") or [], reference, tolerance, [c["tasks"] for c in e["pruned"]]
+            )
             for e in entries
         ]
-        methods[m] = _reading_stats(read, seeds)
+        methods[m] = _reading_stats(per_seed, seeds)
     return {"reference": reference, "methods": methods}
 
 
@@ -124,14 +124,13 @@ def _combination_stats(per_run: list[list[dict[str, Any]]]) -> list[dict[str, An
     return rows
 
 
-def _reading_stats(entries: list[dict[str, Any]], seeds: list[int]) -> list[dict[str, Any]]:
-    """Per combination, the MACs and worst test score read off each seed's curve at the tolerance.
+def _reading_stats(per_seed: list[list[dict[str, Any]]], seeds: list[int]) -> list[dict[str, Any]]:
+    """Per combination, the MACs and worst test score read off each seed's curve (``curves.readings``, per seed).
 
     A stat only when every seed's curve gives one; otherwise None, with the seeds that lack it.
     """
     out = []
-    readings = [e.get("at_tolerance") or [{"tasks": c["tasks"], "macs": None} for c in e["pruned"]] for e in entries]
-    for combos in zip(*readings, strict=True):
+    for combos in zip(*per_seed, strict=True):
         tasks = combos[0]["tasks"]
         missing = [s for s, r in zip(seeds, combos, strict=True) if r.get("macs") is None]
         scores = [worst(r.get("test") or {}, tasks) for r in combos]
@@ -464,7 +463,7 @@ def _tolerance_lines(report: dict[str, Any]) -> list[str]:
 def _common_limit_lines(report: dict[str, Any]) -> list[str]:
     """The MACs of every method read off each seed's curve at one limit for all seeds, with PAM's ratios."""
     common = report.get("common_limit")
-    if not common or not any(r["macs"] for readings in common["methods"].values() for r in readings):
+    if not common or not any(r["macs"] for rows in common["methods"].values() for r in rows):
         return []
     methods = list(common["methods"])
     limits = ", ".join(f"{task} {score:.4f}" for task, score in common["reference"].items())
