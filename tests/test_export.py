@@ -12,7 +12,7 @@ from helpers import random_lattice, source_nets
 from pamkit.cli import main
 from pamkit.cost import combination_cost
 from pamkit.errors import PamkitError
-from pamkit.export import ExportOptions, export, load_manifest, parse_combinations, validate_manifest
+from pamkit.export import ExportOptions, Int8Refused, export, load_manifest, parse_combinations, validate_manifest
 from pamkit.export.formats import CoreMLFormat, ExecuTorchFormat, TFLiteFormat
 from pamkit.export.fusion import fuse_groups
 from pamkit.network import multitask, save_multitask
@@ -328,6 +328,22 @@ def test_cli_exports_a_saved_model(lattice, tmp_path, capsys):
     assert main(["export", str(model), "--out", str(tmp_path / "bad"), "--formats", "tflite,onnx"]) == 2
     assert "unknown export formats ['onnx']" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.slow
+def test_an_int8_artifact_below_its_accuracy_budget_is_refused_as_a_result(digits_run, digits_data, tmp_path,
+                                                                           monkeypatch):
+    """Not bad input: the export ran and int8 missed its budget (exit 1, nothing written); callers catch the type."""
+    import pamkit.export.api as export_api
+    from pamkit.merge import merge
+
+    _, trained = digits_run
+    net, _ = merge(trained, "none", None)
+    monkeypatch.setattr(export_api, "evaluate_all", lambda net, tasks, split: {t.name: 1.5 for t in tasks})
+    options = ExportOptions(formats=("tflite-int8",), combinations="digit", parity_samples=2)
+    with pytest.raises(Int8Refused, match="int8 is not offered for this model") as refused:
+        export(net, digits_data, tmp_path / "int8", options, progress=False)
+    assert refused.value.exit_code == 1 and not (tmp_path / "int8").exists()
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """Export stage: task-selectable artifacts (ExecuTorch, Core ML, TFLite) with one entry point per combination."""
 
-from .api import ExportOptions, export
+from .api import ExportOptions, Int8Refused, export
 from .entries import INPUT_NAME, EntryPoint, entry_name, entry_points, output_name, parse_combinations
 from .formats import DEFAULT_FORMATS, FORMATS
 from .manifest import MANIFEST, artifact_path, checksum, load_manifest, schema, summary, validate_manifest
@@ -12,6 +12,7 @@ __all__ = [
     "MANIFEST",
     "EntryPoint",
     "ExportOptions",
+    "Int8Refused",
     "artifact_path",
     "checksum",
     "entry_name",

@@ -46,6 +46,13 @@ WRITER = "export"
 MAX_THREADS = 256
 
 
+class Int8Refused(PamkitError):
+    """An int8 artifact scored more than ``int8_tolerance`` below float32 on a task: the export ran, but int8 is
+    not offered for this model (exit status 1, nothing written); the float formats alone still export."""
+
+    exit_code = 1
+
+
 @dataclass(frozen=True)
 class ExportOptions:
     """What to export and how strictly to check it."""
@@ -299,7 +306,7 @@ class _Session:
                 score = float(tasks[task].correct(got, tasks[task].targets(labels)).mean())
                 scores[e.name][task] = score
                 if reference[task] - score > self.options.int8_tolerance:
-                    raise PamkitError(
+                    raise Int8Refused(
                         f"{fmt.name}: task {task!r} scores {score:.4f} in entry point {e.name!r}, "
                         f"{reference[task] - score:.4f} below float32 ({reference[task]:.4f}; allowed "
                         f"{self.options.int8_tolerance:g}); int8 is not offered for this model: "
