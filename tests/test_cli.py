@@ -101,3 +101,28 @@ def test_merge_refuses_a_single_network(digits_run, tmp_path, capsys):
     assert main(["merge", str(run / "odd.json"), "--out", str(tmp_path / "x")]) == 2
     assert "at least two" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_no_module_imports_a_stage_cli():
+    """A stage's cli.py is its command line only: what other stages need lives in its api (or below it).
+
+    Only the dispatcher (``pamkit/cli.py``) imports the stages' command lines.
+    """
+    import ast
+    from pathlib import Path
+
+    import pamkit
+
+    root = Path(pamkit.__file__).parent
+    offenders = []
+    for path in sorted(set(root.rglob("*.py")) - {root / "cli.py"}):
+        package = ["pamkit", *path.relative_to(root).parent.parts]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            base = package[: len(package) - node.level + 1] if node.level else []
+            target = ".".join(base + ([node.module] if node.module else []))
+            stage = target.split(".")
+            if len(stage) == 3 and stage[2] == "cli" and stage[1] != path.parent.name:
+                offenders.append(f"{path.relative_to(root)} imports {target}")
+    assert not offenders, offenders

@@ -19,8 +19,7 @@ from ..cost import cost_report
 from ..data import DatasetSplits
 from ..errors import PamkitError
 from ..io import read_json, write_json
-from ..merge import METHODS, MergeOptions, merge
-from ..merge.cli import REPORT_FILE as REGROUPING_FILE
+from ..merge import METHODS, REGROUPING_FILE, MergeOptions, merge
 from ..network import MODEL_STEM, MultitaskNet, load_multitask, save_multitask
 from ..prune import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from ..prune.api import REPORT_FILE

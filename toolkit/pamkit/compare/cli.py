@@ -8,12 +8,11 @@ from pathlib import Path
 from ..errors import PamkitError
 from ..merge import METHODS, MergeOptions
 from ..merge.pam import GROUPINGS
-from ..models import build_single_task
+from ..models import build_single_task, parse_arch_args
 from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output
 from ..prune import CRITERIA, PruneOptions
 from ..tasks import TaskSuite, get_suite
 from ..train import TrainConfig, suite_data
-from ..train.cli import parse_arch_args
 from ..values import NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, number_arg
 from .api import CompareOptions, compare_seeds
 

@@ -1,6 +1,15 @@
 """Merge stage: combine single-task networks into one multitask network (PAM, MTZ, shared trunk, none)."""
 
-from .api import METHODS, MergeOptions, merge, shared_trunk, side_by_side
+from .api import METHODS, REGROUPING_FILE, MergeOptions, merge, shared_trunk, side_by_side
 from .sources import Sources, load_sources
 
-__all__ = ["METHODS", "MergeOptions", "Sources", "load_sources", "merge", "shared_trunk", "side_by_side"]
+__all__ = [
+    "METHODS",
+    "REGROUPING_FILE",
+    "MergeOptions",
+    "Sources",
+    "load_sources",
+    "merge",
+    "shared_trunk",
+    "side_by_side",
+]

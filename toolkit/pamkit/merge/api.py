@@ -20,6 +20,7 @@ from .pam import GROUPINGS, merge_pam, zip_label_groups
 from .sources import Sources, candidate_weights, load_sources
 
 METHODS = ("pam", "mtz", "shared", "none")
+REGROUPING_FILE = "regrouping.json"  # beside a PAM merge: each neuron's group and its MI with each task
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,9 @@ from ..network import MODEL_STEM, Structure, load_multitask, model_file, save_mu
 from ..outputs import staged_output
 from ..train import data_like, load_run
 from ..values import NONNEGATIVE, NONNEGATIVE_INT, POSITIVE_INT, SEED, number_arg
-from .api import METHODS, MergeOptions, merge, options_for
+from .api import METHODS, REGROUPING_FILE, MergeOptions, merge, options_for
 from .sources import load_sources
 
-REPORT_FILE = "regrouping.json"
 _METHOD_FLAGS = (
     "samples",
     "grouping",
@@ -127,7 +126,7 @@ def run_merge(args: argparse.Namespace) -> int:
         net, report = merge(sources, args.method, data, options)
         save_multitask(folder / MODEL_STEM, net)
         if report:
-            write_json(folder / REPORT_FILE, report)
+            write_json(folder / REGROUPING_FILE, report)
     print(f"\n{args.method} merge of {', '.join(net.task_names)} written to {Path(args.out) / MODEL_STEM}.json\n")
     print("\n".join(structure_summary(net.structure)) + "\n")
     print(format_table(cost_report(net)))
@@ -154,7 +153,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     rows = zip(space_layers(s), structure_summary(s), strict=True)
     print("\n".join(line for space, line in rows if wanted in (None, space)))
     if args.neurons:
-        report = _pam_report(model_file(args.model).parent / REPORT_FILE)
+        report = _pam_report(model_file(args.model).parent / REGROUPING_FILE)
         print("\n".join(_pam_neurons(report, wanted) if report else _neurons(s, wanted)))
     return 0
 
@@ -196,7 +195,7 @@ def _pam_neurons(report: dict[str, Any], wanted: int | None) -> list[str]:
             ]
     except (KeyError, TypeError, ValueError) as exc:
         raise PamkitError(
-            f"{REPORT_FILE} beside the model is malformed ({exc!r}); re-run `pamkit merge` to re-create it"
+            f"{REGROUPING_FILE} beside the model is malformed ({exc!r}); re-run `pamkit merge` to re-create it"
         ) from None
     return lines
 

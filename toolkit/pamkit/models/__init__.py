@@ -1,6 +1,13 @@
 """Backbone architectures and single-task networks (same architecture per task) for the merger to trace."""
 
-from pamkit.models.registry import ARCHITECTURES, ArchSpec, arch_names, build_backbone, get_arch
+from pamkit.models.registry import (
+    ARCHITECTURES,
+    ArchSpec,
+    arch_names,
+    build_backbone,
+    get_arch,
+    parse_arch_args,
+)
 from pamkit.models.single_task import SingleTaskNet, build_single_task
 
 __all__ = [
@@ -11,4 +18,5 @@ __all__ = [
     "build_backbone",
     "build_single_task",
     "get_arch",
+    "parse_arch_args",
 ]

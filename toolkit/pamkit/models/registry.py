@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import yaml
 from torch import nn
 
 from pamkit.errors import ModelError
@@ -100,3 +101,14 @@ def build_backbone(arch: str, in_channels: int, size: int, **kwargs: object) -> 
             f"{arch} does not take the option(s) {', '.join(unknown)}; accepted options (with defaults): {accepted}"
         )
     return spec.build(in_channels, size, **kwargs)
+
+
+def parse_arch_args(pairs: list[str]) -> dict:
+    """``["width=0.5", "batch_norm=false"]`` -> ``{"width": 0.5, "batch_norm": False}`` (YAML scalars)."""
+    kwargs = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ModelError(f"--arch-arg {pair!r} is not KEY=VALUE; write e.g. --arch-arg width=0.5")
+        kwargs[key] = yaml.safe_load(value)
+    return kwargs

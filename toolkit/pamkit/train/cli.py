@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..cost import all_combinations
 from ..errors import PamkitError
 from ..io import read_json
+from ..models import parse_arch_args
 from ..network import MODEL_STEM, load_multitask, model_file
 from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output
 from ..values import FRACTION, POSITIVE, POSITIVE_INT, SEED
@@ -122,17 +121,6 @@ def register(verbs: argparse._SubParsersAction) -> None:
     evaluate_parser.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
     evaluate_parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     evaluate_parser.set_defaults(run=run_eval)
-
-
-def parse_arch_args(pairs: list[str]) -> dict:
-    """``["width=0.5", "batch_norm=false"]`` -> ``{"width": 0.5, "batch_norm": False}`` (YAML scalars)."""
-    kwargs = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise PamkitError(f"--arch-arg {pair!r} is not KEY=VALUE; write e.g. --arch-arg width=0.5")
-        kwargs[key] = yaml.safe_load(value)
-    return kwargs
 
 
 def run_train(args: argparse.Namespace) -> int:
