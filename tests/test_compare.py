@@ -326,6 +326,7 @@ def test_every_seed_is_read_at_one_limit_from_the_mean_single_task_score():
     assert "## At one limit for every seed" in text and "(a 0.9100, b 0.9100)" in text
     assert "| a+b | - | - | 130 ± 28 (150, 110) | - | - |" in text
     assert "## At one limit" not in markdown(aggregate({s: _seed_reports()[s] for s in (0, 1)}))  # no curves
+    assert "common_limit" not in aggregate({0: reports[0]})  # one seed: its own limit is the common one
 
 
 def test_the_result_at_the_tolerance_is_the_cheapest_point_within_it():

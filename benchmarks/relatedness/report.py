@@ -59,7 +59,7 @@ def _point(report: dict[str, Any], k: int | None) -> dict[str, Any]:
             method: {
                 "macs": {"+".join(c["tasks"]): c["macs"] for c in entry["pruned"]},
                 "macs_common_limit": {
-                    "+".join(r["tasks"]): r["macs"] for r in report.get("common_limit", {}).get("methods", {})[method]
+                    "+".join(r["tasks"]): r["macs"] for r in report["common_limit"]["methods"][method]
                 }
                 if "common_limit" in report
                 else None,

@@ -80,7 +80,8 @@ def aggregate(reports: dict[int, dict[str, Any]]) -> dict[str, Any]:
                 seeds,
             ),
         }
-    out["common_limit"] = _common_limit(out, runs, seeds)
+    if len(seeds) > 1:  # one seed's own limit is the common one: its curve reading says it already
+        out["common_limit"] = _common_limit(out, runs, seeds)
     if all(r.get("oracle") for r in runs):
         out["oracle"] = [
             {"tasks": rows[0]["tasks"], "macs": stat([o["macs"] for o in rows]), "source": [o["source"] for o in rows]}
