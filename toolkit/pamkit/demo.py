@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from .errors import DataError
+from .examples import OWN_NETWORK
 from .outputs import add_resumable_output_arguments, resumable_output
 from .values import NONNEGATIVE_INT, POSITIVE_INT
 
@@ -28,7 +29,9 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "combination, and export the pruned PAM model to ExecuTorch, Core ML and "
         "TFLite with one entry point per combination, then time every combination "
         "of it against the separately pruned networks on this machine, and end with "
-        "one small point of the relatedness sweep (garments against digits on composite frames). Falls back "
+        "one small point of the relatedness sweep (garments against digits on composite frames) and your own "
+        "network: a plain nn.Module class named by import path, trained, re-imported from a state dict file and "
+        "merged. Falls back "
         "to the bundled 8x8 digits when Fashion-MNIST is not installed. --out is "
         "the demo's own folder: an earlier demo's is continued with --resume or "
         "replaced with --overwrite; a folder holding anything else is never touched.",
@@ -57,6 +60,7 @@ def run_demo(args: argparse.Namespace) -> int:
         _export(data, out)
         _bench(data, out)
         _relatedness(args, out)
+        _own_network(suite, data, out, config, {"limit": args.limit, "seed": args.seed})
     print(f"\nDemo finished in {time.perf_counter() - started:.0f} s; artifacts in {args.out}/")
     return 0
 
@@ -66,7 +70,7 @@ def _train(args: argparse.Namespace, out: Path):
     from .tasks import get_suite
     from .train import TrainConfig, suite_data
 
-    print("== 1/6 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
+    print("== 1/7 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
     options = {"limit": args.limit, "seed": args.seed}
     config = TrainConfig(epochs=args.epochs, seed=args.seed)
     try:
@@ -97,7 +101,7 @@ def _merge(trained, data, out: Path, seed: int) -> None:
     from .merge import METHODS, MergeOptions
     from .train import evaluate_all
 
-    print("\n== 2/6 merge: every method, then the cost of every task combination (before pruning)")
+    print("\n== 2/7 merge: every method, then the cost of every task combination (before pruning)")
     tasks = [item.record.task for item in trained]
     reports = {}
     for method in METHODS:
@@ -126,7 +130,7 @@ def _prune(suite, data, out: Path, config) -> None:
     from .compare import CompareOptions, combination_rows, compare, curve_lines, unlearned
     from .prune import PruneOptions
 
-    print("\n== 3/6 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
+    print("\n== 3/7 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
     prune = PruneOptions(  # coarser steps and one final epoch per candidate keep this stage to a few minutes
         batch_size=config.batch_size,
         seed=config.seed,
@@ -171,7 +175,7 @@ def _export(data, out: Path) -> None:
     from .export import DEFAULT_FORMATS, ExportOptions, Int8Refused, export, summary
     from .network import MODEL_STEM, load_multitask
 
-    print("\n== 4/6 export: the pruned PAM model, one entry point per task combination in each format, plus int8")
+    print("\n== 4/7 export: the pruned PAM model, one entry point per task combination in each format, plus int8")
     model = out / "pam" / "pruned" / f"{MODEL_STEM}.json"
     net, _ = load_multitask(model)
     options = ExportOptions(formats=(*DEFAULT_FORMATS, "executorch-int8", "tflite-int8"), overwrite=True)
@@ -201,7 +205,7 @@ def _bench(data, out: Path) -> None:
     from .network import MODEL_STEM, load_multitask
 
     print(
-        "\n== 5/6 bench: every combination on this machine (ExecuTorch XNNPACK, 1 thread), PAM against the\n"
+        "\n== 5/7 bench: every combination on this machine (ExecuTorch XNNPACK, 1 thread), PAM against the\n"
         "   separately pruned networks and against itself exported fused (--fuse-extra-macs "
         f"{FUSE_EXTRA_MACS}: one\n   operator per layer instead of one per group), entry points interleaved"
     )
@@ -235,7 +239,7 @@ def _relatedness(args: argparse.Namespace, out: Path) -> None:
     from .train import TrainConfig, suite_data
 
     print(
-        "\n== 6/6 relatedness: one point of benchmarks/relatedness at a small size. `domains`: 56x56 frames of two\n"
+        "\n== 6/7 relatedness: one point of benchmarks/relatedness at a small size. `domains`: 56x56 frames of two\n"
         "   garments and two digits; task a names the garments, task b the digits (nothing in common)"
     )
     suite = get_suite("domains")
@@ -257,3 +261,51 @@ def _relatedness(args: argparse.Namespace, out: Path) -> None:
         "   rough; the sweep over k = 0 ... 10 of B's attributes swapped to digits, 3 seeds, is\n"
         "   benchmarks/relatedness/run.sh"
     )
+
+
+def _own_network(suite, data, out: Path, config, data_options: dict) -> None:
+    """Bring your own network: a class named by import path, trained, imported back from its weights, merged."""
+    from dataclasses import replace
+
+    from safetensors.torch import save_file
+
+    from .compare import merged_network, single_task_networks
+    from .cost import cost_report
+    from .merge import MergeOptions
+    from .network import task_head
+    from .train import import_network
+
+    print(
+        f"\n== 7/7 your own network: any nn.Module, named by import path (--arch {OWN_NETWORK});\n"
+        "   pamkit builds it per task (its num_classes) and keeps the nn.Linear producing its output as the task head"
+    )
+    own = out / "own"
+    config = replace(config, epochs=min(config.epochs, 3))
+    trained = single_task_networks(
+        suite,
+        OWN_NETWORK,
+        data,
+        own / "single",
+        config,
+        {"width": 8},
+        data_options,  # --arch-arg width=8
+    )
+    first = trained[0]
+    print(f"   trained {len(trained)} x {OWN_NETWORK}; task head: {task_head(first.net)!r}")
+    weights = own / f"{first.record.task.name}.safetensors"  # as a user's own training script would save it
+    save_file(first.net.state_dict(), weights)
+    imported = import_network(
+        replace(first.record, metrics={}), weights, suite.select([first.record.task.name]), data, own / "imported"
+    )
+    print(
+        f"   `pamkit import --weights {weights.name}` made a checkpoint of it: val score "
+        f"{imported.record.metrics['val']:.4f} (as trained: {first.record.metrics['val']:.4f})"
+    )
+    reports = {
+        method: cost_report(merged_network(method, trained, data, own / method, MergeOptions(seed=config.seed)))
+        for method in ("none", "pam")
+    }
+    print(f"\n   {'combination':<14}{'none MACs':>14}{'pam MACs':>14}   (merged, before pruning)")
+    for row_none, row_pam in zip(reports["none"]["combinations"], reports["pam"]["combinations"], strict=True):
+        print(f"   {'+'.join(row_none['tasks']):<14}{row_none['macs']:>14,}{row_pam['macs']:>14,}")
+    print("   `pamkit prune`, `export` and `bench` take it from here as above; README: Bring your own network")

@@ -41,11 +41,17 @@ def run_suites(args: argparse.Namespace) -> int:
 
 
 def run_archs(args: argparse.Namespace) -> int:
+    from .examples import OWN_NETWORK
     from .models import ARCHITECTURES
 
     for spec in ARCHITECTURES.values():
         options = ", ".join(f"{k}={v!r}" for k, v in spec.defaults.items()) or "none"
         print(f"{spec.name:<13} {spec.description}\n{'':<14}min input {spec.min_size} px; options: {options}")
+    print(
+        f"{'your own':<13} any nn.Module class or factory, by import path: --arch package.module:Class (e.g.\n"
+        f"{'':<14}{OWN_NETWORK}); constructor options by --arch-arg; its forward must end in an nn.Linear\n"
+        f"{'':<14}(the task head); the module must be importable in every pamkit command (PYTHONPATH)"
+    )
     return 0
 
 

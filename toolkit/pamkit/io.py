@@ -40,7 +40,7 @@ def save_artifact(stem: str | Path, tensors: dict[str, torch.Tensor], kind: str,
             "format_version": FORMAT_VERSION,
             "kind": kind,
             "weights": weights.name,
-            "weights_sha256": _sha256(tmp_weights),
+            "weights_sha256": file_sha256(tmp_weights),
             "versions": package_versions(),
             **meta,
         }
@@ -53,6 +53,25 @@ def save_artifact(stem: str | Path, tensors: dict[str, torch.Tensor], kind: str,
 
 def load_artifact(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read an artifact saved by ``save_artifact`` (given its .json, .safetensors or stem), checking it fully."""
+    sidecar, record = read_sidecar(path, kind)
+    weights = contained(sidecar, record.get("weights"), "weights", CheckpointError)
+    if not weights.is_file():
+        raise CheckpointError(f"{sidecar} names weights {weights.name!r}, which are missing beside it")
+    refuse_pickle(weights)
+    if file_sha256(weights) != record.get("weights_sha256"):
+        raise CheckpointError(
+            f"{weights} does not match the checksum in {sidecar.name}: the weights were "
+            "changed or belong to another checkpoint; re-create or re-copy both files together"
+        )
+    try:
+        tensors = load_file(weights)
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{weights} is not a readable safetensors file ({exc})") from None
+    return tensors, record
+
+
+def read_sidecar(path: str | Path, kind: str) -> tuple[Path, dict[str, Any]]:
+    """The JSON sidecar of an artifact of ``kind`` (its path and content), checked but without its weights."""
     path = Path(path)
     refuse_pickle(path)
     sidecar = path.with_suffix(".json")
@@ -71,20 +90,7 @@ def load_artifact(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor],
         )
     if record.get("kind") != kind:
         raise CheckpointError(f"{sidecar} holds a {record.get('kind')!r}, not a {kind!r}; pass the right file")
-    weights = contained(sidecar, record.get("weights"), "weights", CheckpointError)
-    if not weights.is_file():
-        raise CheckpointError(f"{sidecar} names weights {weights.name!r}, which are missing beside it")
-    refuse_pickle(weights)
-    if _sha256(weights) != record.get("weights_sha256"):
-        raise CheckpointError(
-            f"{weights} does not match the checksum in {sidecar.name}: the weights were "
-            "changed or belong to another checkpoint; re-create or re-copy both files together"
-        )
-    try:
-        tensors = load_file(weights)
-    except (SafetensorError, OSError) as exc:
-        raise CheckpointError(f"{weights} is not a readable safetensors file ({exc})") from None
-    return tensors, record
+    return sidecar, record
 
 
 def read_json(path: str | Path, fix: str, error: type[PamkitError] = PamkitError) -> Any:
@@ -173,7 +179,8 @@ def refuse_pickle(path: Path) -> None:
         )
 
 
-def _sha256(path: str | Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """The hex sha256 of a file's bytes, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

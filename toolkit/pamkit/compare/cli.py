@@ -37,7 +37,11 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "--resume, reusing every finished stage of every seed and continuing a prune from its last step.",
     )
     p.add_argument("--suite", required=True, help="built-in suite name or a suite YAML/TOML file")
-    p.add_argument("--arch", required=True, help="architecture (see `pamkit archs`)")
+    p.add_argument(
+        "--arch",
+        required=True,
+        help="a built-in architecture, or your own network as package.module:Class (see `pamkit archs`)",
+    )
     p.add_argument(
         "--methods",
         default=",".join(("none", "shared", "mtz", "pam")),

@@ -67,6 +67,7 @@ class DatasetInfo:
     load: Callable[[DatasetInfo, SplitRequest], RawSplits]
     files: tuple[str, ...] = ()  # the IDX file sets it is read from (keys of sources.SYSTEM_DIRS); () bundled
     label_kind: str = "classes"  # one of LABEL_KINDS: the tasks over it refer to classes or attributes
+    max_value: float = 255.0  # its raw pixels run from 0 to this (8-bit images: 255)
 
     def __post_init__(self) -> None:
         """Catch a registry entry whose label kind no task understands."""
@@ -110,7 +111,7 @@ def _read_idx_set(info: DatasetInfo, path: Path | None, download: bool) -> RawDa
         _check_idx_pair(info, images, labels, img_file, lbl_file)
         pools.append((images, labels))
     (train_x, train_y), (test_x, test_y) = pools
-    return RawData(train_x, train_y, test_x, test_y, max_value=255.0, source=located.source)
+    return RawData(train_x, train_y, test_x, test_y, max_value=info.max_value, source=located.source)
 
 
 def _load_idx(info: DatasetInfo, request: SplitRequest) -> RawSplits:
@@ -129,7 +130,7 @@ def _load_digits(info: DatasetInfo, request: SplitRequest) -> RawSplits:
     from sklearn.datasets import load_digits  # slow import, only when digits is asked for
 
     bunch = load_digits()
-    raw = RawData(bunch.images, bunch.target, None, None, max_value=16.0, source="scikit-learn bundled")
+    raw = RawData(bunch.images, bunch.target, None, None, max_value=info.max_value, source="scikit-learn bundled")
     return _split(raw, request.val_fraction, request.limit, request.gen)
 
 
@@ -158,7 +159,7 @@ def _load_composite(info: DatasetInfo, request: SplitRequest) -> RawSplits:
                 "frames from; use the full source files"
             )
         splits[key] = composite.compose(garments, digits, len(garments.labels), request.limit, request.gen)
-    return RawSplits(splits, max_value=255.0, source=" + ".join(pool.source for pool in pools))
+    return RawSplits(splits, max_value=info.max_value, source=" + ".join(pool.source for pool in pools))
 
 
 _DIGIT_NAMES = tuple(str(d) for d in range(10))
@@ -199,7 +200,16 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
                 files=("mnist",),
             ),
             # digits: stats over all 1,797 images (there is no fixed training set; splits depend on the seed)
-            DatasetInfo("digits", _DIGIT_NAMES, native_size=8, channels=1, mean=0.3053, std=0.3760, load=_load_digits),
+            DatasetInfo(
+                "digits",
+                _DIGIT_NAMES,
+                native_size=8,
+                channels=1,
+                mean=0.3053,
+                std=0.3760,
+                load=_load_digits,
+                max_value=16,
+            ),
             # composite: stats of the 54,000 training frames of load_dataset("composite", normalize=False)
             # (seed 0, val_fraction 0.1); other seeds draw other frames from the same tiles and differ by < 0.0005
             DatasetInfo(

@@ -3,7 +3,16 @@
 from .api import ExportOptions, Int8Refused, export
 from .entries import INPUT_NAME, EntryPoint, entry_name, entry_points, output_name, parse_combinations
 from .formats import DEFAULT_FORMATS, FORMATS
-from .manifest import MANIFEST, artifact_path, checksum, load_manifest, schema, summary, validate_manifest
+from .manifest import (
+    MANIFEST,
+    artifact_path,
+    checksum,
+    load_manifest,
+    schema,
+    select_entry,
+    summary,
+    validate_manifest,
+)
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -22,6 +31,7 @@ __all__ = [
     "output_name",
     "parse_combinations",
     "schema",
+    "select_entry",
     "summary",
     "validate_manifest",
 ]

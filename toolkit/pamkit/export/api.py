@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..cost import combination_cost
-from ..data import DatasetSplits, Split
+from ..data import DatasetSplits, Split, dataset_info
 from ..errors import PamkitError
 from ..io import read_json, write_json
 from ..network import MultitaskNet
@@ -38,7 +38,7 @@ from ..versions import package_versions
 from .console import guarded, terminal_stream
 from .entries import INPUT_NAME, EntryPoint, entry_points, output_name, parse_combinations
 from .formats import DEFAULT_FORMATS, FORMATS, CoreMLFormat, Format, Runner, Signature
-from .manifest import MANIFEST, checksum, size_of, validate_manifest
+from .manifest import MANIFEST, checksum, decision_rule, preprocessing, size_of, validate_manifest
 
 LOG_FILE = "export.log"
 LEGACY_DIR = "coreml-ios15"
@@ -375,6 +375,7 @@ def _manifest(
     model_path: str | Path | None,
 ) -> dict[str, Any]:
     s, spec = net.structure, net.structure.input_spec
+    info = dataset_info(spec.dataset)
     accuracy = evaluate_all(net, [s.tasks[t] for t in s.heads], data.test)
     tasks = [
         {
@@ -383,14 +384,22 @@ def _manifest(
             "kind": task.kind,
             "encoding": task.encoding,
             "labels": list(task.output_names),
+            "covers": [[info.class_names[c] for c in classes] for _, classes in task.outputs],
+            "output_kind": "logits",
+            "decision": decision_rule(task),
             "accuracy": {"split": "test", "score": accuracy[task.name], "samples": len(data.test)},
         }
         for task in (s.tasks[t] for t in s.heads)
     ]
+    top = f"{info.max_value:g}"
     normalization = (
         None
         if spec.mean is None
-        else {"mean": spec.mean, "std": spec.std, "formula": "x = (pixel / 255 - mean) / std, pixel in 0..255"}
+        else {
+            "mean": spec.mean,
+            "std": spec.std,
+            "formula": f"x = (pixel / {top} - mean) / std, pixel in 0..{top}, after any resize",
+        }
     )
     combinations = []
     for e in entries:
@@ -451,6 +460,7 @@ def _manifest(
             "layout": "NCHW",
             "dataset": spec.dataset,
             "normalization": normalization,
+            "preprocessing": preprocessing(spec, info),
         },
         "combinations": combinations,
         "default_combination": default,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..data import DatasetInfo, InputSpec
 from ..errors import PamkitError
 from ..io import contained, read_json
 from ..schemas import check_schema, packaged_schema
+from ..tasks import Task
 
 MANIFEST = "manifest.json"
 SCHEMA_FILE = "manifest.schema.json"
@@ -81,3 +84,62 @@ def summary(manifest: dict[str, Any]) -> list[str]:
         for c in manifest["combinations"]
     ]
     return lines
+
+
+def decision_rule(task: Task) -> dict[str, Any]:
+    """How an app turns a task's raw outputs (logits) into answers, as ``Task.predict`` does."""
+    if task.kind == "multiclass":
+        return {"rule": "argmax", "description": "the answer is the label of the largest output"}
+    meaning = "sigmoid(output) > 0.5" if task.encoding == "01" else "tanh(output) > 0"
+    return {
+        "rule": "threshold",
+        "threshold": 0.0,
+        "description": f"each output > 0 (that is, {meaning}) means its label is present",
+    }
+
+
+def preprocessing(spec: InputSpec, info: DatasetInfo) -> dict[str, Any]:
+    """From a source image's pixels to the input tensor, step by step, as ``pamkit.data`` prepares images."""
+    steps: list[dict[str, Any]] = [{"op": "scale", "divide_by": info.max_value, "to_range": [0.0, 1.0]}]
+    if spec.size != info.native_size:
+        steps.append(
+            {
+                "op": "resize",
+                "size": [spec.size, spec.size],
+                "method": "bilinear",
+                "align_corners": False,
+                "antialias": spec.size < info.native_size,  # only when shrinking, as torch's interpolate does
+            }
+        )
+    if spec.mean is not None:
+        steps.append({"op": "normalize", "mean": spec.mean, "std": spec.std})
+    return {
+        "source": {
+            "size": [info.native_size, info.native_size],
+            "channels": info.channels,
+            "channel_order": "gray" if info.channels == 1 else "RGB",
+            "pixel_range": [0, info.max_value],
+        },
+        "steps": steps,
+    }
+
+
+def select_entry(manifest: dict[str, Any], tasks: Iterable[str]) -> dict[str, Any]:
+    """The combination (entry point) to run for ``tasks``: the exact one, else the cheapest that covers them.
+
+    The rule every app side follows (Android, iOS, and ``tests/selection_cases.json`` pins it): an
+    entry point whose tasks are exactly the requested ones; otherwise the one with the fewest MACs
+    among those running all of them (ties: fewer tasks, then the entry name). Unknown or no tasks,
+    or tasks no entry point covers, are errors.
+    """
+    wanted = list(tasks)
+    known = [task["name"] for task in manifest["tasks"]]
+    unknown = [name for name in wanted if name not in known]
+    if not wanted or unknown:
+        problem = f"unknown task(s) {', '.join(map(repr, unknown))}" if unknown else "no tasks requested"
+        raise PamkitError(f"{problem}; the model's tasks are: {', '.join(known)}")
+    exact = [c for c in manifest["combinations"] if set(c["tasks"]) == set(wanted)]
+    covering = [c for c in manifest["combinations"] if set(wanted) <= set(c["tasks"])]
+    if not exact and not covering:
+        raise PamkitError(f"no entry point runs all of {', '.join(wanted)}; export that combination (--combinations)")
+    return exact[0] if exact else min(covering, key=lambda c: (c["macs"], len(c["tasks"]), c["entry"]))

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
+from torch import nn
 
 from ..data import DatasetSplits
 from ..errors import PamkitError
+from ..network.architecture import task_head
 from ..network.multitask import MultitaskNet
-from ..train import TrainConfig, TrainedTask, fit
+from ..tasks import TaskSuite
+from ..train import SingleTaskRecord, TrainConfig, TrainedTask, fit
+from ..train.run import source_digests
 from ..values import check_number
 from .assemble import Label, assemble, source_origins, source_template
 from .mtz import merge_mtz
@@ -91,6 +95,37 @@ def options_for(method: str, given: dict[str, Any], flag: Callable[[str], str] =
     return MergeOptions(**given)
 
 
+def merge_modules(
+    modules: Mapping[str, nn.Module],
+    suite: TaskSuite,
+    data: DatasetSplits,
+    method: str = "pam",
+    options: MergeOptions = MergeOptions(),
+    progress: bool = True,
+) -> MultitaskNet:
+    """Merge networks held in memory, ``{task name: module}`` for tasks of ``suite``, trained on ``data``.
+
+    The Python way in for modules already in hand (no checkpoints): each module is one task's
+    network of one architecture, ending in its task head (``pamkit.network.task_head``) with the
+    task's outputs. Returned in eval mode; it names no source checkpoints; save it with ``save_multitask``.
+    """
+    tasks = [suite.task(name) for name in modules]
+    nets = []
+    for task, (name, module) in zip(tasks, modules.items(), strict=True):
+        head = cast(nn.Linear, module.get_submodule(task_head(module)))
+        if head.out_features != task.num_outputs:
+            raise PamkitError(
+                f"the network for task {name!r} has {head.out_features} outputs but the task has "
+                f"{task.num_outputs}; pass each task's own network"
+            )
+        kind = type(module)
+        record = SingleTaskRecord(f"{kind.__module__}:{kind.__qualname__}", {}, task, data.input_spec)
+        nets.append(TrainedTask(module.eval(), record, Path(f"<{name} in memory>")))
+    net, _ = merge(nets, method, data, options, progress)
+    del net.structure.provenance["sources"], net.structure.provenance["sources_sha256"]  # nothing on disk to name
+    return net.eval()
+
+
 def merge(
     nets: list[TrainedTask] | Sources,
     method: str,
@@ -115,6 +150,8 @@ def merge(
         "method": method,
         "options": asdict(options),
         "sources": [str(Path(item.path).resolve()) for item in sources.nets],
+        "sources_sha256": source_digests(sources.nets) if all(Path(i.path).is_file() for i in sources.nets) else None,
+        "data_options": sources.nets[0].record.provenance.get("data_options", {}),  # the split, for every stage
     }
     if method == "none" or data is None:
         return side_by_side(sources, provenance), {}

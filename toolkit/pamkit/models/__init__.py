@@ -6,9 +6,11 @@ from pamkit.models.registry import (
     arch_names,
     build_backbone,
     get_arch,
+    min_input_size,
     parse_arch_args,
 )
 from pamkit.models.single_task import SingleTaskNet, build_single_task
+from pamkit.models.user import is_import_path
 
 __all__ = [
     "ARCHITECTURES",
@@ -18,5 +20,7 @@ __all__ = [
     "build_backbone",
     "build_single_task",
     "get_arch",
+    "is_import_path",
+    "min_input_size",
     "parse_arch_args",
 ]

@@ -14,6 +14,7 @@ from pamkit.models._checks import check_positive_int
 from pamkit.models.lenet import LENET5_MIN_SIZE, build_lenet5
 from pamkit.models.mobilenet import MOBILENET_MIN_SIZE, build_mobilenet_v2
 from pamkit.models.resnet import RESNET_MIN_SIZE, build_resnet18, build_resnet34
+from pamkit.models.user import is_import_path
 from pamkit.models.vgg import VGG_MIN_SIZE, build_vgg
 
 
@@ -81,7 +82,15 @@ def get_arch(name: str) -> ArchSpec:
     try:
         return ARCHITECTURES[name]
     except (KeyError, TypeError):
-        raise ModelError(f"unknown architecture {name!r}; use one of: {', '.join(arch_names())}") from None
+        raise ModelError(
+            f"unknown architecture {name!r}; use one of: {', '.join(arch_names())}, or your own network's "
+            "import path, package.module:Class"
+        ) from None
+
+
+def min_input_size(arch: str) -> int:
+    """The smallest input side ``arch`` accepts: a built-in's limit; 1 for a user's own (its forward is checked)."""
+    return 1 if is_import_path(arch) else get_arch(arch).min_size
 
 
 def build_backbone(arch: str, in_channels: int, size: int, **kwargs: object) -> nn.Module:

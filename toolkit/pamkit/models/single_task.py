@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from torch import Tensor, nn
 
 from pamkit.errors import ModelError
 from pamkit.models._checks import check_positive_int
 from pamkit.models.registry import build_backbone
+from pamkit.models.user import build_user_network, is_import_path
 
 
 class SingleTaskNet(nn.Module):
@@ -30,8 +31,14 @@ class SingleTaskNet(nn.Module):
         return self.head(self.backbone(x))
 
 
-def build_single_task(arch: str, in_channels: int, size: int, num_outputs: int, **kwargs: object) -> SingleTaskNet:
-    """Build a freshly initialised single-task network: ``arch``'s backbone plus a ``num_outputs``-wide head."""
+def build_single_task(arch: str, in_channels: int, size: int, num_outputs: int, **kwargs: Any) -> nn.Module:
+    """A freshly initialised network for one task of ``num_outputs`` outputs.
+
+    A built-in ``arch`` gives its backbone plus a linear ``head`` (a ``SingleTaskNet``); an import
+    path (``package.module:Class``) gives the user's own network, its head fitted to the task.
+    """
     check_positive_int(num_outputs, "num_outputs", "pass the number of outputs of the task (classes or attributes)")
+    if is_import_path(arch):
+        return build_user_network(arch, in_channels, size, num_outputs, **kwargs)
     backbone = build_backbone(arch, in_channels, size, **kwargs)
     return SingleTaskNet(backbone, nn.Linear(cast(int, backbone.feature_dim), num_outputs))  # every builder sets it

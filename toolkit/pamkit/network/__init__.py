@@ -1,6 +1,6 @@
 """The one multitask network representation every stage after training works on."""
 
-from .architecture import INPUT_SPACE, Architecture, Op, trace_architecture
+from .architecture import INPUT_SPACE, Architecture, Op, task_head, trace_architecture
 from .multitask import MultitaskNet, reindex_dense
 from .stack import stack
 from .storage import MODEL_STEM, load_multitask, model_file, save_multitask
@@ -19,5 +19,6 @@ __all__ = [
     "reindex_dense",
     "save_multitask",
     "stack",
+    "task_head",
     "trace_architecture",
 ]

@@ -95,15 +95,10 @@ class Architecture:
         return list(self.space_sizes)
 
 
-def trace_architecture(net: nn.Module, input_shape: tuple[int, ...], head: str = "head") -> Architecture:
-    """Trace ``net`` (backbone + linear ``head``) on an input of per-sample ``input_shape``."""
-    try:
-        graph_module = fx.symbolic_trace(net)
-    except Exception as exc:  # fx raises many types for untraceable code
-        raise ModelError(
-            f"cannot trace {type(net).__name__} with torch.fx ({exc}); pamkit needs a network "
-            "without data-dependent Python control flow"
-        ) from None
+def trace_architecture(net: nn.Module, input_shape: tuple[int, ...]) -> Architecture:
+    """Trace ``net`` (layers ending in its task head, see ``task_head``) on an input of per-sample ``input_shape``."""
+    graph_module = _symbolic_trace(net)
+    head = _head_of(graph_module, type(net).__name__)
     try:
         ShapeProp(graph_module).propagate(torch.zeros(1, *input_shape))
     except Exception as exc:  # any error of the user's forward on this shape
@@ -115,6 +110,45 @@ def trace_architecture(net: nn.Module, input_shape: tuple[int, ...], head: str =
     for node in graph_module.graph.nodes:
         tracer.visit(node)
     return tracer.finish()
+
+
+def task_head(net: nn.Module) -> str:
+    """The module path of ``net``'s task head: the ``nn.Linear`` whose output is the network's output.
+
+    pamkit keeps this layer per task when it merges, so any network works whose forward ends in one
+    Linear layer (a pamkit ``SingleTaskNet``'s ``head``, torchvision's ``fc`` or ``classifier.1``).
+    """
+    return _head_of(_symbolic_trace(net), type(net).__name__)
+
+
+def _symbolic_trace(net: nn.Module) -> fx.GraphModule:
+    try:
+        return fx.symbolic_trace(net)
+    except Exception as exc:  # fx raises many types for untraceable code
+        raise ModelError(
+            f"cannot trace {type(net).__name__} with torch.fx ({exc}); pamkit needs a network "
+            "without data-dependent Python control flow"
+        ) from None
+
+
+def _head_of(graph_module: fx.GraphModule, name: str) -> str:
+    """The path of the ``nn.Linear`` module producing the traced network's (single tensor) output."""
+    output = next(node for node in graph_module.graph.nodes if node.op == "output")
+    result = output.args[0]
+    if isinstance(result, fx.Node) and result.op == "call_module":
+        module = graph_module.get_submodule(str(result.target))
+        if isinstance(module, nn.Linear):
+            return str(result.target)
+        what = f"the module {result.target!r} ({type(module).__name__})"
+    elif isinstance(result, fx.Node):
+        what = f"{result.op} {getattr(result.target, '__name__', result.target)}"
+    else:
+        what = f"a {type(result).__name__} of values"
+    raise ModelError(
+        f"{name}'s output comes from {what}, not from an nn.Linear: pamkit needs one task head, an "
+        "nn.Linear returning the raw outputs (logits), as the network's last layer; return its output "
+        "directly (softmax or sigmoid belong to the loss) and one tensor, not several"
+    )
 
 
 class _Tracer:
@@ -177,8 +211,6 @@ class _Tracer:
         in_space = self.by_name[source].space
         path = str(node.target)
         if path == self.head:
-            if not isinstance(module, nn.Linear):
-                raise self.fail(node, f"head {type(module).__name__}: the task head must be an nn.Linear")
             self.head_input = source
             self.add_op(node, "head", [source], -1, source=path)
         elif isinstance(module, nn.Conv2d):
@@ -236,12 +268,7 @@ class _Tracer:
         self.add_op(node, "flatten", [source], self.by_name[source].space)
 
     def finish(self) -> Architecture:
-        if self.head_input is None:
-            raise ModelError(
-                f"no task head found: pamkit expects the network's last layer to be an nn.Linear "
-                f"named {self.head!r} (a pamkit SingleTaskNet)"
-            )
-        if self.ops[-1].kind != "head":
+        if self.head_input is None or self.ops[-1].kind != "head":
             raise ModelError("the task head must be the network's last operation")
         per_channel: dict[str, int] = {}  # features per channel: H*W after flattening a conv map, else 1
         for op in self.ops:

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from ..cost import combination_cost
 from ..data import DatasetSplits, InputSpec
 from ..errors import PamkitError
-from ..network.architecture import INPUT_SPACE, trace_architecture
+from ..network.architecture import INPUT_SPACE, task_head, trace_architecture
 from ..network.structure import Group, Structure, input_group
 from ..tasks import Task
 from ..train import evaluate_all
@@ -90,7 +90,7 @@ class AnchorResult:
 
 
 def module_macs(net: nn.Module, task: Task, spec: InputSpec) -> int:
-    """pamkit's cost model for a plain single-task network (backbone + ``head``) at its current widths.
+    """pamkit's cost model for a plain single-task network (ending in its task head) at its current widths.
 
     The module is traced as the merger traces sources and counted as a one-task structure, so the
     count is the one every pamkit network gets (conv and linear MACs, biases and the rest not counted).
@@ -214,7 +214,7 @@ def anchor_prune(
     progress: bool = True,
     label: str = "torch-pruning",
 ) -> AnchorResult:
-    """Prune a copy of the single-task ``net`` (backbone + ``head``) with Torch-Pruning under pamkit's rule.
+    """Prune a copy of the single-task ``net`` (ending in its task head) with Torch-Pruning under pamkit's rule.
 
     The tolerance is measured from ``net``'s own validation score, and ``net`` is the teacher of a
     distilling recipe. ``options`` gives everything pamkit's pruner would use (tolerance or
@@ -223,12 +223,7 @@ def anchor_prune(
     """
     tp = _tp()
     o, config = options or PruneOptions(), config or AnchorConfig()
-    head = getattr(net, "head", None)
-    if not isinstance(head, nn.Linear):
-        raise PamkitError(
-            f"{type(net).__name__} has no nn.Linear 'head': the anchor pruner keeps a task head's "
-            "outputs, so give a pamkit single-task network"
-        )
+    head = task_head(net)  # its outputs are the task's: never pruned
     if data.input_spec.shape != tuple(data.train.images.shape[1:]):
         raise PamkitError(f"the data's images {list(data.train.images.shape[1:])} differ from its input spec")
     teachers = None
@@ -247,7 +242,7 @@ def anchor_prune(
         pruning_ratio=1.0,
         max_pruning_ratio=config.max_pruning_ratio,
         iterative_steps=config.iterative_steps,
-        ignored_layers=[live.head],
+        ignored_layers=[live.get_submodule(head)],
     )
     with tqdm(desc=label, unit="step", disable=not progress or None, leave=True) as bar:
         run = _Run(task, data, o, config, live, pruner, {}, teachers, bar)

@@ -1,6 +1,7 @@
 """Training stage: one network per task, seeded, early-stopped, saved as safe checkpoints."""
 
-from .checkpoint import SingleTaskRecord, load_single_task, save_single_task
+from .checkpoint import SingleTaskRecord, load_single_task, read_single_task_record, save_single_task
+from .importing import import_network, read_state_dict
 from .loop import FitResult, TrainConfig, evaluate, evaluate_all, fit
 from .run import TrainedTask, data_like, load_run, model_data, recorded_sources, suite_data, train_suite
 
@@ -13,9 +14,12 @@ __all__ = [
     "evaluate",
     "evaluate_all",
     "fit",
+    "import_network",
     "load_run",
     "load_single_task",
     "model_data",
+    "read_single_task_record",
+    "read_state_dict",
     "recorded_sources",
     "save_single_task",
     "suite_data",

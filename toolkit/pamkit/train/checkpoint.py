@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+
 from ..data import InputSpec
 from ..errors import CheckpointError, PamkitError
-from ..io import load_artifact, save_artifact
-from ..models import SingleTaskNet, build_single_task
+from ..io import load_artifact, read_sidecar, save_artifact
+from ..models import build_single_task
 from ..tasks import Task
 
 KIND = "single-task"
@@ -26,14 +28,14 @@ class SingleTaskRecord:
     metrics: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)  # seed, training settings, data source, command
 
-    def build(self) -> SingleTaskNet:
-        """A freshly initialised network of this record's architecture and task."""
+    def build(self) -> nn.Module:
+        """A freshly initialised network of this record's architecture (built-in or import path) and task."""
         return build_single_task(
             self.arch, self.input_spec.channels, self.input_spec.size, self.task.num_outputs, **self.arch_kwargs
         )
 
 
-def save_single_task(stem: str | Path, net: SingleTaskNet, record: SingleTaskRecord) -> Path:
+def save_single_task(stem: str | Path, net: nn.Module, record: SingleTaskRecord) -> Path:
     """Write ``stem.safetensors`` + ``stem.json``; returns the sidecar's path."""
     meta = {
         "arch": record.arch,
@@ -46,11 +48,14 @@ def save_single_task(stem: str | Path, net: SingleTaskNet, record: SingleTaskRec
     return save_artifact(stem, net.state_dict(), KIND, meta)
 
 
-def load_single_task(path: str | Path) -> tuple[SingleTaskNet, SingleTaskRecord]:
-    """Load a checkpoint written by ``save_single_task``, validating the sidecar against the weights."""
-    tensors, meta = load_artifact(path, KIND)
+def read_single_task_record(path: str | Path) -> SingleTaskRecord:
+    """What a checkpoint's sidecar says, without its weights and without building its network.
+
+    Enough to load its data the same way (``data_like``), and it needs no import of a user's class.
+    """
+    sidecar, meta = read_sidecar(path, KIND)
     try:
-        record = SingleTaskRecord(
+        return SingleTaskRecord(
             str(meta["arch"]),
             dict(meta["arch_kwargs"]),
             Task.from_dict(meta["task"]),
@@ -58,9 +63,16 @@ def load_single_task(path: str | Path) -> tuple[SingleTaskNet, SingleTaskRecord]
             dict(meta.get("metrics", {})),
             dict(meta.get("provenance", {})),
         )
-        net = record.build()
     except KeyError as exc:
-        raise CheckpointError(f"{path}: the sidecar lacks {exc}; re-create the checkpoint with pamkit") from None
+        raise CheckpointError(f"{sidecar}: the sidecar lacks {exc}; re-create the checkpoint with pamkit") from None
+
+
+def load_single_task(path: str | Path) -> tuple[nn.Module, SingleTaskRecord]:
+    """Load a checkpoint written by ``save_single_task``, validating the sidecar against the weights."""
+    tensors, _ = load_artifact(path, KIND)
+    record = read_single_task_record(path)
+    try:
+        net = record.build()
     except PamkitError as exc:
         raise CheckpointError(f"{path}: the sidecar describes a network pamkit cannot build: {exc}") from None
     expected = net.state_dict()

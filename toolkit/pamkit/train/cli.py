@@ -10,11 +10,12 @@ from typing import Any
 from ..cost import all_combinations
 from ..errors import PamkitError
 from ..io import read_json
-from ..models import parse_arch_args
-from ..network import MODEL_STEM, load_multitask, model_file
-from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output
+from ..models import is_import_path, parse_arch_args
+from ..network import MODEL_STEM, load_multitask, model_file, task_head
+from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output, staged_output
 from ..values import FRACTION, POSITIVE, POSITIVE_INT, SEED
 from .checkpoint import SingleTaskRecord
+from .importing import import_network
 from .loop import TrainConfig, evaluate_all
 from .run import RUN_FILE, data_like, load_run, model_data, suite_data, train_suite
 
@@ -58,7 +59,7 @@ def data_options(args: argparse.Namespace) -> dict:
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
-    """Add ``train`` and ``eval``."""
+    """Add ``train``, ``import`` and ``eval``."""
     train = verbs.add_parser(
         "train",
         help="train one single-task network per task of a suite",
@@ -69,7 +70,11 @@ def register(verbs: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--suite", required=True, help="built-in suite name (see `pamkit suites`) or a .yaml/.toml suite file"
     )
-    train.add_argument("--arch", required=True, help="architecture (see `pamkit archs`)")
+    train.add_argument(
+        "--arch",
+        required=True,
+        help="a built-in architecture, or your own network as package.module:Class (see `pamkit archs`)",
+    )
     train.add_argument(
         "--arch-arg",
         action="append",
@@ -105,6 +110,33 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(train)
     train.set_defaults(run=run_train)
+
+    importer = verbs.add_parser(
+        "import",
+        help="make a pamkit checkpoint of a network trained elsewhere",
+        description="Import a network trained outside pamkit for one task of a suite: build --arch (a "
+        "built-in or your own class as package.module:Class, importable in every later pamkit command) "
+        "for the task's outputs, load --weights into it exactly, score it on the task's validation and "
+        "test splits and write a one-task run folder (TASK.safetensors + TASK.json + run.json) that "
+        "`pamkit merge` takes like a trained one. Weights that do not fit the task's outputs or the "
+        "architecture are refused with what differs.",
+    )
+    importer.add_argument("--arch", required=True, help="architecture: a built-in name or package.module:Class")
+    importer.add_argument(
+        "--arch-arg", action="append", default=[], metavar="KEY=VALUE", help="constructor argument (repeatable)"
+    )
+    importer.add_argument(
+        "--weights",
+        required=True,
+        help="the network's state dict: a .safetensors file, or a torch.save file (read with weights_only=True)",
+    )
+    importer.add_argument("--suite", required=True, help="built-in suite name or a .yaml/.toml suite file")
+    importer.add_argument("--task", required=True, help="the suite's task the network was trained for")
+    importer.add_argument("--out", required=True, help="run folder to write (new or empty)")
+    importer.add_argument("--overwrite", action="store_true", help="replace an earlier import in --out")
+    importer.add_argument("--seed", type=SEED, default=0, help="seed of the validation split (default: %(default)s)")
+    add_data_arguments(importer)
+    importer.set_defaults(run=run_import)
 
     evaluate_parser = verbs.add_parser(
         "eval",
@@ -144,7 +176,9 @@ def run_train(args: argparse.Namespace) -> int:
     output = {"overwrite": args.overwrite, "resume": args.resume, "meta": settings}
     check_output_dir(args.out, "train", resumable=True, **output)  # before the data is loaded
     data = suite_data(suite, args.arch, **options)
-    SingleTaskRecord(args.arch, arch_kwargs, suite.tasks[0], data.input_spec).build()  # bad --arch-arg: fail now
+    net = SingleTaskRecord(args.arch, arch_kwargs, suite.tasks[0], data.input_spec).build()  # fails on bad options
+    if is_import_path(args.arch):
+        print(f"{args.arch}: task head {task_head(net)!r}, the nn.Linear producing the output, is kept per task")
     with resumable_output(args.out, "train", **output) as (out, resuming):
         trained = train_suite(suite, args.arch, data, out, config, arch_kwargs, options, resume=resuming)
     print(f"\nTrained {len(trained)} networks on {data.name} ({data.source}) into {args.out}:")
@@ -153,6 +187,37 @@ def run_train(args: argparse.Namespace) -> int:
         print(
             f"  {item.record.task.name:<14} val {m['val']:.4f}  test {m['test']:.4f}  "
             f"epochs {m['epochs_run']:>3}  {m['train_seconds']:.1f} s  {m['params']:,} params"
+        )
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from ..tasks import get_suite
+
+    suite = get_suite(args.suite)
+    suite = suite.select([suite.task(args.task).name])
+    arch_kwargs = parse_arch_args(args.arch_arg)
+    options = data_options(args)
+    check_output_dir(args.out, "import", inputs=[args.weights], overwrite=args.overwrite)
+    data = suite_data(suite, args.arch, **options)
+    record = SingleTaskRecord(
+        args.arch,
+        arch_kwargs,
+        suite.tasks[0],
+        data.input_spec,
+        provenance={"suite": suite.name, "dataset_source": data.source, "data_options": options},
+    )
+    with staged_output(args.out, "import", inputs=[args.weights], overwrite=args.overwrite) as out:
+        item = import_network(record, args.weights, suite, data, out)
+    m = item.record.metrics
+    print(
+        f"Imported {args.weights} as {args.arch} for task {item.record.task.name} into {args.out} "
+        f"(task head: {task_head(item.net)}): val {m['val']:.4f}  test {m['test']:.4f}  {m['params']:,} params"
+    )
+    if m["val"] <= m["trivial_val"]:
+        print(
+            f"warning: it scores no better than always giving the most frequent answer ({m['trivial_val']:.4f}); "
+            "check that it was trained for this task with the same preprocessing (--size, --no-normalize)"
         )
     return 0
 

@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..data import DatasetSplits, InputSpec, dataset_info, load_dataset
 from ..errors import CheckpointError
-from ..io import contained, read_json, write_json
-from ..models import SingleTaskNet, get_arch
+from ..io import contained, read_json, read_sidecar, write_json
+from ..models import min_input_size
 from ..outputs import ownership
 from ..tasks import TaskSuite
 from ..versions import package_versions
-from .checkpoint import SingleTaskRecord, load_single_task, save_single_task
+from .checkpoint import KIND as SINGLE_TASK
+from .checkpoint import SingleTaskRecord, load_single_task, read_single_task_record, save_single_task
 from .loop import TrainConfig, evaluate, fit
 
 RUN_FILE = "run.json"
@@ -28,7 +30,7 @@ RUN_FILE = "run.json"
 class TrainedTask:
     """One trained network of a run and where its checkpoint lies."""
 
-    net: SingleTaskNet
+    net: nn.Module
     record: SingleTaskRecord
     path: Path
 
@@ -113,7 +115,7 @@ def _finished(stem: Path, wanted: SingleTaskRecord) -> TrainedTask | None:
 def suite_data(suite: TaskSuite, arch: str, *, size: int | None = None, **options: Any) -> DatasetSplits:
     """Load the suite's dataset at ``size``, by default the native size raised to the architecture's minimum."""
     if size is None:
-        native, minimum = dataset_info(suite.dataset).native_size, get_arch(arch).min_size
+        native, minimum = dataset_info(suite.dataset).native_size, min_input_size(arch)
         size = max(native, minimum)
         if size != native:
             print(
@@ -125,8 +127,12 @@ def suite_data(suite: TaskSuite, arch: str, *, size: int | None = None, **option
 
 def data_like(record: SingleTaskRecord, path: str | Path | None = None, limit: int | None = None) -> DatasetSplits:
     """The dataset a network was trained on, at its input size and normalisation, with the same splits."""
-    spec = record.input_spec
-    recorded = record.provenance.get("data_options", {})
+    return _split_as_recorded(record.input_spec, record.provenance.get("data_options", {}), path, limit)
+
+
+def _split_as_recorded(
+    spec: InputSpec, recorded: dict[str, Any], path: str | Path | None, limit: int | None
+) -> DatasetSplits:
     options = {key: recorded[key] for key in ("val_fraction", "seed", "limit") if recorded.get(key) is not None}
     if limit is not None:
         options["limit"] = limit
@@ -134,20 +140,43 @@ def data_like(record: SingleTaskRecord, path: str | Path | None = None, limit: i
 
 
 def recorded_sources(provenance: dict[str, Any]) -> list[TrainedTask]:
-    """The single-task networks a multitask model was merged from, if their checkpoints are still where they were."""
+    """The single-task networks a multitask model was merged from, if their checkpoints are still where they were.
+
+    A source whose weights differ from those the model was merged from (``provenance["sources_sha256"]``,
+    recorded by ``merge``) is refused: pruning would measure the tolerance from another network.
+    """
     paths = [Path(p) for p in provenance.get("sources", [])]
     if not paths or not all(p.is_file() for p in paths):
         return []
-    return load_run(paths)
+    loaded = load_run(paths)
+    for path, item, digest in zip(paths, loaded, provenance.get("sources_sha256") or [None] * len(paths), strict=True):
+        if digest is not None and read_sidecar(path, SINGLE_TASK)[1].get("weights_sha256") != digest:
+            raise CheckpointError(
+                f"{path} is not the network the model was merged from (its weights' sha256 differs from the one "
+                f"recorded at merge time); restore the original {item.record.task.name} checkpoint or merge again"
+            )
+    return loaded
+
+
+def source_digests(nets: Sequence[TrainedTask]) -> list[str]:
+    """The sha256 of each source checkpoint's weights, as its sidecar records it (what ``recorded_sources`` checks)."""
+    return [str(read_sidecar(item.path, SINGLE_TASK)[1]["weights_sha256"]) for item in nets]
 
 
 def model_data(
     spec: InputSpec, provenance: dict[str, Any], path: str | Path | None = None, limit: int | None = None
 ) -> DatasetSplits:
-    """The data a multitask model works on: split like its source networks' when recorded, else from its input spec."""
-    sources = recorded_sources(provenance)
-    if sources:
-        return data_like(sources[0].record, path, limit)
+    """The data a multitask model works on, split as its source networks' was.
+
+    The split is read from the model itself (``merge`` records its sources' data options), so a
+    model moved away from its sources still gets it; older models name it through their sources'
+    sidecars (no source network is built). Without either: the dataset's default split.
+    """
+    if isinstance(provenance.get("data_options"), dict):
+        return _split_as_recorded(spec, provenance["data_options"], path, limit)
+    paths = [Path(p) for p in provenance.get("sources", [])]
+    if paths and paths[0].is_file():
+        return data_like(read_single_task_record(paths[0]), path, limit)
     return load_dataset(spec.dataset, path=path, size=spec.size, normalize=spec.mean is not None, limit=limit)
 
 
