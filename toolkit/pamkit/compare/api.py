@@ -19,7 +19,7 @@ from ..cost import cost_report
 from ..data import DatasetSplits
 from ..errors import PamkitError
 from ..io import read_json, write_json
-from ..merge import METHODS, REGROUPING_FILE, MergeOptions, merge
+from ..merge import MERGERS, REGROUPING_FILE, MergeOptions, merge
 from ..network import MODEL_STEM, MultitaskNet, load_multitask, save_multitask
 from ..prune import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from ..prune.api import REPORT_FILE
@@ -49,9 +49,9 @@ class CompareOptions:
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        unknown = [m for m in self.methods if m not in METHODS]
+        unknown = [m for m in self.methods if m not in MERGERS]
         if unknown or not self.methods:
-            raise PamkitError(f"unknown methods {unknown or '(none given)'}; choose from {', '.join(METHODS)}")
+            raise PamkitError(f"unknown methods {unknown or '(none given)'}; choose from {', '.join(MERGERS)}")
         repeated = sorted({m for m in self.methods if self.methods.count(m) > 1})
         if repeated:
             raise PamkitError(f"methods {repeated} are listed twice; list each method once")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import PamkitError
-from ..merge import METHODS, MergeOptions
+from ..merge import MERGERS, MergeOptions
 from ..merge.pam import GROUPINGS
 from ..models import build_single_task, parse_arch_args
 from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output
@@ -45,7 +45,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--methods",
         default=",".join(("none", "shared", "mtz", "pam")),
-        help=f"comma-separated, from {', '.join(METHODS)} (default: %(default)s)",
+        help=f"comma-separated, from {', '.join(MERGERS)} (default: %(default)s)",
     )
     add_resumable_output_arguments(
         p,

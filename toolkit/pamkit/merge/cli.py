@@ -13,7 +13,9 @@ from ..network import MODEL_STEM, Structure, load_multitask, model_file, save_mu
 from ..outputs import staged_output
 from ..train import data_like, load_run
 from ..values import NONNEGATIVE, NONNEGATIVE_INT, POSITIVE_INT, SEED, number_arg
-from .api import METHODS, REGROUPING_FILE, MergeOptions, merge, options_for
+from .api import REGROUPING_FILE, merge, options_for
+from .methods import MERGERS
+from .options import MergeOptions
 from .sources import load_sources
 
 _METHOD_FLAGS = (
@@ -41,7 +43,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "regrouping.json for pam) and prints the cost of every task combination.",
     )
     p.add_argument("models", nargs="+", help="run directory from `pamkit train`, or checkpoint .json files")
-    p.add_argument("--method", choices=METHODS, default="pam", help="default: %(default)s")
+    p.add_argument("--method", choices=list(MERGERS), default="pam", help="default: %(default)s")
     p.add_argument(
         "--out",
         required=True,
