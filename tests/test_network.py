@@ -206,3 +206,12 @@ def test_a_model_folder_stands_for_its_model_json(tmp_path, digits_run):
         load_multitask(digits_run[0])
     with pytest.raises(CheckpointError, match=r"without model\.json"):
         load_multitask(tmp_path)
+
+
+def test_a_derived_network_has_its_own_provenance():
+    net = side_by_side(load_sources(source_nets("lenet5", 12)), {"method": "none", "sources": ["a.json"]})
+    child = net.extract(["odd"])
+    child.structure.provenance["method"] = "edited"
+    child.structure.provenance["sources"].append("b.json")
+    assert net.structure.provenance == {"arch": net.structure.provenance["arch"], "method": "none",
+                                        "sources": ["a.json"]}

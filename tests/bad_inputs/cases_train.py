@@ -81,6 +81,28 @@ def train(*extra: str, out: str = "{case}/run") -> tuple[str, ...]:
     return (*TRAIN, *extra, "--out", out)
 
 
+def importing(weights: str, *extra: str, task: str = "odd", out: str = "{case}/imported") -> tuple[str, ...]:
+    return ("import", "--arch", "lenet5", "--weights", weights, "--suite", "digits", "--task", task, "--size", "16",
+            "--limit", "100", *extra, "--out", out)
+
+
+def _lenet_weights(outputs: int) -> Setup:
+    """A setup saving a fresh LeNet-5 state dict with ``outputs`` outputs (16 px) as ``{case}/w.safetensors``."""
+    def setup(case_dir: Path, ws: Workspace) -> None:
+        from safetensors.torch import save_file
+
+        from pamkit.models import build_single_task
+
+        save_file(build_single_task("lenet5", 1, 16, outputs).state_dict(), case_dir / "w.safetensors")
+    return setup
+
+
+def _pickled_model(case_dir: Path, ws: Workspace) -> None:
+    from pamkit.models import build_single_task
+
+    torch.save(build_single_task("lenet5", 1, 16, 1), case_dir / "w.pt")
+
+
 CASES = [
     # numbers: finite, integral where they count, in range; the flag is named
     Case("train-epochs-zero", train("--epochs", "0"), "--epochs"),
@@ -154,4 +176,24 @@ CASES = [
     Case("eval-unfinished-run", ("eval", "{case}/run"), "--resume", setup=_unfinished_run),
     Case("eval-user-folder", ("eval", "{user_dir}"), "not a pamkit run directory"),
     Case("eval-bad-split", ("eval", "{run}", "--split", "dev"), "invalid choice"),
+    # your own architecture, by import path
+    Case("train-arch-module-missing", ("train", "--suite", "digits", "--arch", "nosuchmodule:Net", "--limit", "100",
+                                       "--out", "{case}/run"), "cannot import module 'nosuchmodule'"),
+    Case("train-arch-attribute-missing", ("train", "--suite", "digits", "--arch", "torch.nn:NoSuchNet", "--limit",
+                                          "100", "--out", "{case}/run"), "has no 'NoSuchNet'"),
+    Case("train-arch-not-a-network", ("train", "--suite", "digits", "--arch", "torch.nn:Linear", "--limit", "100",
+                                      "--out", "{case}/run"), "torch.nn:Linear() failed"),
+    Case("train-arch-ends-in-softmax", ("train", "--suite", "digits", "--arch", "torch.nn:Softmax", "--limit", "100",
+                                        "--out", "{case}/run"), "not from an nn.Linear"),
+    # pamkit import: weights that do not fit, files that are not weights, tasks and folders
+    Case("import-weights-missing", importing("{case}/w.safetensors"), "does not exist"),
+    Case("import-unknown-task", importing("{run}/odd.safetensors", task="prime"), "unknown task 'prime'"),
+    Case("import-head-of-other-task", importing("{case}/w.safetensors"), "has 10 outputs but task 'odd' has 1",
+         setup=_lenet_weights(10)),
+    Case("import-other-input-size", importing("{case}/w.safetensors", "--size", "20"), "does not fit",
+         setup=_lenet_weights(1)),
+    Case("import-pickled-model", importing("{case}/w.pt"), "beyond tensors", setup=_pickled_model),
+    Case("import-not-a-state-dict", importing("{case}/w.pt"), "not a state dict",
+         setup=lambda case_dir, ws: torch.save([torch.zeros(2)], case_dir / "w.pt")),
+    Case("import-into-user-folder", importing("{run}/odd.safetensors", out="{user_dir}"), "did not write"),
 ]

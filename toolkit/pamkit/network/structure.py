@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -89,8 +90,13 @@ class Structure:
         return spans
 
     def with_groups(self, groups: dict[int, tuple[Group, ...]], heads: tuple[int, ...] | None = None) -> Structure:
-        """The same structure with other groups (and optionally fewer heads)."""
-        return replace(self, groups=groups, heads=self.heads if heads is None else heads)
+        """The same structure with other groups (and optionally fewer heads), with its own copy of the provenance.
+
+        A derived network (extracted, pruned) never shares the record of the one it came from: editing
+        one's provenance leaves the other's as it was.
+        """
+        heads = self.heads if heads is None else heads
+        return replace(self, groups=groups, heads=heads, provenance=copy.deepcopy(self.provenance))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (group labels as task names, for readability)."""
