@@ -47,3 +47,20 @@ def random_lattice(nets: list[TrainedTask], seed: int = 0):
               for space, size in sources.arch.space_sizes.items()}
     return assemble(source_template(sources, {"method": "random"}), candidate_weights(sources), labels,
                     source_origins(sources)).eval()
+
+
+def poisoned_outside(net, combo):
+    """A copy of ``net`` whose groups that ``combo``'s tasks do not use hold NaN (what must never reach them)."""
+    import copy
+
+    s = net.structure
+    wanted = {s.task_names.index(t) for t in combo}
+    poisoned = copy.deepcopy(net)
+    with torch.no_grad():
+        for op in s.ops:
+            if op.name in poisoned.layers:
+                for i, group in enumerate(s.groups[op.space]):
+                    if not wanted & set(group.label):
+                        for p in poisoned.layers[op.name][i].parameters():
+                            p.fill_(float("nan"))
+    return poisoned

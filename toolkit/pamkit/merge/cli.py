@@ -18,16 +18,6 @@ from .methods import MERGERS
 from .options import MergeOptions
 from .sources import load_sources
 
-_METHOD_FLAGS = (
-    "samples",
-    "grouping",
-    "alpha",
-    "relative_alpha",
-    "zip_groups",
-    "zip_fraction",
-    "finetune_epochs",
-    "seed",
-)
 _DATA_FLAGS = ("data", "limit")  # every method but none reads data
 
 
@@ -116,7 +106,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    options = options_for(args.method, _given(args, _METHOD_FLAGS), _flag)
+    options = options_for(args.method, _given(args, _method_options()), _flag)
     if args.method == "none" and _given(args, _DATA_FLAGS):
         raise PamkitError(
             f"{_flag(next(iter(_given(args, _DATA_FLAGS))))} does not apply to --method none: it reads "
@@ -136,8 +126,13 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
-    """The options among ``names`` given on the command line (their parser default is None)."""
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    """The options among ``names`` given on the command line (their parser default is None; no flag: not given)."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def _method_options() -> tuple[str, ...]:
+    """Every option some registered merge method reads, once each (those with a flag are read from the CLI)."""
+    return tuple(dict.fromkeys(name for cls in MERGERS.values() for name in cls.uses))
 
 
 def _flag(name: str) -> str:

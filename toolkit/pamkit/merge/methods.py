@@ -14,6 +14,7 @@ import torch
 from ..data import DatasetSplits
 from ..errors import PamkitError
 from ..network.multitask import MultitaskNet
+from ..registry import Registry
 from ..train import TrainConfig, fit
 from .assemble import Label, assemble, source_origins, source_template
 from .mtz import merge_mtz
@@ -38,22 +39,13 @@ class Merger:
         raise NotImplementedError
 
 
-MERGERS: dict[str, type[Merger]] = {}
-
-
-def register_merger(cls: type[Merger]) -> type[Merger]:
-    """Register a merge method under its ``name`` (a class decorator); a name can be registered once."""
-    if cls.name in MERGERS and MERGERS[cls.name] is not cls:
-        raise PamkitError(f"a merge method named {cls.name!r} is already registered ({MERGERS[cls.name].__name__})")
-    MERGERS[cls.name] = cls
-    return cls
+MERGERS: Registry[Merger] = Registry("merge method")
+register_merger = MERGERS.register  # a class decorator: @register_merger class MyMerger(Merger): ...
 
 
 def get_merger(name: str) -> Merger:
     """The registered method called ``name``; PamkitError naming the registered ones otherwise."""
-    if name not in MERGERS:
-        raise PamkitError(f"unknown merge method {name!r}; use one of {', '.join(MERGERS)}")
-    return MERGERS[name]()
+    return MERGERS.create(name)
 
 
 @register_merger

@@ -20,6 +20,7 @@ from ..data import Split
 from ..errors import PamkitError
 from ..network.architecture import INPUT_SPACE, PARAMETRIC
 from ..network.multitask import MultitaskNet, group_columns
+from ..registry import Registry
 from ..tasks import Task
 
 
@@ -37,20 +38,15 @@ class Criterion:
         raise NotImplementedError
 
 
-CRITERIA: dict[str, type[Criterion]] = {}
+CRITERIA: Registry[Criterion] = Registry("pruning criterion")
 
 
-def register_criterion(cls: type[Criterion]) -> type[Criterion]:
-    """Make a criterion available by its ``name`` (``--criterion NAME``)."""
-    CRITERIA[cls.name] = cls
-    return cls
+register_criterion = CRITERIA.register  # a class decorator: make a criterion available by its name (--criterion)
 
 
 def get_criterion(name: str) -> Criterion:
     """The registered criterion called ``name``; PamkitError naming the known ones otherwise."""
-    if name not in CRITERIA:
-        raise PamkitError(f"unknown pruning criterion {name!r}; use one of {', '.join(CRITERIA)}")
-    return CRITERIA[name]()
+    return CRITERIA.create(name)
 
 
 @register_criterion

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from ..data import Split
 from ..errors import PamkitError
+from ..registry import Registry
 from ..tasks import Task
 from ..values import check_number
 
@@ -39,23 +40,15 @@ class Recipe:
         return {"name": self.name, **asdict(self)}
 
 
-RECIPES: dict[str, type[Recipe]] = {}
+RECIPES: Registry[Recipe] = Registry("fine-tuning recipe")
 
 
-def register_recipe(cls: type[Recipe]) -> type[Recipe]:
-    """Make a recipe available by its ``name`` (``--recipe NAME``)."""
-    RECIPES[cls.name] = cls
-    return cls
+register_recipe = RECIPES.register  # a class decorator: make a recipe available by its name (--recipe NAME)
 
 
 def get_recipe(name: str, **config: Any) -> Recipe:
     """The registered recipe called ``name`` with ``config``; PamkitError naming the known ones otherwise."""
-    if name not in RECIPES:
-        raise PamkitError(f"unknown fine-tuning recipe {name!r}; use one of {', '.join(RECIPES)}")
-    try:
-        return RECIPES[name](**config)
-    except TypeError as exc:
-        raise PamkitError(f"fine-tuning recipe {name!r}: {exc}; give only its own settings") from None
+    return RECIPES.create(name, **config)
 
 
 def recipe_from_dict(record: dict[str, Any]) -> Recipe:

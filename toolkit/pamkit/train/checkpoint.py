@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch import nn
+from torch import Tensor, nn
 
 from ..data import InputSpec
 from ..errors import CheckpointError, PamkitError
@@ -75,24 +75,8 @@ def load_single_task(path: str | Path) -> tuple[nn.Module, SingleTaskRecord]:
         net = record.build()
     except PamkitError as exc:
         raise CheckpointError(f"{path}: the sidecar describes a network pamkit cannot build: {exc}") from None
-    expected = net.state_dict()
-    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    wrong = [
-        f"{k}: sidecar's {record.arch} expects {tuple(expected[k].shape)}, file has {tuple(tensors[k].shape)}"
-        for k in expected
-        if k in tensors and expected[k].shape != tensors[k].shape
-    ]
-    if missing or unexpected or wrong:
-        detail = "; ".join(
-            filter(
-                None,
-                [
-                    f"missing {missing[:5]}" if missing else "",
-                    f"unexpected {unexpected[:5]}" if unexpected else "",
-                    *wrong[:5],
-                ],
-            )
-        )
+    detail = state_dict_differences(net.state_dict(), tensors, record.arch)
+    if detail:
         raise CheckpointError(
             f"{path}: the weights do not fit the sidecar's architecture {record.arch} "
             f"{record.arch_kwargs} with {record.task.num_outputs} outputs ({detail}); "
@@ -101,3 +85,16 @@ def load_single_task(path: str | Path) -> tuple[nn.Module, SingleTaskRecord]:
     net.load_state_dict(tensors)
     net.eval()
     return net, record
+
+
+def state_dict_differences(expected: dict[str, Tensor], tensors: dict[str, Tensor], arch: str) -> str:
+    """How ``tensors`` differ from the state dict ``expected`` of an ``arch``: missing, unexpected and
+    wrongly shaped entries (a few of each), or "" when they fit."""
+    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    wrong = [
+        f"{k} is {tuple(tensors[k].shape)}, {arch} has {tuple(expected[k].shape)}"
+        for k in expected
+        if k in tensors and tensors[k].shape != expected[k].shape
+    ]
+    parts = [f"missing {missing[:4]}" if missing else "", f"unexpected {unexpected[:4]}" if unexpected else ""]
+    return "; ".join(part for part in [*parts, *wrong[:4]] if part)

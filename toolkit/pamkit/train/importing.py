@@ -21,7 +21,7 @@ from ..errors import CheckpointError
 from ..io import file_sha256
 from ..network import task_head
 from ..tasks import Task, TaskSuite
-from .checkpoint import SingleTaskRecord, save_single_task
+from .checkpoint import SingleTaskRecord, save_single_task, state_dict_differences
 from .loop import evaluate
 from .run import TrainedTask, current_command, write_run_summary
 
@@ -77,22 +77,8 @@ def fit_weights(net: nn.Module, tensors: dict[str, Tensor], arch: str, task: Tas
             f"has {task.num_outputs} ({task.kind}); import it for a task of {head_weight.shape[0]} outputs, or "
             "retrain its head for this task"
         )
-    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    wrong = [
-        f"{k} is {tuple(tensors[k].shape)}, {arch} has {tuple(expected[k].shape)}"
-        for k in expected
-        if k in tensors and tensors[k].shape != expected[k].shape
-    ]
-    if missing or unexpected or wrong:
-        detail = "; ".join(
-            part
-            for part in (
-                f"missing {missing[:4]}" if missing else "",
-                f"unexpected {unexpected[:4]}" if unexpected else "",
-                *wrong[:4],
-            )
-            if part
-        )
+    detail = state_dict_differences(expected, tensors, arch)
+    if detail:
         raise CheckpointError(
             f"--weights {path} does not fit {arch} as built for task {task.name!r} ({detail}); pass the "
             "constructor arguments the weights were trained with (--arch-arg KEY=VALUE)"
