@@ -43,7 +43,7 @@ def test_combination_names_and_order(lattice):
     assert parse_combinations(lattice.task_names, "all") == [("digit",), ("odd",), ("high",), ("digit", "odd"),
                                                   ("digit", "high"), ("odd", "high"), ALL]
     assert parse_combinations(lattice.task_names, "high+digit, odd,digit+high") == [("digit", "high"), ("odd",)]
-    with pytest.raises(PamkitError, match=r"unknown tasks \['even'\].*digit, odd, high"):
+    with pytest.raises(PamkitError, match=r"unknown task 'even'.*digit, odd, high"):
         parse_combinations(lattice.task_names, "digit+even")
     with pytest.raises(PamkitError, match="empty task combination"):
         parse_combinations(lattice.task_names, "digit,,odd")
@@ -207,7 +207,7 @@ def test_manifest_with_nan_is_refused_and_never_written(exported, tmp_path):
 
 @pytest.mark.parametrize("options, message", [
     ({"formats": ("onnx",)}, r"unknown export formats \['onnx'\]"),
-    ({"formats": ("tflite",), "combinations": "digit+nine"}, "unknown tasks"),
+    ({"formats": ("tflite",), "combinations": "digit+nine"}, "unknown task"),
     ({"formats": ("tflite",), "combinations": "digit,"}, "empty task combination"),
     ({"formats": ("tflite",), "coreml_legacy": True}, "add coreml to the formats"),
     ({"stem": "../model"}, "plain file name"),

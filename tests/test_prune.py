@@ -92,7 +92,7 @@ def test_combination_weights_are_checked():
         combination_weights(combos, {("a", "c"): 1.0})
     with pytest.raises(PamkitError, match="two weights"):
         combination_weights(combos, {("a", "b"): 1.0, ("b", "a"): 2.0})
-    with pytest.raises(PamkitError, match="a task twice"):
+    with pytest.raises(PamkitError, match="names a twice"):
         combination_weights(combos, {("a", "a"): 1.0})
     for bad in (float("nan"), float("inf"), -1.0):
         with pytest.raises(PamkitError, match="weight of combination a"):

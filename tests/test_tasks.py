@@ -270,3 +270,26 @@ def test_label_kind_round_trips_and_class_tasks_keep_their_record():
     task = get_suite("domains").task("b")
     assert task.to_dict()["label_kind"] == "attributes" and Task.from_dict(task.to_dict()) == task
     assert "label_kind" not in get_suite("fashion4").task("group").to_dict()
+
+
+def test_a_combination_is_one_value_whatever_its_written_order():
+    import copy
+    import pickle
+
+    from pamkit.tasks import Combination
+
+    order = ("category", "footwear", "long-sleeve")
+    combo = Combination.parse("long-sleeve + category", order)
+    assert combo == ("category", "long-sleeve") == Combination(["long-sleeve", "category"], order)
+    assert (combo.label, combo.entry, str(combo)) == ("category+long-sleeve", "category__long_sleeve",
+                                                      "category+long-sleeve")
+    assert hash(combo) == hash(("category", "long-sleeve"))  # a dict keyed by plain tuples finds it
+    assert pickle.loads(pickle.dumps(combo)) == combo and type(copy.deepcopy(combo)) is Combination
+    assert Combination.parse_list("footwear,category+footwear,footwear+category", order) == [
+        ("footwear",), ("category", "footwear")]
+    assert len(Combination.parse_list("all", order)) == 7 == len(Combination.every(order))
+    for text, message in (("", "empty task combination"), ("category+", "empty task combination"),
+                          ("shoe", "unknown task 'shoe'"), ("shoe+hat", "unknown tasks 'shoe', 'hat'"),
+                          ("footwear+footwear", "names footwear twice")):
+        with pytest.raises(PamkitError, match=message):
+            Combination.parse(text, order)

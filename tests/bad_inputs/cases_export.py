@@ -43,7 +43,7 @@ CASES = [
     Case("export-unknown-format", export("--formats", "tflite,onnx"), "unknown export formats ['onnx']"),
     Case("export-no-format", export("--formats", " , "), "unknown export formats (none given)"),
     Case("export-coreml-legacy-without-coreml", export("--coreml-legacy"), "add coreml to the formats"),
-    Case("export-unknown-task", export("--combinations", "odd+nine"), "unknown tasks ['nine']"),
+    Case("export-unknown-task", export("--combinations", "odd+nine"), "unknown task 'nine'"),
     Case("export-empty-combination", export("--combinations", "odd,,high"), "empty task combination"),
     # the model
     Case("export-model-missing", export(model="{case}/absent.json"), "not found"),

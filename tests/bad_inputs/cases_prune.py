@@ -64,7 +64,7 @@ CASES = [
     Case("prune-weights-unknown-task", prune("--combination-weights", "odd+digit=1"), "unknown task 'digit'"),
     Case("prune-weights-permuted-twice", prune("--combination-weights", "odd+high=1,high+odd=2"), "two weights"),
     Case("prune-weights-same-twice", prune("--combination-weights", "odd=1,odd=2"), "twice"),
-    Case("prune-weights-task-twice", prune("--combination-weights", "odd+odd=1"), "a task twice"),
+    Case("prune-weights-task-twice", prune("--combination-weights", "odd+odd=1"), "names odd twice"),
     Case("prune-weights-negative", prune("--combination-weights", "odd=-1"), "weight of combination odd"),
     Case("prune-weights-infinite", prune("--combination-weights", "odd=inf"), "finite"),
     Case("prune-weights-all-zero", prune("--combination-weights", "odd=0"), "zero"),

@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import DataError
 from .examples import OWN_NETWORK
 from .outputs import add_resumable_output_arguments, resumable_output
+from .tasks import combination_label
 from .values import NONNEGATIVE_INT, POSITIVE_INT
 
 WRITER = "demo"
@@ -117,7 +118,7 @@ def _merge(trained, data, out: Path, seed: int) -> None:
     print(f"\n   {'combination':<12}" + "".join(f"{m + ' MACs':>16}" for m in METHODS))
     for i, combo in enumerate(reports["none"]["combinations"]):
         print(
-            f"   {'+'.join(combo['tasks']):<12}"
+            f"   {combination_label(combo['tasks']):<12}"
             + "".join(f"{reports[m]['combinations'][i]['macs']:>16,}" for m in METHODS)
         )
     print(
@@ -158,7 +159,7 @@ def _prune(suite, data, out: Path, config) -> None:
     print(f"\n   {'combination':<14}{'none MACs':>12}{'pam MACs':>12}{'none / pam':>12}")
     for row in rows:
         print(
-            f"   {'+'.join(row['tasks']):<14}{row['macs']['none']:>12,}{row['macs']['pam']:>12,}"
+            f"   {combination_label(row['tasks']):<14}{row['macs']['none']:>12,}{row['macs']['pam']:>12,}"
             f"{row['vs_none']['pam']:>11.2f}x"
         )
     print(
@@ -166,7 +167,7 @@ def _prune(suite, data, out: Path, config) -> None:
         f"tolerance;\n   plotted in {out}/curves.png):"
     )
     for row in rows:
-        print(f"   {'+'.join(row['tasks'])}:")
+        print(f"   {combination_label(row['tasks'])}:")
         print("\n".join(f"   {line}" for line in curve_lines(report, row["tasks"])))
     print(f"\n   full report: {out}/report.md, {out}/cost.png; all four methods and the oracle: `pamkit compare`")
 
@@ -254,7 +255,10 @@ def _relatedness(args: argparse.Namespace, out: Path) -> None:
     report = compare(suite, "lenet5", data, out / "relatedness-domains", options)
     print(f"\n   {'combination':<14}" + "".join(f"{m + ' MACs':>14}" for m in ("none", "mtz", "pam")))
     for row in combination_rows(report):
-        print(f"   {'+'.join(row['tasks']):<14}" + "".join(f"{row['macs'][m]:>14,}" for m in ("none", "mtz", "pam")))
+        print(
+            f"   {combination_label(row['tasks']):<14}"
+            + "".join(f"{row['macs'][m]:>14,}" for m in ("none", "mtz", "pam"))
+        )
     print(
         "   With unrelated tasks PAM can keep features private, so one task runs only its own, while MTZ shares\n"
         "   every feature and each task pays for both. At this size (2,000 frames, one seed) the numbers are\n"
@@ -307,5 +311,5 @@ def _own_network(suite, data, out: Path, config, data_options: dict) -> None:
     }
     print(f"\n   {'combination':<14}{'none MACs':>14}{'pam MACs':>14}   (merged, before pruning)")
     for row_none, row_pam in zip(reports["none"]["combinations"], reports["pam"]["combinations"], strict=True):
-        print(f"   {'+'.join(row_none['tasks']):<14}{row_none['macs']:>14,}{row_pam['macs']:>14,}")
+        print(f"   {combination_label(row_none['tasks']):<14}{row_none['macs']:>14,}{row_pam['macs']:>14,}")
     print("   `pamkit prune`, `export` and `bench` take it from here as above; README: Bring your own network")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PamkitError
-from ..export import MANIFEST, artifact_path, entry_name, load_manifest, parse_combinations
+from ..export import MANIFEST, artifact_path, load_manifest, parse_combinations
 from ..export.console import guarded
 from ..export.formats import FORMATS, ExecuTorchFormat, Signature, TFLiteFormat
 from ..io import read_json, write_json
@@ -167,7 +167,7 @@ def load_cases(artifacts: Mapping[str, str | Path], fmt: str, combinations: str)
         wanted = (
             list(by_entry)
             if combinations == "all"
-            else [entry_name(combo) for combo in parse_combinations(tasks, combinations)]
+            else [combo.entry for combo in parse_combinations(tasks, combinations)]
         )
         missing = [w for w in wanted if w not in by_entry]
         if missing:

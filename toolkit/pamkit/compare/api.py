@@ -24,7 +24,7 @@ from ..network import MODEL_STEM, MultitaskNet, load_multitask, save_multitask
 from ..prune import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from ..prune.api import REPORT_FILE
 from ..prune.state import PROGRESS_DIR, Checkpoints
-from ..tasks import TaskSuite
+from ..tasks import TaskSuite, combination_label
 from ..train import TrainConfig, TrainedTask, evaluate_all, load_run, train_suite
 from ..train.run import RUN_FILE, current_command
 from ..versions import package_versions
@@ -257,7 +257,7 @@ def _oracle(
         if len(tasks) > 1:
             merged = merged_network("pam", trained, data, out.parent / "pam" / "merged", options.merge)
             targeted = PruneOptions(**{**vars(options.prune), "combination_weights": {tasks: 1.0}})
-            net, _ = _pruned(merged, "pam", data, reference, out / "+".join(tasks), targeted)
+            net, _ = _pruned(merged, "pam", data, reference, out / combination_label(tasks), targeted)
             candidates["pam pruned for this combination"] = cost_report(net)["combinations"][i]["macs"]
         if not candidates:
             continue

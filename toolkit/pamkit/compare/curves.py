@@ -15,6 +15,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..tasks import combination_label
+
 EPSILON = 1e-9  # the pruner's own slack when it checks the tolerance
 _PATH_EVENTS = ("start", "recovery fine-tune", "accepted")  # history events on the path (the rest were undone)
 
@@ -74,7 +76,7 @@ def at_tolerance(
     network with one curve per task (points keyed by ``"task"``) and no point for the whole combination
     is read per task, and the combination costs the sum of its tasks' readings.
     """
-    key = "+".join(combination)
+    key = combination_label(combination)
     direct = [p for p in points if key in p["macs"]]
     if direct:
         within = [p for p in direct if _within(p["val"], reference, tolerance)]
@@ -117,7 +119,7 @@ def series(
     points: list[dict[str, Any]], combination: list[str] | tuple[str, ...]
 ) -> tuple[list[float], list[float], str]:
     """(MACs, worst task's score, "test" or "val") along a curve, for one combination; empty when not on it."""
-    key = "+".join(combination)
+    key = combination_label(combination)
     on = [p for p in points if key in p["macs"]]
     split = "test" if on and all(worst(p["test"], combination) is not None for p in on) else "val"
     kept = [(p["macs"][key], worst(p[split], combination)) for p in on]
@@ -199,7 +201,7 @@ def plot_curves(seed_reports: dict[int, dict[str, Any]], path: str | Path) -> Pa
             ax.axhline(sum(limits) / len(limits), ls=":", color="k", lw=1, label=f"tolerance ({tolerance})")
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # minor labels overlap on short spans
-        ax.set_title("+".join(combo), fontsize=10)
+        ax.set_title(combination_label(combo), fontsize=10)
         ax.set_xlabel("MACs (log)", fontsize=8)
         ax.set_ylabel("worst task's test score", fontsize=8)
         ax.tick_params(labelsize=7)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io import write_json
+from ..tasks import combination_label
 from .curves import plot_curves, readings, worst
 
 ORACLE_SLACK = 1.10  # goal: PAM within 10% of the oracle
@@ -237,7 +238,7 @@ def _samples(report: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, An
 
 def _goal_judges(report: dict[str, Any], rows: list[dict[str, Any]]) -> list[tuple[str, Any]]:
     """(goal, judge) pairs; a judge maps a sample to (value, margin, words), margin >= 1 when met."""
-    names = ["+".join(r["tasks"]) for r in rows]
+    names = [combination_label(r["tasks"]) for r in rows]
     methods, n = report["methods"], len(report["tasks"])
     judges: list[tuple[str, Any]] = []
 
@@ -358,7 +359,7 @@ def markdown(report: dict[str, Any]) -> str:
         ratios = [
             f"{row[key]['pam']:.2f}x" if key in row and "pam" in row[key] else "-" for key in ("vs_none", "vs_mtz")
         ]
-        lines.append(f"| {'+'.join(row['tasks'])} | " + " | ".join(cells + ratios) + " |")
+        lines.append(f"| {combination_label(row['tasks'])} | " + " | ".join(cells + ratios) + " |")
     lines += [
         "",
         "## Parameters per combination after pruning",
@@ -367,7 +368,9 @@ def markdown(report: dict[str, Any]) -> str:
         "|---" * (len(methods) + 1) + "|",
     ]
     for row in combination_rows(report):
-        lines.append(f"| {'+'.join(row['tasks'])} | " + " | ".join(cell(row["params"][m]) for m in methods) + " |")
+        lines.append(
+            f"| {combination_label(row['tasks'])} | " + " | ".join(cell(row["params"][m]) for m in methods) + " |"
+        )
     if seeds:
         lines += _difference_lines(report)
     lines += _tolerance_lines(report)
@@ -408,7 +411,7 @@ def _difference_lines(report: dict[str, Any]) -> list[str]:
     lines.append(
         "Real (on every seed): "
         + (
-            "; ".join(f"{d['cheaper']} < {d['than']} on {'+'.join(d['tasks'])} on {n}/{n} seeds" for d in real)
+            "; ".join(f"{d['cheaper']} < {d['than']} on {combination_label(d['tasks'])} on {n}/{n} seeds" for d in real)
             or "none"
         )
         + "."
@@ -416,10 +419,12 @@ def _difference_lines(report: dict[str, Any]) -> list[str]:
     lines += ["", "| combination | cheaper | than | seeds cheaper | seeds dearer | real |", "|---|---|---|---|---|---|"]
     for d in found:
         if d["seeds_cheaper"] == d["seeds_dearer"] == 0:
-            lines.append(f"| {'+'.join(d['tasks'])} | {d['cheaper']} | {d['than']} | equal on every seed | | no |")
+            lines.append(
+                f"| {combination_label(d['tasks'])} | {d['cheaper']} | {d['than']} | equal on every seed | | no |"
+            )
             continue
         lines.append(
-            f"| {'+'.join(d['tasks'])} | {d['cheaper']} | {d['than']} | {d['seeds_cheaper']}/{n} | "
+            f"| {combination_label(d['tasks'])} | {d['cheaper']} | {d['than']} | {d['seeds_cheaper']}/{n} | "
             f"{d['seeds_dearer']}/{n} | {'yes' if d['real'] else 'no'} |"
         )
     return lines
@@ -446,7 +451,7 @@ def _tolerance_lines(report: dict[str, Any]) -> list[str]:
             readings = entry.get("at_tolerance") or []
             reading = readings[i] if i < len(readings) else {}
             cells += [cell(row["macs"][m]), cell(reading["macs"]) if reading.get("macs") is not None else "-"]
-        lines.append(f"| {'+'.join(row['tasks'])} | " + " | ".join(cells) + " |")
+        lines.append(f"| {combination_label(row['tasks'])} | " + " | ".join(cells) + " |")
     notes = []
     for m, entry in methods.items():
         curve = entry.get("curve") or {}
@@ -487,7 +492,7 @@ def _common_limit_lines(report: dict[str, Any]) -> list[str]:
             for base in ("none", "mtz")
         ]
         cells = [cell(value) if value else "-" for value in macs.values()]
-        lines.append(f"| {'+'.join(tasks)} | " + " | ".join(cells + ratios) + " |")
+        lines.append(f"| {combination_label(tasks)} | " + " | ".join(cells + ratios) + " |")
     return lines
 
 
@@ -574,7 +579,7 @@ def plot(report: dict[str, Any], path: str | Path) -> Path:
         )
     ax.set_xticks(
         range(len(rows)),
-        ["+".join(r["tasks"]) for r in rows],
+        [combination_label(r["tasks"]) for r in rows],
         rotation=45 if len(rows) > 4 else 0,
         ha="right" if len(rows) > 4 else "center",
     )

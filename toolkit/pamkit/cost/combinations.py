@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from itertools import combinations
 from typing import Any
 
 import torch
@@ -21,6 +20,7 @@ from ..errors import PamkitError
 from ..network.architecture import INPUT_SPACE, PARAMETRIC
 from ..network.multitask import MultitaskNet
 from ..network.structure import Group, Structure
+from ..tasks import Combination, combination_label
 from ..values import check_number
 
 BYTES_PER_VALUE = 4  # float32
@@ -40,9 +40,9 @@ class CombinationCost:
         return {**asdict(self), "tasks": list(self.tasks)}
 
 
-def all_combinations(tasks: tuple[str, ...]) -> list[tuple[str, ...]]:
+def all_combinations(tasks: tuple[str, ...]) -> list[Combination]:
     """Every non-empty subset, smallest first, each in declared task order."""
-    return [combo for size in range(1, len(tasks) + 1) for combo in combinations(tasks, size)]
+    return Combination.every(tasks)
 
 
 def combination_cost(net: MultitaskNet | Structure, tasks: tuple[str, ...]) -> CombinationCost:
@@ -134,36 +134,23 @@ def _move_one(groups: tuple[Group, ...], i: int, label: tuple[int, ...]) -> tupl
 
 
 def combination_weights(
-    combos: list[tuple[str, ...]], weights: dict[tuple[str, ...], float] | None
+    combos: list[Combination], weights: dict[tuple[str, ...], float] | None
 ) -> dict[tuple[str, ...], float]:
     """Normalised frequencies per combination; unknown combinations or bad values are errors."""
     if not weights:
         return {combo: 1 / len(combos) for combo in combos}
-    known = {frozenset(c): c for c in combos}
     resolved: dict[tuple[str, ...], float] = {}
-    for combo, weight in weights.items():
-        key = _combination_key(combo, combos[-1])
-        if known[key] in resolved:
-            raise PamkitError(f"combination {'+'.join(known[key])} is given two weights; give each combination once")
-        check_number(f"the weight of combination {'+'.join(combo)}", weight, low=0)
-        resolved[known[key]] = float(weight)
+    for tasks, weight in weights.items():
+        combo = Combination(tasks, combos[-1])  # the last is every task
+        if combo in resolved:
+            raise PamkitError(f"combination {combo} is given two weights; give each combination once")
+        check_number(f"the weight of combination {combo}", weight, low=0)
+        resolved[combo] = float(weight)
     resolved = {combo: resolved.get(combo, 0.0) for combo in combos}
     total = sum(resolved.values())
     if total <= 0:
         raise PamkitError("every combination weight is zero; give at least one combination a positive weight")
     return {combo: w / total for combo, w in resolved.items()}
-
-
-def _combination_key(combo: tuple[str, ...], tasks: tuple[str, ...]) -> frozenset[str]:
-    """A combination as a set, after checking it names each of the network's tasks at most once."""
-    unknown = [name for name in combo if name not in tasks]
-    if unknown or len(set(combo)) != len(combo) or not combo:
-        problem = f"unknown task {unknown[0]!r}" if unknown else "a task twice" if combo else "no task"
-        raise PamkitError(
-            f"combination weight given for {'+'.join(combo)!r}, which names {problem}; this "
-            f"network's tasks: {', '.join(tasks)}"
-        )
-    return frozenset(combo)
 
 
 def cost_report(net: MultitaskNet) -> dict[str, Any]:
@@ -190,7 +177,8 @@ def format_table(report: dict[str, Any], baseline: dict[str, Any] | None = None)
         header += f" {'MACs vs base':>13}"
     lines = [header, "-" * len(header)]
     for i, c in enumerate(report["combinations"]):
-        line = f"{'+'.join(c['tasks']):<28} {c['macs']:>14,} {c['params']:>12,} {c['activation_bytes'] / 1024:>8.1f}KB"
+        kb = c["activation_bytes"] / 1024
+        line = f"{combination_label(c['tasks']):<28} {c['macs']:>14,} {c['params']:>12,} {kb:>8.1f}KB"
         if ratios:
             line += f" {ratios[i]:>12.2f}x"
         lines.append(line)
@@ -209,6 +197,7 @@ def space_layers(s: Structure) -> dict[int, str]:
 def structure_summary(s: Structure) -> list[str]:
     """One line per space: its first layer and its groups (label: size)."""
     return [
-        f"{layer:<32} " + ", ".join(f"{'+'.join(s.task_names[t] for t in g.label)}: {g.size}" for g in s.groups[space])
+        f"{layer:<32} "
+        + ", ".join(f"{combination_label(s.task_names[t] for t in g.label)}: {g.size}" for g in s.groups[space])
         for space, layer in space_layers(s).items()
     ]

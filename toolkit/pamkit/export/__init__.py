@@ -1,7 +1,7 @@
 """Export stage: task-selectable artifacts (ExecuTorch, Core ML, TFLite) with one entry point per combination."""
 
 from .api import ExportOptions, Int8Refused, export
-from .entries import INPUT_NAME, EntryPoint, entry_name, entry_points, output_name, parse_combinations
+from .entries import INPUT_NAME, EntryPoint, entry_points, parse_combinations
 from .formats import DEFAULT_FORMATS, FORMATS
 from .manifest import (
     MANIFEST,
@@ -24,11 +24,9 @@ __all__ = [
     "Int8Refused",
     "artifact_path",
     "checksum",
-    "entry_name",
     "entry_points",
     "export",
     "load_manifest",
-    "output_name",
     "parse_combinations",
     "schema",
     "select_entry",

@@ -31,12 +31,13 @@ from ..errors import PamkitError
 from ..io import read_json, write_json
 from ..network import MultitaskNet
 from ..outputs import staged_output
+from ..tasks import output_name
 from ..train import evaluate_all
 from ..train.run import current_command
 from ..values import check_number
 from ..versions import package_versions
 from .console import guarded, terminal_stream
-from .entries import INPUT_NAME, EntryPoint, entry_points, output_name, parse_combinations
+from .entries import INPUT_NAME, EntryPoint, entry_points, parse_combinations
 from .formats import DEFAULT_FORMATS, FORMATS, CoreMLFormat, Format, Runner, Signature
 from .manifest import MANIFEST, checksum, decision_rule, preprocessing, size_of, validate_manifest
 

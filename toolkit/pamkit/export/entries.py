@@ -13,15 +13,13 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ..cost import all_combinations
 from ..errors import PamkitError, TaskError
 from ..network import MultitaskNet
+from ..tasks import Combination, output_name
 from ..tasks.names import check_task_names
 from .fusion import fuse_groups
 
 INPUT_NAME = "image"
-
-Combination = tuple[str, ...]
 
 
 class EntryModule(nn.Module):
@@ -57,38 +55,15 @@ class EntryPoint:
         return EntryModule(self.net, self.tasks, named).eval()
 
 
-def output_name(task: str) -> str:
-    """A task's output name in every format."""
-    return task.replace("-", "_")
-
-
-def entry_name(tasks: Combination) -> str:
-    """The entry-point name of a combination (tasks in the model's declared order)."""
-    return "__".join(output_name(task) for task in tasks)
-
-
-def parse_combinations(names: tuple[str, ...], spec: str | Sequence[Combination] | None) -> list[Combination]:
+def parse_combinations(names: tuple[str, ...], spec: str | Sequence[Sequence[str]] | None) -> list[Combination]:
     """``"all"`` / None (every non-empty subset), ``"a+b,a"``, or task tuples -> combinations of the tasks ``names``.
 
     Each combination is put in the declared task order of ``names``; duplicates are dropped.
     """
-    if spec is None or spec == "all":
-        combos = all_combinations(names)
+    if spec is None or isinstance(spec, str):
+        combos = Combination.parse_list(spec, names)
     else:
-        items = [c.split("+") for c in spec.split(",")] if isinstance(spec, str) else [list(c) for c in spec]
-        combos = []
-        for item in items:
-            tasks = [t.strip() for t in item if t.strip()]
-            if not tasks:
-                raise PamkitError(f"empty task combination in {spec!r}; write combinations like 'a+b,a' or 'all'")
-            unknown = [t for t in tasks if t not in names]
-            if unknown:
-                raise PamkitError(
-                    f"unknown tasks {unknown} in combinations {spec!r}; this model's tasks are: {', '.join(names)}"
-                )
-            combo = tuple(t for t in names if t in tasks)
-            if combo not in combos:
-                combos.append(combo)
+        combos = list(dict.fromkeys(Combination(tasks, names) for tasks in spec))
     _check_names(names, combos)
     return combos
 
@@ -104,7 +79,7 @@ def entry_points(
         sub, fused = net.extract(combo), 0
         if fuse_extra_macs is not None:
             sub, fused = fuse_groups(sub, fuse_extra_macs)
-        entries.append(EntryPoint(combo, entry_name(combo), sub, fused))
+        entries.append(EntryPoint(combo, combo.entry, sub, fused))
     return entries
 
 

@@ -11,7 +11,7 @@ from ..data import DatasetInfo, InputSpec
 from ..errors import PamkitError
 from ..io import contained, read_json
 from ..schemas import check_schema, packaged_schema
-from ..tasks import Task
+from ..tasks import Task, combination_label
 
 MANIFEST = "manifest.json"
 SCHEMA_FILE = "manifest.schema.json"
@@ -80,7 +80,8 @@ def summary(manifest: dict[str, Any]) -> list[str]:
     ]
     lines.append(f"{'entry point':<24}{'tasks':<20}{'MACs':>12}{'params':>10}{'fused layers':>14}")
     lines += [
-        f"{c['entry']:<24}{'+'.join(c['tasks']):<20}{c['macs']:>12,}{c['params']:>10,}{c.get('fused_spaces', 0):>14}"
+        f"{c['entry']:<24}{combination_label(c['tasks']):<20}{c['macs']:>12,}{c['params']:>10,}"
+        f"{c.get('fused_spaces', 0):>14}"
         for c in manifest["combinations"]
     ]
     return lines

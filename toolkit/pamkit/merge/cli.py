@@ -11,6 +11,7 @@ from ..errors import PamkitError
 from ..io import read_json, write_json
 from ..network import MODEL_STEM, Structure, load_multitask, model_file, save_multitask
 from ..outputs import staged_output
+from ..tasks import combination_label
 from ..train import data_like, load_run
 from ..values import NONNEGATIVE, NONNEGATIVE_INT, POSITIVE_INT, SEED, number_arg
 from .api import REGROUPING_FILE, merge, options_for
@@ -188,7 +189,8 @@ def _pam_neurons(report: dict[str, Any], wanted: int | None) -> list[str]:
                 f"{[round(m, 4) for m in entry['layer_mi']]}"
             )
             lines += [
-                f"  {n['origin']:<12} {'+'.join(n['tasks']) or '(dropped)':<16} MI {n['mi']}" for n in entry["neurons"]
+                f"  {n['origin']:<12} {combination_label(n['tasks']) or '(dropped)':<16} MI {n['mi']}"
+                for n in entry["neurons"]
             ]
     except (KeyError, TypeError, ValueError) as exc:
         raise PamkitError(
@@ -204,7 +206,7 @@ def _neurons(s: Structure, wanted: int | None) -> list[str]:
         if wanted in (None, space):
             lines.append(f"\n{layer}:")
             lines += [
-                f"  {origin:<16} {'+'.join(s.task_names[t] for t in g.label)}"
+                f"  {origin:<16} {combination_label(s.task_names[t] for t in g.label)}"
                 for g in s.groups[space]
                 for origin in g.origins
             ]

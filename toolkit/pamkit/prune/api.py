@@ -55,7 +55,7 @@ from ..data import DatasetSplits, Split
 from ..errors import PamkitError
 from ..io import write_json
 from ..network import INPUT_SPACE, MODEL_STEM, MultitaskNet, save_multitask, stack
-from ..tasks import Task
+from ..tasks import Task, combination_label
 from ..train import TrainedTask, evaluate_all, recorded_sources
 from ..values import check_number
 from .importance import get_criterion, membership_importance, scoring_batches, summed_loss
@@ -63,7 +63,6 @@ from .recipes import Recipe, finetune, get_recipe, teacher_outputs
 from .search import MAX_CANDIDATES, SEARCH_WINDOW, cheapest_within, round_seed, shortfall, within_limits
 from .state import Checkpoint, Checkpoints, Move, PruneState
 
-Combination = tuple[str, ...]
 REPORT_FILE = "pruning.json"
 
 
@@ -85,7 +84,7 @@ class PruneOptions:
     hold: bool = False  # tolerance search: a task outside its limit gives up no channel while another is within
     max_candidates: int = MAX_CANDIDATES  # tolerance search: at most this many full final fine-tunes
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
-    combination_weights: dict[Combination, float] | None = None  # how often each combination runs (None: uniform)
+    combination_weights: dict[tuple[str, ...], float] | None = None  # how often each combination runs (None: uniform)
     finetune_samples: int | None = 16384  # training samples per step's short fine-tune (None: the whole split)
     finetune_epochs: int = 1  # passes over those samples per step
     final_epochs: int = 4  # the full final fine-tune: epochs over the whole training split (0: none)
@@ -133,7 +132,7 @@ class PruneOptions:
             )
         check_number("lr (learning rate)", self.lr, low=0, low_open=True)
         for combination, weight in (self.combination_weights or {}).items():
-            check_number(f"the weight of combination {'+'.join(combination)}", weight, low=0)
+            check_number(f"the weight of combination {combination_label(combination)}", weight, low=0)
 
     @property
     def finetuning(self) -> Recipe:
@@ -172,7 +171,7 @@ class PruneOptions:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["recipe"] = self.finetuning.to_dict()
         if self.combination_weights:
-            out["combination_weights"] = {"+".join(c): w for c, w in self.combination_weights.items()}
+            out["combination_weights"] = {combination_label(c): w for c, w in self.combination_weights.items()}
         return out
 
 
@@ -225,7 +224,7 @@ class _Run:
     tasks: list[Task]
     data: DatasetSplits
     limits: dict[str, float]
-    weights: dict[Combination, float]
+    weights: dict[tuple[str, ...], float]
     options: PruneOptions
     teachers: dict[str, Tensor] | None
     checkpoint: Checkpoint | None
@@ -243,7 +242,7 @@ class _Run:
         return {
             "phase": phase,
             "expected_macs": expected_macs(net, self.weights),
-            "macs": {"+".join(c): combination_cost(net, c).macs for c in all_combinations(net.task_names)},
+            "macs": {combination_label(c): combination_cost(net, c).macs for c in all_combinations(net.task_names)},
             "val": dict(val),
             "test": test,
         }
@@ -685,7 +684,7 @@ def reference_scores(sources: list[TrainedTask], split: Split) -> dict[str, floa
     }
 
 
-def expected_macs(net: MultitaskNet, weights: dict[Combination, float]) -> float:
+def expected_macs(net: MultitaskNet, weights: dict[tuple[str, ...], float]) -> float:
     """MACs averaged over the combinations, each weighted by how often it runs."""
     return sum(w * combination_cost(net, combo).macs for combo, w in weights.items() if w)
 
@@ -705,7 +704,7 @@ def _ranking(
     tasks: list[Task],
     train: Split,
     options: PruneOptions,
-    weights: dict[Combination, float],
+    weights: dict[tuple[str, ...], float],
     seed: int,
 ) -> Ranking:
     """Per space, the rank score and budget size of each move (a task off a channel, or the whole channel).
@@ -836,7 +835,9 @@ def _entry(
     }
 
 
-def _weights_for(net: MultitaskNet, weights: dict[Combination, float] | None) -> dict[Combination, float] | None:
+def _weights_for(
+    net: MultitaskNet, weights: dict[tuple[str, ...], float] | None
+) -> dict[tuple[str, ...], float] | None:
     """Combination weights restricted to the network's tasks (a single task's subnetwork keeps its own share)."""
     if not weights:
         return None

@@ -9,6 +9,7 @@ from ..cost import all_combinations, combination_weights, cost_report, format_ta
 from ..errors import CheckpointError, PamkitError
 from ..network import load_multitask, model_file
 from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output
+from ..tasks.combination import SEPARATOR
 from ..train import data_like, recorded_sources
 from ..values import FRACTION, NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, check_number, number_arg
 from .api import PruneOptions, prune, prune_separately, reference_scores, save_pruned
@@ -303,10 +304,7 @@ def parse_combination_weights(spec: str | None) -> dict[tuple[str, ...], float] 
     """``'a+b=3,a=1'`` -> ``{('a', 'b'): 3.0, ('a',): 1.0}`` (checked against the network later)."""
     if not spec:
         return None
-    return {
-        tuple(name.strip() for name in combo.split("+")): weight
-        for combo, weight in _pairs(spec, "--combination-weights").items()
-    }
+    return {tuple(combo.split(SEPARATOR)): weight for combo, weight in _pairs(spec, "--combination-weights").items()}
 
 
 def parse_reference(spec: str, tasks: tuple[str, ...]) -> dict[str, float]:

@@ -13,6 +13,7 @@ from ..io import read_json
 from ..models import is_import_path, parse_arch_args
 from ..network import MODEL_STEM, load_multitask, model_file, task_head
 from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output, staged_output
+from ..tasks import combination_label
 from ..values import FRACTION, POSITIVE, POSITIVE_INT, SEED
 from .checkpoint import SingleTaskRecord
 from .importing import import_network
@@ -304,5 +305,5 @@ def _score_lines(result: dict[str, Any], split: str) -> list[str]:
         cells = "".join(
             f" {combo['scores'][name]:>10.4f}" if name in combo["scores"] else f" {'-':>10}" for name in tasks
         )
-        lines.append(f"  {'+'.join(combo['tasks']):<28}{cells}")
+        lines.append(f"  {combination_label(combo['tasks']):<28}{cells}")
     return lines
