@@ -70,7 +70,9 @@ def test_inspect_layers_are_named_as_its_table_prints(digits_run, tmp_path, caps
                  str(out)]) == 0
     capsys.readouterr()
     assert main(["inspect", str(out)]) == 0
-    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:] if line.strip()]
+    card, table = capsys.readouterr().out.split("\n\n", 1)  # the model's card, then its layers
+    assert "merged lenet5 (mtz merge)" in card and "tasks: digit (multiclass, 10 out)" in card
+    rows = [line.split()[0] for line in table.splitlines() if line.strip()]
     assert rows == ["backbone_conv1", "backbone_conv2", "backbone_fc1", "backbone_fc2"]
     assert main(["inspect", str(out), "--neurons", "--layer", rows[1]]) == 0  # an MTZ merge: origins and groups
     shown = capsys.readouterr().out

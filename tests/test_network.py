@@ -205,3 +205,26 @@ def test_a_derived_network_has_its_own_provenance():
     child.structure.provenance["sources"].append("b.json")
     assert net.structure.provenance == {"arch": net.structure.provenance["arch"], "method": "none",
                                         "sources": ["a.json"]}
+
+
+def test_a_models_card_says_what_it_is_and_refuses_reuse_with_other_options(tmp_path, digits_run, digits_data):
+    from dataclasses import asdict
+
+    from pamkit.errors import CheckpointError
+    from pamkit.merge import MergeOptions, merge
+    from pamkit.network import check_reusable, read_card
+
+    run_dir, trained = digits_run
+    trained_card = read_card(run_dir / "odd.json")
+    assert (trained_card.stage, trained_card.architecture, trained_card.method) == ("trained", "lenet5", None)
+    assert trained_card.reference == {"odd": trained[1].record.metrics["val"]}
+    options = MergeOptions(samples=64, finetune_epochs=0)
+    net, _ = merge(trained, "mtz", digits_data, options, progress=False)
+    save_multitask(tmp_path / "m" / "model", net)
+    card = read_card(tmp_path / "m")
+    assert (card.stage, card.method, [t.name for t in card.tasks]) == ("merged", "mtz", ["digit", "odd", "high"])
+    with pytest.raises(TypeError):
+        card.options["merge"]["samples"] = 1  # read-only, all the way down
+    check_reusable(tmp_path / "m", "merge", asdict(options))  # the same options: reused
+    with pytest.raises(CheckpointError, match=r"merge options differ from the ones asked for \(samples\)"):
+        check_reusable(tmp_path / "m", "merge", asdict(MergeOptions(samples=128, finetune_epochs=0)))

@@ -70,8 +70,9 @@ def load_artifact(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor],
     return tensors, record
 
 
-def read_sidecar(path: str | Path, kind: str) -> tuple[Path, dict[str, Any]]:
-    """The JSON sidecar of an artifact of ``kind`` (its path and content), checked but without its weights."""
+def read_sidecar(path: str | Path, kind: str | tuple[str, ...]) -> tuple[Path, dict[str, Any]]:
+    """The JSON sidecar of an artifact of ``kind`` (or of one of several kinds): its path and content, checked,
+    without its weights."""
     path = Path(path)
     refuse_pickle(path)
     sidecar = path.with_suffix(".json")
@@ -88,8 +89,10 @@ def read_sidecar(path: str | Path, kind: str) -> tuple[Path, dict[str, Any]]:
             f"{sidecar} has format version {record.get('format_version')!r}; this pamkit reads "
             f"version {FORMAT_VERSION}: re-create it with this version of pamkit"
         )
-    if record.get("kind") != kind:
-        raise CheckpointError(f"{sidecar} holds a {record.get('kind')!r}, not a {kind!r}; pass the right file")
+    kinds = (kind,) if isinstance(kind, str) else kind
+    if record.get("kind") not in kinds:
+        wanted = " or ".join(map(repr, kinds))
+        raise CheckpointError(f"{sidecar} holds a {record.get('kind')!r}, not a {wanted}; pass the right file")
     return sidecar, record
 
 

@@ -20,7 +20,7 @@ from ..data import DatasetSplits
 from ..errors import PamkitError
 from ..io import read_json, write_json
 from ..merge import MERGERS, REGROUPING_FILE, MergeOptions, merge
-from ..network import MODEL_STEM, MultitaskNet, load_multitask, save_multitask
+from ..network import MODEL_STEM, MultitaskNet, check_reusable, load_multitask, save_multitask
 from ..prune import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from ..prune.api import REPORT_FILE
 from ..prune.state import PROGRESS_DIR, Checkpoints
@@ -174,6 +174,7 @@ def merged_network(
 ) -> MultitaskNet:
     """The networks merged with ``method`` into ``out`` (as ``pamkit merge`` writes it), or reused from there."""
     if (out / f"{MODEL_STEM}.json").is_file():
+        check_reusable(out, "merge", asdict(options))
         return load_multitask(out / f"{MODEL_STEM}.json")[0]
     net, regrouping = merge(trained, method, data, options)
     out.mkdir(parents=True, exist_ok=True)
@@ -199,6 +200,7 @@ def _pruned(
             result = prune(net, data, reference, options, checkpoint=checkpoints.named("joint"))
         save_pruned(out, result, options)
         checkpoints.clear()
+    check_reusable(out, "pruning", options.to_dict())
     record = read_json(out / REPORT_FILE, "delete that folder and run again with --resume")  # as saved: with its path
     if not isinstance(record, dict):
         raise PamkitError(

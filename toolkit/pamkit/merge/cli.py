@@ -9,7 +9,7 @@ from typing import Any
 from ..cost import cost_report, format_table, space_layers, structure_summary
 from ..errors import PamkitError
 from ..io import read_json, write_json
-from ..network import MODEL_STEM, Structure, load_multitask, model_file, save_multitask
+from ..network import MODEL_STEM, Structure, load_multitask, model_file, read_card, save_multitask
 from ..outputs import staged_output
 from ..tasks import combination_label
 from ..train import data_like, load_run
@@ -144,10 +144,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     net, _ = load_multitask(args.model)
     s = net.structure
     wanted = None if args.layer is None else _layer_space(s, args.layer)
-    print(
-        f"{s.provenance.get('method', '?')} network of tasks {', '.join(net.task_names)} "
-        f"({s.provenance.get('arch', {}).get('name', '?')})\n"
-    )
+    print("\n".join(read_card(args.model).lines()) + "\n")
     rows = zip(space_layers(s), structure_summary(s), strict=True)
     print("\n".join(line for space, line in rows if wanted in (None, space)))
     if args.neurons:
