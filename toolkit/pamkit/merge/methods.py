@@ -7,6 +7,7 @@ contract test in ``tests/test_merge_contract.py`` take them from there.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import torch
@@ -25,18 +26,18 @@ from .sources import Sources, candidate_weights
 Report = dict[str, Any]  # per layer, what the method decided and measured (PAM's regrouping, MTZ's pair costs)
 
 
-class Merger:
+class Merger(ABC):
     """One way to merge source networks. Subclasses set ``name`` and ``uses`` and implement ``merge``."""
 
     name: ClassVar[str]
     uses: ClassVar[tuple[str, ...]] = ()  # the MergeOptions fields this method reads; any other given is refused
     needs_data: ClassVar[bool] = True  # held-out inputs (and training data for fine-tuning)
 
+    @abstractmethod
     def merge(
         self, sources: Sources, data: DatasetSplits, options: MergeOptions, provenance: dict[str, Any], progress: bool
     ) -> tuple[MultitaskNet, Report]:
         """The merged network (its provenance set to ``provenance``) and the method's report."""
-        raise NotImplementedError
 
 
 MERGERS: Registry[Merger] = Registry("merge method")
