@@ -46,6 +46,8 @@ def test_a_builder_taking_num_classes_is_given_the_tasks_outputs(mynets):
     assert trace_architecture(net, (1, 8, 8)).ops[-1].source == "classifier"
     with pytest.raises(ModelError, match="head 'classifier' with 3 outputs, not the 5 asked for by num_classes"):
         build_single_task("mynets:IgnoresNumClasses", 1, 8, 5)
+    with pytest.raises(ModelError, match="num_classes=7 contradicts the task's 5 outputs"):
+        build_single_task("mynets:SmallNet", 1, 8, 5, num_classes=7)
 
 
 def test_a_builder_without_num_classes_gets_its_head_replaced(mynets):

@@ -79,6 +79,12 @@ def build_user_network(path: str, in_channels: int, size: int, num_outputs: int,
     """Build ``path``'s network with ``kwargs`` for a task of ``num_outputs`` and check it on one input."""
     builder = import_builder(path)
     kwargs = dict(kwargs)
+    for name in OUTPUT_ARGUMENTS:
+        if name in kwargs and kwargs[name] != num_outputs:
+            raise ModelError(
+                f"--arch-arg {name}={kwargs[name]!r} contradicts the task's {num_outputs} outputs; leave it out: "
+                "pamkit passes each task its own"
+            )
     given_outputs = next((name for name in OUTPUT_ARGUMENTS if name in _parameters(builder)), None)
     if given_outputs is not None:
         kwargs.setdefault(given_outputs, num_outputs)
