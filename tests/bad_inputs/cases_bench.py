@@ -138,7 +138,7 @@ CASES = [
     Case("bench-out-is-the-manifest", bench(out="{export}/manifest.json"), "is also an input"),
     Case("bench-out-under-a-file", bench(out="{user_file}/results.json"), "which is a file"),
     Case("bench-out-unwritable", bench(out="/proc/pamkit-x/results.json"), "/proc is not writable"),
-    Case("bench-overwrite-without-report", bench("--overwrite"), "--overwrite applies to `pamkit bench report`"),
+    Case("bench-overwrite-without-report", bench("--overwrite"), "unrecognized arguments: --overwrite"),
     # crafted or damaged exports (checksums recomputed, so only the runtime or the path rules can tell)
     Case("bench-manifest-absolute-path", bench(export="{case}/export"), "not a path relative to its folder",
          setup=manifest_edit(first_file("/etc/passwd"))),

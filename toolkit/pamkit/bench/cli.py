@@ -14,6 +14,7 @@ from .report import markdown, plot
 from .targets import MAX_SEED, MAX_THREADS, Settings
 
 REPORT_WRITER = "bench report"  # as the marker names it: `pamkit bench report` output
+REPORT_VERB = "bench-report"  # `pamkit bench report ...` runs as this verb (``pamkit.cli.main`` maps it)
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -29,7 +30,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "ratio holds on a noisy machine. Energy is measured where a counter exists (Linux RAPL, the "
         "Android fuel gauge, macOS powermetrics) and otherwise reported as not measured; an analytical "
         "estimate from MACs and bytes is always given, labelled as such. "
-        "`pamkit bench report RESULTS.json...` turns results into tables and plots.",
+        "`pamkit bench report RESULTS.json...` turns results into tables and plots (see its --help).",
         epilog="examples: pamkit bench runs/demo/export --runs 50 --out runs/demo/bench.json | "
         "pamkit bench pam=runs/x/pam/export none=runs/x/none/export --format tflite | "
         "pamkit bench runs/demo/export --target emulated-arm64 --runs 2 --warmup 0 | "
@@ -39,7 +40,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "paths",
         nargs="+",
         metavar="DIR",
-        help="export directories (LABEL=DIR to name them), or `report` followed by results files",
+        help="export directories (LABEL=DIR to name them)",
     )
     p.add_argument("--target", default="host", help=f"one of {', '.join(TARGETS)} (default: %(default)s)")
     p.add_argument("--format", default="executorch", choices=list(FORMATS), help="(default: %(default)s)")
@@ -101,25 +102,31 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--out",
-        help="results JSON (bench; an existing file is replaced only if it holds bench "
-        "results) or report directory (report); default: bench-results.json / bench-report",
-    )
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="report: replace a folder that `pamkit bench report` wrote earlier (never any other folder)",
+        default="bench-results.json",
+        help="results JSON; an existing file is replaced only if it holds bench results (default: %(default)s)",
     )
     p.set_defaults(run=run_bench)
 
+    r = verbs.add_parser(
+        REPORT_VERB,
+        prog="pamkit bench report",
+        help="tables and plots of `pamkit bench` results; also written `pamkit bench report`",
+        description="Tables (report.md) and plots (latency per entry point; latency against MACs) of one or more "
+        "results files written by `pamkit bench`, into a new folder. Every file is checked before anything is "
+        "written.",
+        epilog="example: pamkit bench report runs/demo/bench.json --out runs/demo/bench-report",
+    )
+    r.add_argument("results", nargs="*", metavar="RESULTS.json", help="results files written by `pamkit bench`")
+    r.add_argument("--out", default="bench-report", help="report folder to write (default: %(default)s)")
+    r.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a folder that `pamkit bench report` wrote earlier (never any other folder)",
+    )
+    r.set_defaults(run=run_report)
+
 
 def run_bench(args: argparse.Namespace) -> int:
-    if args.paths[0] == "report":
-        return _report(args.paths[1:], Path(args.out or "bench-report"), args.overwrite)
-    if args.overwrite:
-        raise PamkitError(
-            "--overwrite applies to `pamkit bench report`; a results file is replaced without it, and "
-            "only when it holds earlier bench results"
-        )
     settings = Settings(
         warmup=args.warmup,
         runs=args.runs,
@@ -143,7 +150,7 @@ def run_bench(args: argparse.Namespace) -> int:
         benchmark_model=args.benchmark_model,
     )
     artifacts = parse_artifacts(args.paths)
-    out = args.out or "bench-results.json"
+    out = args.out
     check_results_path(out, artifacts)  # before measuring: a bad path must not cost the measurements
     results = bench(artifacts, options)
     path = save_results(results, out)
@@ -165,8 +172,9 @@ def parse_artifacts(items: list[str]) -> dict[str, Path]:
     return artifacts
 
 
-def _report(paths: list[str], out: Path, overwrite: bool) -> int:
+def run_report(args: argparse.Namespace) -> int:
     """Tables and plots of results files into a new folder; every file is checked before anything is written."""
+    paths, out, overwrite = args.results, Path(args.out), args.overwrite
     if not paths:
         raise PamkitError("`pamkit bench report` needs one or more results files written by `pamkit bench`")
     check_output_dir(out, REPORT_WRITER, inputs=paths, overwrite=overwrite)
