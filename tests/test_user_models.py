@@ -139,7 +139,7 @@ def pamkit(*args: str, cwd: Path) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize(("arch", "methods", "merge_options"), [
     ("mynets:SmallNet", ("none", "pam", "mtz"), ()),
-    ("mynets:gray_mobilenet_v2", ("none", "pam"), ("--finetune-epochs", "0")),  # 52 layers: no per-layer fine-tune
+    ("mynets:gray_mobilenet_v2", ("none", "mtz", "pam"), ("--finetune-epochs", "0")),  # 52 layers: no fine-tunes
 ])
 def test_a_users_network_goes_through_every_verb_in_its_own_process(tmp_path, arch, methods, merge_options):
     """train, merge, prune, export and bench, each a new process started in another folder than the last."""
