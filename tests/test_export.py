@@ -138,8 +138,13 @@ def test_manifest_follows_its_schema_and_checksums(exported):
     out, manifest = exported
     assert load_manifest(out) == manifest  # schema and every file's sha256
     assert [t["name"] for t in manifest["tasks"]] == list(ALL)
+    preprocessing = {  # the bundled digits: 8x8 pixels in 0..16, upsampled to 16 px, not normalised
+        "source": {"size": [8, 8], "channels": 1, "channel_order": "gray", "pixel_range": [0, 16]},
+        "steps": [{"op": "scale", "divide_by": 16, "to_range": [0.0, 1.0]},
+                  {"op": "resize", "size": [16, 16], "method": "bilinear", "align_corners": False, "antialias": False}],
+    }
     assert manifest["input"] == {"name": "image", "shape": [1, 1, 16, 16], "dtype": "float32", "layout": "NCHW",
-                                 "dataset": "digits", "normalization": None}
+                                 "dataset": "digits", "normalization": None, "preprocessing": preprocessing}
     assert {f["format"] for f in manifest["files"]} == {"executorch", "coreml", "tflite"}
     broken = json.loads(json.dumps(manifest))
     del broken["combinations"][0]["entry"]
