@@ -212,7 +212,7 @@ def test_a_models_card_says_what_it_is_and_refuses_reuse_with_other_options(tmp_
 
     from pamkit.errors import CheckpointError
     from pamkit.merge import MergeOptions, merge
-    from pamkit.network import check_reusable, read_card
+    from pamkit.card import check_reusable, read_card
 
     run_dir, trained = digits_run
     trained_card = read_card(run_dir / "odd.json")

@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..card import check_reusable
 from ..cost import cost_report
 from ..data import DatasetSplits
 from ..errors import PamkitError
 from ..io import read_json, write_json
 from ..merge import MERGERS, REGROUPING_FILE, MergeOptions, merge
-from ..network import MODEL_STEM, MultitaskNet, check_reusable, load_multitask, save_multitask
+from ..network import MODEL_STEM, MultitaskNet, load_multitask, save_multitask
 from ..prune import PruneOptions, prune, prune_separately, reference_scores, save_pruned
 from ..prune.api import REPORT_FILE
 from ..prune.state import PROGRESS_DIR, Checkpoints

@@ -96,11 +96,12 @@ def merge(
             f"merge method {method!r} needs data (held-out inputs and, for fine-tuning, training "
             "data); pass the dataset the networks were trained on"
         )
+    paths = [Path(item.path) for item in sources.nets]
     provenance = {
         "method": method,
         "options": asdict(options),
-        "sources": [str(Path(item.path).resolve()) for item in sources.nets],
-        "sources_sha256": source_digests(sources.nets) if all(Path(i.path).is_file() for i in sources.nets) else None,
+        "sources": [str(path.resolve()) for path in paths],
+        "sources_sha256": source_digests(paths) if all(path.is_file() for path in paths) else None,
         "data_options": sources.nets[0].record.provenance.get("data_options", {}),  # the split, for every stage
     }
     return merger.merge(sources, cast(DatasetSplits, data), options, provenance, progress)

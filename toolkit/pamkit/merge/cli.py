@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..card import read_card
 from ..cost import cost_report, format_table, space_layers, structure_summary
 from ..errors import PamkitError
 from ..io import read_json, write_json
-from ..network import MODEL_STEM, Structure, load_multitask, model_file, read_card, save_multitask
+from ..network import MODEL_STEM, Structure, load_multitask, model_file, save_multitask
 from ..outputs import staged_output
 from ..tasks import combination_label
 from ..train import data_like, load_run

@@ -54,6 +54,11 @@ def read_single_task_record(path: str | Path) -> SingleTaskRecord:
     Enough to load its data the same way (``data_like``), and it needs no import of a user's class.
     """
     sidecar, meta = read_sidecar(path, KIND)
+    return record_from_sidecar(meta, sidecar)
+
+
+def record_from_sidecar(meta: dict[str, Any], sidecar: str | Path) -> SingleTaskRecord:
+    """The record a single-task sidecar's content ``meta`` describes (``sidecar`` names it in errors)."""
     try:
         return SingleTaskRecord(
             str(meta["arch"]),
@@ -69,8 +74,8 @@ def read_single_task_record(path: str | Path) -> SingleTaskRecord:
 
 def load_single_task(path: str | Path) -> tuple[nn.Module, SingleTaskRecord]:
     """Load a checkpoint written by ``save_single_task``, validating the sidecar against the weights."""
-    tensors, _ = load_artifact(path, KIND)
-    record = read_single_task_record(path)
+    tensors, meta = load_artifact(path, KIND)
+    record = record_from_sidecar(meta, path)
     try:
         net = record.build()
     except PamkitError as exc:

@@ -148,19 +148,19 @@ def recorded_sources(provenance: dict[str, Any]) -> list[TrainedTask]:
     paths = [Path(p) for p in provenance.get("sources", [])]
     if not paths or not all(p.is_file() for p in paths):
         return []
-    loaded = load_run(paths)
-    for path, item, digest in zip(paths, loaded, provenance.get("sources_sha256") or [None] * len(paths), strict=True):
-        if digest is not None and read_sidecar(path, SINGLE_TASK)[1].get("weights_sha256") != digest:
+    recorded = provenance.get("sources_sha256") or [None] * len(paths)
+    for path, now, then in zip(paths, source_digests(paths), recorded, strict=True):
+        if then is not None and now != then:
             raise CheckpointError(
                 f"{path} is not the network the model was merged from (its weights' sha256 differs from the one "
-                f"recorded at merge time); restore the original {item.record.task.name} checkpoint or merge again"
+                "recorded at merge time); restore the original checkpoint or merge again"
             )
-    return loaded
+    return load_run(paths)
 
 
-def source_digests(nets: Sequence[TrainedTask]) -> list[str]:
-    """The sha256 of each source checkpoint's weights, as its sidecar records it (what ``recorded_sources`` checks)."""
-    return [str(read_sidecar(item.path, SINGLE_TASK)[1]["weights_sha256"]) for item in nets]
+def source_digests(paths: Sequence[str | Path]) -> list[str]:
+    """The sha256 of each checkpoint's weights, as its sidecar records it (what ``recorded_sources`` checks)."""
+    return [str(read_sidecar(path, SINGLE_TASK)[1].get("weights_sha256")) for path in paths]
 
 
 def model_data(

@@ -3,7 +3,8 @@
 Every pamkit model file already records these facts in its sidecar (the single-task record, the
 multitask structure and provenance, the pruning settings, the versions); the card gathers them
 under one schema for people (``pamkit inspect``) and for reuse checks (``compare`` reuses a stage
-only when the card's options are the ones asked for).
+only when the card's options are the ones asked for). It reads both stages' files, so it sits above
+``network`` and ``train``, beside the stages that use it.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..data import InputSpec
-from ..errors import CheckpointError
-from ..io import read_sidecar
-from ..tasks import Task
-from .storage import KIND, model_file
-from .structure import Structure
+from .data import InputSpec
+from .errors import CheckpointError
+from .io import read_sidecar
+from .network import Structure, model_file
+from .network.storage import KIND
+from .tasks import Task
+from .train.checkpoint import KIND as SINGLE_TASK
+from .train.checkpoint import record_from_sidecar
 
-SINGLE_TASK = "single-task"  # the sidecar kind of a trained network (train.checkpoint.KIND)
 STAGES = ("trained", "merged", "pruned")
 
 
@@ -109,33 +111,28 @@ def read_card(path: str | Path) -> ModelCard:
     )
 
 
-def _single_task_card(path: Path, record: dict[str, Any]) -> ModelCard:
-    try:
-        task, spec = Task.from_dict(record["task"]), InputSpec.from_dict(record["input"])
-        metrics, provenance = record.get("metrics", {}), record.get("provenance", {})
-        train = {"arch": record["arch"], "arch_kwargs": record["arch_kwargs"], **provenance.get("train", {})}
-    except KeyError as exc:
-        raise CheckpointError(f"{path}: the sidecar lacks {exc}; re-create the checkpoint with pamkit") from None
-    reference = {task.name: metrics["val"]} if "val" in metrics else {}
+def _single_task_card(path: Path, meta: dict[str, Any]) -> ModelCard:
+    record = record_from_sidecar(meta, path)
+    train = {"arch": record.arch, "arch_kwargs": record.arch_kwargs, **record.provenance.get("train", {})}
+    reference = {record.task.name: record.metrics["val"]} if "val" in record.metrics else {}
     return ModelCard(
         path,
         "trained",
-        str(record["arch"]),
+        record.arch,
         None,
-        (task,),
-        spec,
+        (record.task,),
+        record.input_spec,
         _frozen(reference),
         _frozen({"train": train}),
-        _frozen(record.get("versions", {})),
+        _frozen(meta.get("versions", {})),
     )
 
 
 def check_reusable(folder: Path, stage: str, options: Mapping[str, Any]) -> None:
     """Refuse to reuse the model in ``folder`` unless its ``stage`` was made with exactly ``options``."""
-    card = read_card(folder)
-    if options_digest(card.options.get(stage, {})) != options_digest(options):
-        made = _plain(card.options.get(stage, {}))
-        changed = sorted(k for k in set(made) | set(_plain(options)) if made.get(k) != _plain(options).get(k))
+    made, wanted = _plain(read_card(folder).options.get(stage, {})), _plain(options)
+    if options_digest(made) != options_digest(wanted):
+        changed = sorted(k for k in set(made) | set(wanted) if made.get(k) != wanted.get(k))
         raise CheckpointError(
             f"{folder} holds a model whose {stage} options differ from the ones asked for ({', '.join(changed)}); "
             "it is not reused: delete that folder, or start the run again with --overwrite"
