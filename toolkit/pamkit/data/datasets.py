@@ -285,8 +285,12 @@ def _split(raw: RawData, val_fraction: float, limit: int | None, gen: torch.Gene
     return RawSplits(splits, raw.max_value, raw.source)
 
 
-def _to_tensor(images: np.ndarray, max_value: float, size: int, spec: InputSpec) -> torch.Tensor:
-    """Scale [N, H, W] pixels to [0, 1], resize to size x size (bilinear) and normalise per spec."""
+def prepare_images(images: np.ndarray, max_value: float, size: int, spec: InputSpec) -> torch.Tensor:
+    """Scale [N, H, W] pixels to [0, 1], resize to size x size (bilinear) and normalise per spec.
+
+    The reference for the manifest's ``input.preprocessing`` steps: the Android and iOS sides are tested
+    against its output for the same pixels (tests/app_fixtures).
+    """
     x = torch.from_numpy(np.asarray(images, dtype=np.float32)).div_(max_value).unsqueeze(1)
     if x.shape[-1] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < x.shape[-1])
@@ -324,7 +328,7 @@ def load_dataset(
     )
     raw = info.load(info, request)
     splits = {
-        key: Split(_to_tensor(images, raw.max_value, size, spec), torch.from_numpy(labels.astype(np.int64)))
+        key: Split(prepare_images(images, raw.max_value, size, spec), torch.from_numpy(labels.astype(np.int64)))
         for key, (images, labels) in raw.splits.items()
     }
     return DatasetSplits(name, info.class_names, splits["train"], splits["val"], splits["test"], spec, raw.source)

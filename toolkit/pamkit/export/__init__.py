@@ -7,10 +7,12 @@ from .manifest import (
     MANIFEST,
     artifact_path,
     checksum,
+    input_section,
     load_manifest,
     schema,
     select_entry,
     summary,
+    task_section,
     validate_manifest,
 )
 
@@ -26,10 +28,12 @@ __all__ = [
     "checksum",
     "entry_points",
     "export",
+    "input_section",
     "load_manifest",
     "parse_combinations",
     "schema",
     "select_entry",
     "summary",
+    "task_section",
     "validate_manifest",
 ]

@@ -31,7 +31,6 @@ from ..errors import PamkitError
 from ..io import read_json, write_json
 from ..network import MultitaskNet
 from ..outputs import staged_output
-from ..tasks import output_name
 from ..train import evaluate_all
 from ..train.run import current_command
 from ..values import check_number
@@ -39,7 +38,7 @@ from ..versions import package_versions
 from .console import guarded, terminal_stream
 from .entries import INPUT_NAME, EntryPoint, entry_points, parse_combinations
 from .formats import DEFAULT_FORMATS, FORMATS, CoreMLFormat, Format, Runner, Signature
-from .manifest import MANIFEST, checksum, decision_rule, preprocessing, size_of, validate_manifest
+from .manifest import MANIFEST, checksum, input_section, size_of, task_section, validate_manifest
 
 LOG_FILE = "export.log"
 LEGACY_DIR = "coreml-ios15"
@@ -379,29 +378,9 @@ def _manifest(
     info = dataset_info(spec.dataset)
     accuracy = evaluate_all(net, [s.tasks[t] for t in s.heads], data.test)
     tasks = [
-        {
-            "name": task.name,
-            "output": output_name(task.name),
-            "kind": task.kind,
-            "encoding": task.encoding,
-            "labels": list(task.output_names),
-            "covers": [[info.class_names[c] for c in classes] for _, classes in task.outputs],
-            "output_kind": "logits",
-            "decision": decision_rule(task),
-            "accuracy": {"split": "test", "score": accuracy[task.name], "samples": len(data.test)},
-        }
+        task_section(task, info, {"split": "test", "score": accuracy[task.name], "samples": len(data.test)})
         for task in (s.tasks[t] for t in s.heads)
     ]
-    top = f"{info.max_value:g}"
-    normalization = (
-        None
-        if spec.mean is None
-        else {
-            "mean": spec.mean,
-            "std": spec.std,
-            "formula": f"x = (pixel / {top} - mean) / std, pixel in 0..{top}, after any resize",
-        }
-    )
     combinations = []
     for e in entries:
         cost = combination_cost(e.net, e.tasks)  # what the entry point computes, fused zero blocks included
@@ -454,15 +433,7 @@ def _manifest(
             "architecture": s.provenance.get("arch", {}).get("name"),
         },
         "tasks": tasks,
-        "input": {
-            "name": INPUT_NAME,
-            "shape": [1, *spec.shape],
-            "dtype": "float32",
-            "layout": "NCHW",
-            "dataset": spec.dataset,
-            "normalization": normalization,
-            "preprocessing": preprocessing(spec, info),
-        },
+        "input": input_section(spec, info),
         "combinations": combinations,
         "default_combination": default,
         "files": files,

@@ -11,7 +11,8 @@ from ..data import DatasetInfo, InputSpec
 from ..errors import PamkitError
 from ..io import contained, read_json
 from ..schemas import check_schema, packaged_schema
-from ..tasks import Task, combination_label
+from ..tasks import Task, combination_label, output_name
+from .entries import INPUT_NAME
 
 MANIFEST = "manifest.json"
 SCHEMA_FILE = "manifest.schema.json"
@@ -87,6 +88,21 @@ def summary(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
+def task_section(task: Task, info: DatasetInfo, accuracy: dict[str, Any] | None) -> dict[str, Any]:
+    """A manifest ``tasks`` item: the task's output, labels, what turns each on, and how to decide."""
+    return {
+        "name": task.name,
+        "output": output_name(task.name),
+        "kind": task.kind,
+        "encoding": task.encoding,
+        "labels": list(task.output_names),
+        "covers": [[info.class_names[c] for c in classes] for _, classes in task.outputs],
+        "output_kind": "logits",
+        "decision": decision_rule(task),
+        "accuracy": accuracy,
+    }
+
+
 def decision_rule(task: Task) -> dict[str, Any]:
     """How an app turns a task's raw outputs (logits) into answers, as ``Task.predict`` does."""
     if task.kind == "multiclass":
@@ -96,6 +112,29 @@ def decision_rule(task: Task) -> dict[str, Any]:
         "rule": "threshold",
         "threshold": 0.0,
         "description": f"each output > 0 (that is, {meaning}) means its label is present",
+    }
+
+
+def input_section(spec: InputSpec, info: DatasetInfo) -> dict[str, Any]:
+    """The manifest's ``input``: the tensor an entry point takes, and how to make it from a source image."""
+    top = f"{info.max_value:g}"
+    normalization = (
+        None
+        if spec.mean is None
+        else {
+            "mean": spec.mean,
+            "std": spec.std,
+            "formula": f"x = (pixel / {top} - mean) / std, pixel in 0..{top}, after any resize",
+        }
+    )
+    return {
+        "name": INPUT_NAME,
+        "shape": [1, *spec.shape],
+        "dtype": "float32",
+        "layout": "NCHW",
+        "dataset": spec.dataset,
+        "normalization": normalization,
+        "preprocessing": preprocessing(spec, info),
     }
 
 
