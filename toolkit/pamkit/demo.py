@@ -28,7 +28,7 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "MTZ, shared trunk, none), prune PAM and no merging under a 1-point "
         "accuracy tolerance and report accuracy and the cost of every task "
         "combination, and export the pruned PAM model to ExecuTorch, Core ML and "
-        "TFLite with one entry point per combination, then time every combination "
+        "TFLite with one entry point per combination (plus the Android demo's assets), then time every combination "
         "of it against the separately pruned networks on this machine, and end with "
         "one small point of the relatedness sweep (garments against digits on composite frames) and your own "
         "network: a plain nn.Module class named by import path, trained, re-imported from a state dict file and "
@@ -174,6 +174,7 @@ def _prune(suite, data, out: Path, config) -> None:
 
 def _export(data, out: Path) -> None:
     from .export import DEFAULT_FORMATS, ExportOptions, Int8Refused, export, summary
+    from .export.app_assets import AppAssetsOptions, write_app_assets
     from .network import MODEL_STEM, load_multitask
 
     print("\n== 4/7 export: the pruned PAM model, one entry point per task combination in each format, plus int8")
@@ -198,6 +199,12 @@ def _export(data, out: Path) -> None:
             detail = result["reason"]
         print(f"   {fmt}: {result['status']} ({detail})")
     print(f"   an app reads {out}/export/manifest.json to pick the entry point for the tasks it needs")
+    assets = write_app_assets(out / "export", out / "android-assets", AppAssetsOptions(samples=8, overwrite=True))
+    print(
+        f"   the Android demo's assets ({', '.join(f['path'] for f in assets['files'])}, the manifest and 8 sample "
+        f"images) are in {out}/android-assets:\n   `pamkit app-assets {out}/export --out "
+        "android_demo/app/src/main/assets/pamkit` puts them in the app (android_demo/README.md)"
+    )
 
 
 def _bench(data, out: Path) -> None:

@@ -10,12 +10,14 @@ from ..outputs import check_output_dir
 from ..train import model_data
 from ..values import FRACTION, NONNEGATIVE, NONNEGATIVE_INT, POSITIVE_INT
 from .api import WRITER, ExportOptions, export
+from .app_assets import APP_FORMATS, MAX_SAMPLES, AppAssetsOptions, write_app_assets
 from .formats import FORMATS
 from .manifest import summary
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
-    """Add ``export``."""
+    """Add ``export`` and ``app-assets``."""
+    register_app_assets(verbs)
     d = ExportOptions()
     p = verbs.add_parser(
         "export",
@@ -117,4 +119,51 @@ def run_export(args: argparse.Namespace) -> int:
     manifest = export(net, data, Path(args.out), options, model_path=args.model)
     print("\n".join(summary(manifest)))
     print(f"\nwritten to {args.out}/ (manifest.json says which entry point runs which tasks)")
+    return 0
+
+
+def register_app_assets(verbs: argparse._SubParsersAction) -> None:
+    """Add ``app-assets``."""
+    d = AppAssetsOptions()
+    p = verbs.add_parser(
+        "app-assets",
+        help="fill an app's assets from an export: its artifacts, the manifest and sample images",
+        description="Copy what an app needs from a `pamkit export` folder into DIR: the artifacts its runtimes "
+        "load (android: the .pte and .tflite files), manifest.json listing only those, and sample "
+        "test images (samples/NN.png at the source size, raw pixel values) with each one's true answer per "
+        "task (samples.json). The export's checksums are verified first; DIR is written whole or not at all. "
+        "For the Android demo, DIR is android_demo/app/src/main/assets/pamkit (android_demo/README.md).",
+        epilog="example: pamkit app-assets runs/demo/export --out android_demo/app/src/main/assets/pamkit",
+    )
+    p.add_argument("export", help="a folder written by `pamkit export`")
+    p.add_argument(
+        "--out", required=True, help="the assets folder to write: new or empty, or an earlier one with --overwrite"
+    )
+    p.add_argument(
+        "--app",
+        choices=sorted(APP_FORMATS),
+        default=d.app,
+        help="which app side the assets are for: it decides the artifacts copied (default: %(default)s)",
+    )
+    p.add_argument(
+        "--samples",
+        type=NONNEGATIVE_INT,
+        default=d.samples,
+        help=f"test images to include, 0 to {MAX_SAMPLES} (default: %(default)s; 0: none, no dataset needed)",
+    )
+    p.add_argument("--data", metavar="DIR", help="directory holding the dataset files (for the samples)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace DIR if `pamkit app-assets` wrote it earlier; a folder holding anything else is never replaced",
+    )
+    p.set_defaults(run=run_app_assets)
+
+
+def run_app_assets(args: argparse.Namespace) -> int:
+    options = AppAssetsOptions(app=args.app, samples=args.samples, data=args.data, overwrite=args.overwrite)
+    manifest = write_app_assets(args.export, args.out, options)
+    for item in manifest["files"]:
+        print(f"{item['format']:<16}{item['path']:<24}{item['size']:>12,} bytes  {len(item['entries'])} entry points")
+    print(f"{options.samples} sample images; written to {args.out}/ (the app reads manifest.json there)")
     return 0
