@@ -3,7 +3,7 @@
 VENV := .venv
 PAMKIT := $(VENV)/bin/pamkit
 
-.PHONY: setup demo test test-fast test-android check lock
+.PHONY: setup demo test test-fast test-android test-ios check lock
 
 setup:
 	@bash scripts/setup.sh
@@ -20,6 +20,11 @@ test: setup
 test-android: setup
 	bash android_demo/scripts/test-jvm.sh
 	$(VENV)/bin/python -m pytest tests/test_android.py tests/test_app_fixtures.py
+
+# The iOS side alone: the Swift syntax check of ios_export/ (pytest also checks generated files), then its tests.
+test-ios: setup
+	node ios_export/scripts/check-swift.cjs $$(find ios_export -name '*.swift')
+	$(VENV)/bin/python -m pytest tests/test_ios.py tests/test_app_fixtures.py
 
 # The edit-test loop: everything but the tests marked slow (end-to-end runs, the ResNets).
 test-fast: setup

@@ -23,3 +23,20 @@ def digits_run(tmp_path_factory, digits_data):
     out = tmp_path_factory.mktemp("digits_run")
     trained = train_suite(get_suite("digits"), "lenet5", digits_data, out, TrainConfig(epochs=12, batch_size=32, lr=3e-3))
     return out, trained
+
+
+@pytest.fixture(scope="session")
+def app_export(tmp_path_factory, digits_data):
+    """A 3-task lattice on the digits exported to every float format, Core ML's legacy packages included: what
+    the app sides' assets are made from (tests/test_android.py, tests/test_ios.py)."""
+    import dataclasses
+
+    from helpers import random_lattice, source_nets
+    from pamkit.export import ExportOptions, export
+
+    net = random_lattice(source_nets("lenet5", 16), seed=5)
+    data = dataclasses.replace(digits_data, input_spec=net.structure.input_spec)
+    out = tmp_path_factory.mktemp("app_export") / "export"
+    options = ExportOptions(parity_samples=2, combinations="digit,odd+high,digit+odd+high", coreml_legacy=True)
+    export(net, data, out, options, progress=False)
+    return out

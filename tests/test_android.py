@@ -10,41 +10,29 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import random_lattice, source_nets
 from pamkit.data import load_dataset, prepare_images
-from pamkit.export import ExportOptions, export, load_manifest
+from pamkit.export import load_manifest
 from pamkit.export.app_assets import AppAssetsOptions, write_app_assets
 
 ROOT = Path(__file__).parents[1]
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, digits_data):
-    """A 3-task lattice on the digits, exported to every float format (Core ML included, which Android skips)."""
-    import dataclasses
-
-    net = random_lattice(source_nets("lenet5", 16), seed=5)
-    data = dataclasses.replace(digits_data, input_spec=net.structure.input_spec)
-    out = tmp_path_factory.mktemp("export") / "export"
-    export(net, data, out, ExportOptions(parity_samples=2, combinations="digit,odd+high,digit+odd+high"), progress=False)
-    return out
-
-
-@pytest.fixture(scope="module")
-def assets(exported, tmp_path_factory):
+def assets(app_export, tmp_path_factory):
     out = tmp_path_factory.mktemp("assets") / "pamkit"
-    write_app_assets(exported, out, AppAssetsOptions(samples=5))
+    write_app_assets(app_export, out, AppAssetsOptions(samples=5))
     return out
 
 
-def test_assets_hold_the_android_artifacts_and_a_manifest_that_verifies(assets, exported):
+def test_assets_hold_the_android_artifacts_and_a_manifest_that_verifies(assets, app_export):
     manifest = load_manifest(assets)  # checksums of every file it lists, against the copies
     assert sorted(f["format"] for f in manifest["files"]) == ["executorch", "tflite"]
     assert not any(p.suffix == ".mlpackage" for p in assets.iterdir())
-    original = json.loads((exported / "manifest.json").read_text())
+    original = json.loads((app_export / "manifest.json").read_text())
     assert "coreml" in {f["format"] for f in original["files"]}
     assert manifest["combinations"] == original["combinations"] and manifest["tasks"] == original["tasks"]
-    assert manifest["app_assets"] == {"app": "android", "export": str(exported)}
+    assert manifest["app_assets"] == {"app": "android", "export": str(app_export)}
+    assert "swift" not in manifest and not list(assets.glob("*.swift"))  # the iOS side's file
 
 
 def test_samples_are_the_datasets_pixels_with_their_true_answers(assets):
@@ -69,18 +57,18 @@ def test_samples_are_the_datasets_pixels_with_their_true_answers(assets):
         assert np.allclose(ours.numpy(), expected.numpy(), atol=1e-6)
 
 
-def test_no_samples_needs_no_dataset(exported, tmp_path):
-    write_app_assets(exported, tmp_path / "a", AppAssetsOptions(samples=0))
+def test_no_samples_needs_no_dataset(app_export, tmp_path):
+    write_app_assets(app_export, tmp_path / "a", AppAssetsOptions(samples=0))
     assert not (tmp_path / "a" / "samples.json").exists() and (tmp_path / "a" / "model.pte").is_file()
 
 
-def test_an_earlier_assets_folder_is_replaced_only_with_overwrite(exported, tmp_path):
+def test_an_earlier_assets_folder_is_replaced_only_with_overwrite(app_export, tmp_path):
     from pamkit.errors import PamkitError
 
-    write_app_assets(exported, tmp_path / "a", AppAssetsOptions(samples=1))
+    write_app_assets(app_export, tmp_path / "a", AppAssetsOptions(samples=1))
     with pytest.raises(PamkitError, match="pass --overwrite"):
-        write_app_assets(exported, tmp_path / "a", AppAssetsOptions(samples=2))
-    write_app_assets(exported, tmp_path / "a", AppAssetsOptions(samples=2, overwrite=True))
+        write_app_assets(app_export, tmp_path / "a", AppAssetsOptions(samples=2))
+    write_app_assets(app_export, tmp_path / "a", AppAssetsOptions(samples=2, overwrite=True))
     assert len(json.loads((tmp_path / "a" / "samples.json").read_text())["samples"]) == 2
 
 

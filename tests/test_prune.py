@@ -570,6 +570,26 @@ def test_a_cliff_is_backed_off_and_the_step_made_again_without_its_most_damaging
     assert not any(entry["event"].startswith("backed off") for entry in without.history)
 
 
+@pytest.mark.slow
+def test_a_point_that_would_end_the_exploration_gets_a_full_fine_tune_first(pam_case, digits_data):
+    merged, reference = pam_case
+    # explore_past 0: the first step ending outside the tolerance would end the exploration
+    options = PruneOptions(**{**vars(FAST), "explore_past": 0.0, "confirmations": 1})
+    result = prune(merged, digits_data, reference, options, progress=False)
+    confirms = [entry for entry in result.history if entry["event"].startswith("confirm")]
+    assert len(confirms) == 1 and [p["phase"] for p in result.trajectory].count("confirm") == 1
+    k = int(confirms[0]["event"].split()[1].rstrip(":"))
+    limits = {name: score - options.tolerance for name, score in reference.items()}
+    recovered = all(confirms[0]["val"][name] >= limit for name, limit in limits.items())
+    assert confirms[0]["event"].endswith("recovered" if recovered else "still past")
+    last_step = max(entry["iteration"] for entry in result.history if entry["event"].startswith("step"))
+    assert last_step > k if recovered else last_step == k  # recovered: the exploration went on from that point
+    without = prune(merged, digits_data, reference, PruneOptions(**{**vars(options), "confirmations": 0}),
+                    progress=False)
+    assert not any(entry["event"].startswith("confirm") for entry in without.history)
+    assert max(entry["iteration"] for entry in without.history if entry["event"].startswith("step")) == k
+
+
 def test_a_cliff_is_a_fall_far_below_the_limit_and_only_from_the_boundary():
     run = SimpleNamespace(options=PruneOptions(backoff_drop=0.01), limits={"a": 0.90, "b": 0.80})
     at = {"a": 0.905, "b": 0.85}

@@ -45,6 +45,8 @@ CASES = [
     Case("export-coreml-legacy-without-coreml", export("--coreml-legacy"), "add coreml to the formats"),
     Case("export-unknown-task", export("--combinations", "odd+nine"), "unknown task 'nine'"),
     Case("export-empty-combination", export("--combinations", "odd,,high"), "empty task combination"),
+    Case("export-swift-type-lowercase", export("--swift-type", "model"), "--swift-type must be a Swift type name"),
+    Case("export-swift-type-dash", export("--swift-type", "My-Model"), "--swift-type must be a Swift type name"),
     # the model
     Case("export-model-missing", export(model="{case}/absent.json"), "not found"),
     Case("export-model-is-an-export", export(model="{export}"), "folder without model.json"),

@@ -28,8 +28,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "MTZ, shared trunk, none), prune PAM and no merging under a 1-point "
         "accuracy tolerance and report accuracy and the cost of every task "
         "combination, and export the pruned PAM model to ExecuTorch, Core ML and "
-        "TFLite with one entry point per combination (plus the Android demo's assets), then time every combination "
-        "of it against the separately pruned networks on this machine, and end with "
+        "TFLite with one entry point per combination (plus the Android and iOS apps' assets), then time every "
+        "combination of it against the separately pruned networks on this machine, and end with "
         "one small point of the relatedness sweep (garments against digits on composite frames) and your own "
         "network: a plain nn.Module class named by import path, trained, re-imported from a state dict file and "
         "merged. Falls back "
@@ -199,12 +199,11 @@ def _export(data, out: Path) -> None:
             detail = result["reason"]
         print(f"   {fmt}: {result['status']} ({detail})")
     print(f"   an app reads {out}/export/manifest.json to pick the entry point for the tasks it needs")
-    assets = write_app_assets(out / "export", out / "android-assets", AppAssetsOptions(samples=8, overwrite=True))
-    print(
-        f"   the Android demo's assets ({', '.join(f['path'] for f in assets['files'])}, the manifest and 8 sample "
-        f"images) are in {out}/android-assets:\n   `pamkit app-assets {out}/export --out "
-        "android_demo/app/src/main/assets/pamkit` puts them in the app (android_demo/README.md)"
-    )
+    for app, readme in (("android", "android_demo/README.md"), ("ios", "ios_export/README.md")):
+        assets = write_app_assets(out / "export", out / f"{app}-assets", AppAssetsOptions(app, 8, overwrite=True))
+        files = ", ".join(dict.fromkeys(f["path"].split("/")[0] for f in assets["files"]))
+        print(f"   {app} app assets in {out}/{app}-assets: {files}, the manifest, 8 samples ({readme})")
+    print(f"   {manifest['swift']['path']} types the tasks and entry points for Swift: `model.run([.a, .b], input: x)`")
 
 
 def _bench(data, out: Path) -> None:

@@ -102,6 +102,13 @@ def register(verbs: argparse._SubParsersAction) -> None:
         f"{r.backoff_drop:g} below both the point before and its limit), 0 for never (default: %(default)s)",
     )
     p.add_argument(
+        "--confirmations",
+        type=NONNEGATIVE_INT,
+        default=r.confirmations,
+        help="full fine-tunes a prune may give a point that would end its exploration, to see whether it comes "
+        "back, 0 for never (default: %(default)s)",
+    )
+    p.add_argument(
         "--hold",
         action="store_true",
         help="hold a task outside its limit while another is within: it gives up no channel while the others "
@@ -201,6 +208,7 @@ def _options(args: argparse.Namespace, suite: TaskSuite) -> CompareOptions:
             step=args.step,
             finetune_samples=args.finetune_samples or None,
             max_backoffs=args.max_backoffs,
+            confirmations=args.confirmations,
             hold=args.hold,
             batch_size=args.batch_size,
             seed=args.seed,

@@ -39,6 +39,8 @@ from .console import guarded, terminal_stream
 from .entries import INPUT_NAME, EntryPoint, entry_points, parse_combinations
 from .formats import DEFAULT_FORMATS, FORMATS, CoreMLFormat, Format, Runner, Signature
 from .manifest import MANIFEST, checksum, input_section, size_of, task_section, validate_manifest
+from .swift import DEFAULT_TYPE as DEFAULT_SWIFT_TYPE
+from .swift import check_type_name, swift_source
 
 LOG_FILE = "export.log"
 LEGACY_DIR = "coreml-ios15"
@@ -73,9 +75,11 @@ class ExportOptions:
     # fuse an entry's groups into one op per layer where that adds at most this share of its MACs (None: never;
     # fused layers hold their own copy of the weights, so the artifact grows)
     fuse_extra_macs: float | None = None
+    swift_type: str = DEFAULT_SWIFT_TYPE  # the generated Swift file's struct (and file) name, for ios_export/
 
     def __post_init__(self) -> None:
         """Refuse a bad option by name (NaN too: it would switch a check off), before anything is built."""
+        check_type_name(self.swift_type)
         for name in ("parity_samples", "calibration_samples", "int8_samples"):
             check_number(name, getattr(self, name), low=1, integer=True)
         check_number("threads", self.threads, low=1, high=MAX_THREADS, integer=True)
@@ -120,7 +124,9 @@ def export(
     model_path: str | Path | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Export ``net`` to ``out``: the artifacts, ``manifest.json`` and ``export.log``; returns the manifest.
+    """Export ``net`` to ``out``: the artifacts, ``manifest.json``, the typed Swift file and ``export.log``.
+
+    Returns the manifest.
 
     ``data`` supplies real inputs: its test split for the parity check and each task's accuracy,
     its training split for int8 calibration.
@@ -137,9 +143,13 @@ def export(
             tqdm(total=total, desc="export", unit="step", file=stream, disable=not progress or None) as bar,
         ):
             built = _Session(net, data, entries, default, tmp, options, bar).build(formats)
-        path = write_json(tmp / MANIFEST, _manifest(net, data, entries, default, built, options, model_path))
+        manifest = _manifest(net, data, entries, default, built, options, model_path)
+        swift = f"{options.swift_type}.swift"
+        manifest["swift"] = {"path": swift, "type": options.swift_type}
+        path = write_json(tmp / MANIFEST, manifest)
         manifest = read_json(path, "this is a bug in pamkit export")  # exactly what an app will read
         validate_manifest(manifest)
+        (tmp / swift).write_text(swift_source(manifest, options.swift_type))
     return manifest
 
 

@@ -23,8 +23,22 @@ from .manifest import MANIFEST, artifact_path, load_manifest, validate_manifest
 
 WRITER = "app-assets"
 SAMPLES_FILE = "samples.json"
-# The formats each app side runs (android_demo: ExecuTorch's Module and LiteRT's Interpreter).
-APP_FORMATS: dict[str, tuple[str, ...]] = {"android": ("executorch", "executorch-int8", "tflite", "tflite-int8")}
+
+
+@dataclass(frozen=True)
+class AppSide:
+    """What one app side takes from an export: the formats its runtimes load, and whether the typed Swift file."""
+
+    formats: tuple[str, ...]
+    swift: bool = False
+
+
+# android_demo: ExecuTorch's Module and LiteRT's Interpreter; ios_export: Core ML functions (and the legacy
+# per-combination packages) and ExecuTorch, with the generated Swift file.
+APPS: dict[str, AppSide] = {
+    "android": AppSide(("executorch", "executorch-int8", "tflite", "tflite-int8")),
+    "ios": AppSide(("coreml", "executorch", "executorch-int8"), swift=True),
+}
 MAX_SAMPLES = 100
 
 
@@ -38,8 +52,8 @@ class AppAssetsOptions:
     overwrite: bool = False
 
     def __post_init__(self) -> None:
-        if self.app not in APP_FORMATS:
-            raise PamkitError(f"unknown app {self.app!r}; choose one of {', '.join(APP_FORMATS)}")
+        if self.app not in APPS:
+            raise PamkitError(f"unknown app {self.app!r}; choose one of {', '.join(APPS)}")
         if not 0 <= self.samples <= MAX_SAMPLES:
             raise PamkitError(f"--samples must be 0 to {MAX_SAMPLES}, got {self.samples}; a few images are enough")
 
@@ -51,14 +65,18 @@ def write_app_assets(export_dir: str | Path, out: str | Path, options: AppAssets
     Returns the manifest as written.
     """
     manifest = load_manifest(export_dir)
-    wanted = APP_FORMATS[options.app]
-    files = [item for item in manifest["files"] if item["format"] in wanted]
+    side = APPS[options.app]
+    files = [item for item in manifest["files"] if item["format"] in side.formats]
     if not files:
         raise PamkitError(
-            f"{export_dir} has no artifact an {options.app} app runs ({', '.join(wanted)}); "
-            f"re-run `pamkit export --formats {','.join(wanted[::2])}`"
+            f"{export_dir} has no artifact an {options.app} app runs ({', '.join(side.formats)}); re-run "
+            f"`pamkit export --formats {','.join(f for f in side.formats if 'int8' not in f)}`"
         )
-    app_manifest = {**manifest, "files": files, "app_assets": {"app": options.app, "export": str(export_dir)}}
+    swift = manifest.get("swift") if side.swift else None
+    if side.swift and (swift is None or not (Path(export_dir) / swift["path"]).is_file()):
+        raise PamkitError(f"{export_dir} has no generated Swift file: re-run `pamkit export` with this pamkit")
+    app_manifest = {k: v for k, v in manifest.items() if k != "swift" or swift}
+    app_manifest |= {"files": files, "app_assets": {"app": options.app, "export": str(export_dir)}}
     validate_manifest(app_manifest)
     samples = sample_images(manifest, options.samples, options.data)
     with staged_output(out, WRITER, inputs=[export_dir], overwrite=options.overwrite) as tmp:
@@ -71,6 +89,8 @@ def write_app_assets(export_dir: str | Path, out: str | Path, options: AppAssets
             else:
                 shutil.copy2(source, target)
         write_json(tmp / MANIFEST, app_manifest, indent=2)
+        if swift:
+            shutil.copy2(Path(export_dir) / swift["path"], tmp / swift["path"])
         if samples:
             write_samples(tmp, manifest, samples)
     return app_manifest

@@ -10,7 +10,7 @@ from ..outputs import check_output_dir
 from ..train import model_data
 from ..values import FRACTION, NONNEGATIVE, NONNEGATIVE_INT, POSITIVE_INT
 from .api import WRITER, ExportOptions, export
-from .app_assets import APP_FORMATS, MAX_SAMPLES, AppAssetsOptions, write_app_assets
+from .app_assets import APPS, MAX_SAMPLES, AppAssetsOptions, write_app_assets
 from .formats import FORMATS
 from .manifest import summary
 
@@ -29,7 +29,8 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "groups. Entry names join the tasks' names with '__' in declared order ('a__b'); outputs are "
         "named by task. Every entry point is run on its official runtime on real test images and "
         "compared with PyTorch (Core ML: structure only off macOS); any failure aborts with nothing "
-        "written. Writes DIR/manifest.json (what an app reads), the artifacts and DIR/export.log.",
+        "written. Writes DIR/manifest.json (what an app reads), the artifacts, DIR/PamkitModel.swift (typed "
+        "tasks and entry points for ios_export/) and DIR/export.log.",
         epilog="example: pamkit export runs/demo/pam/pruned/model.json --out runs/demo/export "
         "--formats executorch,tflite --combinations 'a+b,a'",
     )
@@ -89,6 +90,14 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "their own copy of the weights, so the artifact grows (benchmarks/bench/). Default: off, weights "
         "stored once. The manifest records each entry's MACs and fused layers",
     )
+    p.add_argument(
+        "--swift-type",
+        default=d.swift_type,
+        metavar="NAME",
+        help="name of the typed Swift struct written beside the manifest as NAME.swift, for the iOS package in "
+        "ios_export/: the model's tasks as an enum, each combination's entry point, outputs and labels "
+        "(default: %(default)s)",
+    )
     p.add_argument("--data", metavar="DIR", help="directory holding the dataset files")
     p.add_argument(
         "--overwrite",
@@ -110,6 +119,7 @@ def run_export(args: argparse.Namespace) -> int:
         int8_tolerance=args.int8_tolerance,
         jobs=args.jobs,
         fuse_extra_macs=args.fuse_extra_macs,
+        swift_type=args.swift_type,
         overwrite=args.overwrite,
     )
     inputs = [args.model] + ([args.data] if args.data else [])
@@ -129,10 +139,12 @@ def register_app_assets(verbs: argparse._SubParsersAction) -> None:
         "app-assets",
         help="fill an app's assets from an export: its artifacts, the manifest and sample images",
         description="Copy what an app needs from a `pamkit export` folder into DIR: the artifacts its runtimes "
-        "load (android: the .pte and .tflite files), manifest.json listing only those, and sample "
+        "load (android: the .pte and .tflite files; ios: the Core ML packages, the .pte and the typed Swift file), "
+        "manifest.json listing only those, and sample "
         "test images (samples/NN.png at the source size, raw pixel values) with each one's true answer per "
         "task (samples.json). The export's checksums are verified first; DIR is written whole or not at all. "
-        "For the Android demo, DIR is android_demo/app/src/main/assets/pamkit (android_demo/README.md).",
+        "For the Android demo, DIR is android_demo/app/src/main/assets/pamkit (android_demo/README.md); for iOS, "
+        "add DIR's files to the app target (ios_export/README.md).",
         epilog="example: pamkit app-assets runs/demo/export --out android_demo/app/src/main/assets/pamkit",
     )
     p.add_argument("export", help="a folder written by `pamkit export`")
@@ -141,7 +153,7 @@ def register_app_assets(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--app",
-        choices=sorted(APP_FORMATS),
+        choices=sorted(APPS),
         default=d.app,
         help="which app side the assets are for: it decides the artifacts copied (default: %(default)s)",
     )

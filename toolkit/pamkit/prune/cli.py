@@ -136,6 +136,14 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "without it one move a network cannot relearn decides where a prune ends)",
     )
     p.add_argument(
+        "--confirmations",
+        type=NONNEGATIVE_INT,
+        default=d.confirmations,
+        help="tolerance mode: a point that ends the exploration (a task --explore-past below its limit after its "
+        "short fine-tune) first gets the full final fine-tune; if that brings it back, pruning goes on from it. At "
+        "most this many times a prune, 0 for never (default: %(default)s)",
+    )
+    p.add_argument(
         "--hold",
         action="store_true",
         help="tolerance mode: a task outside its limit gives up no channel while another task is within, so the "
@@ -215,6 +223,7 @@ def run_prune(args: argparse.Namespace) -> int:
         search_window=args.search_window,
         backoff_drop=args.backoff_drop,
         max_backoffs=args.max_backoffs,
+        confirmations=args.confirmations,
         hold=args.hold,
         max_candidates=args.max_candidates,
         final_epochs=args.final_epochs,
