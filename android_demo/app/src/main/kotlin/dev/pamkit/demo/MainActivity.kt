@@ -30,7 +30,7 @@ import java.util.concurrent.Executors
  */
 class MainActivity : Activity() {
     private val worker = Executors.newSingleThreadExecutor()
-    private lateinit var assets: ModelAssets
+    private lateinit var modelAssets: ModelAssets  // not `assets`: that would override Context.getAssets()
     private lateinit var manifest: Manifest
     private val boxes = mutableMapOf<String, CheckBox>()
     private var sample = 0
@@ -41,8 +41,8 @@ class MainActivity : Activity() {
         setContentView(R.layout.activity_main)
         val result = findViewById<TextView>(R.id.result)
         try {
-            assets = ModelAssets(this)
-            manifest = assets.manifest
+            modelAssets = ModelAssets(this)
+            manifest = modelAssets.manifest
         } catch (e: Exception) {
             result.text = "${getString(R.string.no_assets)}\n\n${e.message}"
             return
@@ -69,7 +69,7 @@ class MainActivity : Activity() {
     private fun backend(): Backend = if (findViewById<RadioGroup>(R.id.runtime).checkedRadioButtonId == R.id.litert) Backend.LITERT else Backend.EXECUTORCH
 
     /** The model on the chosen runtime, loaded on first use (on the worker thread). */
-    private fun model(): MultitaskModel = model ?: MultitaskModel(manifest, assets.runner(backend())).also { model = it }
+    private fun model(): MultitaskModel = model ?: MultitaskModel(manifest, modelAssets.runner(backend())).also { model = it }
 
     private fun closeModel() {
         worker.execute {
@@ -79,9 +79,9 @@ class MainActivity : Activity() {
     }
 
     private fun showSample(index: Int) {
-        if (assets.samples.isEmpty()) return
-        sample = index % assets.samples.size
-        val s = assets.samples[sample]
+        if (modelAssets.samples.isEmpty()) return
+        sample = index % modelAssets.samples.size
+        val s = modelAssets.samples[sample]
         findViewById<ImageView>(R.id.image).setImageBitmap(Bitmap.createScaledBitmap(s.bitmap, 112, 112, false))
         findViewById<TextView>(R.id.truth).text = "shows ${s.shows}; truth: ${s.truth}"
     }
@@ -90,7 +90,7 @@ class MainActivity : Activity() {
 
     private fun runSelected(result: TextView) {
         val tasks = manifest.taskNames.filter { boxes.getValue(it).isChecked }
-        val bitmap = assets.samples.getOrNull(sample)?.bitmap ?: return
+        val bitmap = modelAssets.samples.getOrNull(sample)?.bitmap ?: return
         worker.execute {
             val text =
                 try {
@@ -108,7 +108,7 @@ class MainActivity : Activity() {
     }
 
     private fun benchmark(result: TextView) {
-        val bitmap = assets.samples.getOrNull(sample)?.bitmap ?: return
+        val bitmap = modelAssets.samples.getOrNull(sample)?.bitmap ?: return
         result.text = "benchmarking ${manifest.entries.size} entry points..."
         worker.execute {
             val text =
@@ -162,7 +162,8 @@ class ModelAssets(private val activity: Activity) {
                 val item = items.getJSONObject(i)
                 val options = BitmapFactory.Options().apply { inScaled = false; inPreferredConfig = Bitmap.Config.ARGB_8888 }
                 val bitmap = activity.assets.open("$FOLDER/${item.getString("file")}").use { BitmapFactory.decodeStream(it, null, options)!! }
-                Sample(bitmap, item.getJSONArray("shows").join(", "), item.getJSONObject("truth").toString())
+                val shows = item.getJSONArray("shows")
+                Sample(bitmap, (0 until shows.length()).joinToString { shows.getString(it) }, item.getJSONObject("truth").toString())
             }
         }
 
