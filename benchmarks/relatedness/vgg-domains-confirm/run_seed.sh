@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# VGG (width 0.125) on domains, seed S, pruned again with the pruner's confirmations (default 2 a prune), reusing
+# the single-task networks and merges of benchmarks/relatedness/vgg-domains/run_seed.sh S. Copy them first:
+#   mkdir -p runs/vgg-confirm-sS/seed-S && cp runs/vgg-domains-sS/.pamkit-output.json runs/vgg-confirm-sS/ &&
+#   cp -r runs/vgg-domains-sS/seed-S/single runs/vgg-confirm-sS/seed-S/ &&
+#   for m in none mtz pam; do mkdir -p runs/vgg-confirm-sS/seed-S/$m && cp -r runs/vgg-domains-sS/seed-S/$m/merged runs/vgg-confirm-sS/seed-S/$m/; done
+# METHODS=pam runs PAM alone (then run again with the default to add the others; finished prunes are reused).
+S=$1
+cd "$(dirname "$0")/../../.."
+started=$(date +%s)
+OMP_NUM_THREADS=1 .venv/bin/pamkit compare --suite domains --arch vgg --arch-arg width=0.125 \
+  --methods "${METHODS:-none,mtz,pam}" --limit 3000 --epochs 8 --finetune-samples 2048 --max-backoffs 2 --no-oracle \
+  --seeds "$S" --resume --out "runs/vgg-confirm-s$S"
+echo "confirm seed $S: rc $? $(( $(date +%s) - started )) s wall, commit $(git rev-parse --short HEAD)"
