@@ -143,13 +143,10 @@ def export(
             tqdm(total=total, desc="export", unit="step", file=stream, disable=not progress or None) as bar,
         ):
             built = _Session(net, data, entries, default, tmp, options, bar).build(formats)
-        manifest = _manifest(net, data, entries, default, built, options, model_path)
-        swift = f"{options.swift_type}.swift"
-        manifest["swift"] = {"path": swift, "type": options.swift_type}
-        path = write_json(tmp / MANIFEST, manifest)
+        path = write_json(tmp / MANIFEST, _manifest(net, data, entries, default, built, options, model_path))
         manifest = read_json(path, "this is a bug in pamkit export")  # exactly what an app will read
         validate_manifest(manifest)
-        (tmp / swift).write_text(swift_source(manifest, options.swift_type))
+        (tmp / manifest["swift"]["path"]).write_text(swift_source(manifest, options.swift_type))
     return manifest
 
 
@@ -447,6 +444,7 @@ def _manifest(
         "combinations": combinations,
         "default_combination": default,
         "files": files,
+        "swift": {"path": f"{options.swift_type}.swift", "type": options.swift_type},
         "validation": {
             "inputs": f"the first {len(data.test.images[: options.parity_samples])} images of the "
             f"{spec.dataset} test split, one at a time",
