@@ -1,6 +1,7 @@
 """The comparison: report arithmetic on a known report, and a small end-to-end run on digits."""
 
 import dataclasses
+from dataclasses import replace
 import json
 import shutil
 
@@ -9,6 +10,7 @@ import pytest
 from pamkit.cli import main
 from pamkit.compare import (
     CompareOptions,
+    DataRequest,
     aggregate,
     at_tolerance,
     combination_rows,
@@ -27,6 +29,9 @@ from pamkit.errors import PamkitError
 from pamkit.network import load_multitask
 from pamkit.prune import PruneOptions
 from pamkit.tasks import get_suite
+
+
+DIGITS = DataRequest(get_suite("digits"), "lenet5", size=16)  # what the digits_data fixture holds
 
 
 def fast_prune(**settings):
@@ -91,7 +96,7 @@ def test_compare_end_to_end_and_resume(digits_run, digits_data, tmp_path):
     run_dir, _ = digits_run
     shutil.copytree(run_dir, tmp_path / "single")
     options = CompareOptions(methods=("none", "pam"), oracle=False, prune=fast_prune())
-    report = compare(get_suite("digits"), "lenet5", digits_data, tmp_path, options)
+    report = compare(DIGITS, tmp_path, options)
     for name in ("report.json", "report.md", "cost.png", "curves.png"):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "report.json").read_text())
@@ -107,7 +112,7 @@ def test_compare_end_to_end_and_resume(digits_run, digits_data, tmp_path):
         assert [c["macs"] for c in cost_report(net)["combinations"]] == [r["macs"][method] for r in saved["rows"]]
         assert record["pruning"]["reference"] == report["reference"]["val"]
     stamp = (tmp_path / "pam" / "pruned" / "model.safetensors").stat().st_mtime_ns
-    again = compare(get_suite("digits"), "lenet5", digits_data, tmp_path, options)
+    again = compare(DIGITS, tmp_path, options)
     assert (tmp_path / "pam" / "pruned" / "model.safetensors").stat().st_mtime_ns == stamp
     assert combination_rows(again) == combination_rows(report)
 
@@ -130,7 +135,7 @@ def test_an_interrupted_prune_resumes_from_its_last_step(digits_run, digits_data
 
     monkeypatch.setattr(prune_api, "_step", counted)
     with pytest.raises(KeyboardInterrupt):
-        compare(get_suite("digits"), "lenet5", digits_data, tmp_path, options)
+        compare(DIGITS, tmp_path, options)
     stage = tmp_path / "none" / "pruned"
     first, second = (json.loads((stage / "progress" / f"task{t}.json").read_text())["prune_state"] for t in (0, 1))
     assert first["stop_reason"] and (second["iteration"], second["stop_reason"]) == (2, None)
@@ -138,7 +143,7 @@ def test_an_interrupted_prune_resumes_from_its_last_step(digits_run, digits_data
     cut["at"] = None
     calls.clear()
     capsys.readouterr()
-    report = compare(get_suite("digits"), "lenet5", digits_data, tmp_path, options)
+    report = compare(DIGITS, tmp_path, options)
     out = capsys.readouterr().out
     assert "resuming: prune digit finished already, skipped" in out and "resuming: prune odd continues after step 2" in out
     assert [c for c in calls if c[0] != "high"] == [("odd", 2), ("odd", 3)]  # nothing done before was done again
@@ -156,7 +161,7 @@ def test_compare_refuses_bad_input(digits_run, digits_data, tmp_path, capsys):
     run_dir, _ = digits_run
     shutil.copytree(run_dir, tmp_path / "single")
     with pytest.raises(PamkitError, match="not vgg for suite digits"):
-        compare(get_suite("digits"), "vgg", digits_data, tmp_path, CompareOptions(methods=("none",)))
+        compare(replace(DIGITS, arch="vgg"), tmp_path, CompareOptions(methods=("none",)))
     assert main(["compare", "--suite", "digits", "--arch", "lenet5", "--methods", "none,zip",
                  "--out", str(tmp_path / "x")]) == 2
     assert "unknown methods ['zip']" in capsys.readouterr().err

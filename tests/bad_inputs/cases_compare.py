@@ -65,6 +65,14 @@ CASES = [
                  "replaces it", setup=owned("cmp", "demo", complete=True)),
     compare_case("compare-overwrite-export-folder", ("--overwrite",), "already holds `pamkit export` output",
                  setup=owned("cmp", "export", complete=True)),
+    # Where the jobs run: only options that apply to the executor chosen.
+    compare_case("compare-executor-unknown", ("--executor", "slurm"), "unknown executor 'slurm'; use one of"),
+    compare_case("compare-executor-address-not-ray", ("--executor", "local:head:6379"), "only ray takes an address"),
+    compare_case("compare-jobs-with-ray-cluster", ("--executor", "ray:auto", "--jobs", "2"),
+                 "--jobs sizes a local Ray instance; the cluster at auto has its own size"),
+    compare_case("compare-jobs-with-inline", ("--executor", "inline", "--jobs", "2"), "inline runs one job at a time"),
+    compare_case("compare-jobs-zero", ("--jobs", "0"), "--jobs: 0 is out of range"),
+    compare_case("compare-retries-negative", ("--retries", "-1"), "--retries: -1 is out of range"),
     # The demo runs compare inside its own folder, under the same ownership rule.
     demo_case("demo-out-user-folder", ("--overwrite",), "already holds files pamkit did not write",
               out="{user_dir}"),

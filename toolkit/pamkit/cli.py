@@ -68,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if words[:2] == ["bench", "report"]:  # a verb of two words: its own parser, registered as one word
         words = ["bench-report", *words[2:]]
     args = build_parser().parse_args(words)
+    args.words = list(sys.argv[1:] if argv is None else argv)  # as given: what results record as their command
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return int(args.run(args) or 0)

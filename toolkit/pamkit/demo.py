@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .errors import DataError
 from .examples import OWN_NETWORK
@@ -52,48 +54,58 @@ def register(verbs: argparse._SubParsersAction) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    took: dict[str, float] = {}
+
+    def timed(step: str, run: Callable[..., Any], *inputs: Any) -> Any:
+        begun = time.perf_counter()
+        result = run(*inputs)
+        took[step] = time.perf_counter() - begun
+        return result
+
     with resumable_output(args.out, WRITER, overwrite=args.overwrite, resume=args.resume) as (out, resuming):
         if resuming:
             print(f"resuming the demo in {out}: finished networks are reused")
-        trained, data, suite, config = _train(args, out)
-        _merge(trained, data, out, args.seed)
-        _prune(suite, data, out, config)
-        _export(data, out)
-        _bench(data, out)
-        _relatedness(args, out)
-        _own_network(suite, data, out, config, {"limit": args.limit, "seed": args.seed})
-    print(f"\nDemo finished in {time.perf_counter() - started:.0f} s; artifacts in {args.out}/")
+        trained, request, config = timed("train", _train, args, out)
+        data = request.load()
+        timed("merge", _merge, trained, data, out, args.seed)
+        timed("prune", _prune, request, out, config)
+        timed("export", _export, data, out)
+        timed("bench", _bench, data, out)
+        timed("relatedness", _relatedness, args, out)
+        timed("own network", _own_network, request, out, config)
+    total = time.perf_counter() - started
+    print(f"\nDemo finished in {total:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in took.items()) + ")")
+    print(f"artifacts in {args.out}/")
     return 0
 
 
 def _train(args: argparse.Namespace, out: Path):
-    from .compare import single_task_networks
+    from .compare import DataRequest, single_task_networks
     from .tasks import get_suite
-    from .train import TrainConfig, suite_data
+    from .train import TrainConfig
 
     print("== 1/7 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
-    options = {"limit": args.limit, "seed": args.seed}
     config = TrainConfig(epochs=args.epochs, seed=args.seed)
     try:
-        suite = get_suite("fashion-paper")
-        data = suite_data(suite, "lenet5", download=False, **options)
+        request = DataRequest(get_suite("fashion-paper"), "lenet5", limit=args.limit, seed=args.seed, download=False)
+        data = request.load()
     except DataError as exc:
         print(f"note: Fashion-MNIST is not available, so the demo uses the bundled 8x8 digits instead.\n  ({exc})")
-        suite = get_suite("digits-paper")
-        data = suite_data(suite, "lenet5", **options)
+        request = DataRequest(get_suite("digits-paper"), "lenet5", limit=args.limit, seed=args.seed)
+        data = request.load()
         config = TrainConfig(epochs=max(args.epochs, 30), batch_size=32, lr=3e-3, patience=5, seed=args.seed)
     print(
         f"   data: {data.name} from {data.source}: {len(data.train)} train / {len(data.val)} val / "
         f"{len(data.test)} test images of {data.input_spec.size} px"
     )
-    trained = single_task_networks(suite, "lenet5", data, out / "single", config, data_options=options)
+    trained = single_task_networks(request, out / "single", config)
     for item in trained:
         m = item.record.metrics
         print(
             f"   task {item.record.task.name}: test mean attribute accuracy {m['test']:.4f} "
             f"({m['epochs_run']} epochs, {m['train_seconds']:.1f} s, {m['params']:,} params)"
         )
-    return trained, data, suite, config
+    return trained, request, config
 
 
 def _merge(trained, data, out: Path, seed: int) -> None:
@@ -127,22 +139,22 @@ def _merge(trained, data, out: Path, seed: int) -> None:
     )
 
 
-def _prune(suite, data, out: Path, config) -> None:
+def _prune(request, out: Path, config) -> None:
     from .compare import CompareOptions, combination_rows, compare, curve_lines, unlearned
+    from .jobs import LocalExecutor
     from .prune import PruneOptions
 
     print("\n== 3/7 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
     prune = PruneOptions(  # coarser steps and one final epoch per candidate keep this stage to a few minutes
         batch_size=config.batch_size,
         seed=config.seed,
-        finetune_samples=None if len(data.train) < 8192 else 8192,
+        finetune_samples=None if len(request.load().train) < 8192 else 8192,
         step=0.2,
         final_epochs=1,
         explore_past=0.03,
     )
-    report = compare(
-        suite, "lenet5", data, out, CompareOptions(methods=("none", "pam"), train=config, prune=prune, oracle=False)
-    )
+    options = CompareOptions(methods=("none", "pam"), train=config, prune=prune, oracle=False)
+    report = compare(request, out, options, LocalExecutor())  # both prunes at once, each in its own process
     methods = report["methods"]
     print("\n   test scores after pruning (single-task networks in brackets):")
     for task in report["tasks"]:
@@ -240,25 +252,26 @@ def _bench(data, out: Path) -> None:
 
 def _relatedness(args: argparse.Namespace, out: Path) -> None:
     """One point of the relatedness sweep, small: garments against digits on composite frames (unrelated tasks)."""
-    from .compare import CompareOptions, combination_rows, compare
+    from .compare import CompareOptions, DataRequest, combination_rows, compare
+    from .jobs import LocalExecutor
     from .prune import PruneOptions
     from .tasks import get_suite
-    from .train import TrainConfig, suite_data
+    from .train import TrainConfig
 
     print(
         "\n== 6/7 relatedness: one point of benchmarks/relatedness at a small size. `domains`: 56x56 frames of two\n"
         "   garments and two digits; task a names the garments, task b the digits (nothing in common)"
     )
-    suite = get_suite("domains")
+    request = DataRequest(get_suite("domains"), "lenet5", limit=args.limit or 2000, seed=args.seed, download=False)
     try:
-        data = suite_data(suite, "lenet5", limit=args.limit or 2000, seed=args.seed, download=False)
+        request.load()
     except DataError as exc:
         print(f"   skipped: the composite frames need Fashion-MNIST and MNIST ({exc})")
         return
     train = TrainConfig(epochs=min(args.epochs, 6), seed=args.seed)
     prune = PruneOptions(seed=args.seed, finetune_samples=1024, step=0.2, final_epochs=1, explore_past=0.03)
     options = CompareOptions(methods=("none", "mtz", "pam"), train=train, prune=prune, oracle=False)
-    report = compare(suite, "lenet5", data, out / "relatedness-domains", options)
+    report = compare(request, out / "relatedness-domains", options, LocalExecutor())
     print(f"\n   {'combination':<14}" + "".join(f"{m + ' MACs':>14}" for m in ("none", "mtz", "pam")))
     for row in combination_rows(report):
         print(
@@ -273,7 +286,7 @@ def _relatedness(args: argparse.Namespace, out: Path) -> None:
     )
 
 
-def _own_network(suite, data, out: Path, config, data_options: dict) -> None:
+def _own_network(request, out: Path, config) -> None:
     """Bring your own network: a class named by import path, trained, imported back from its weights, merged."""
     from dataclasses import replace
 
@@ -291,15 +304,10 @@ def _own_network(suite, data, out: Path, config, data_options: dict) -> None:
     )
     own = out / "own"
     config = replace(config, epochs=min(config.epochs, 3))
-    trained = single_task_networks(
-        suite,
-        OWN_NETWORK,
-        data,
-        own / "single",
-        config,
-        {"width": 8},
-        data_options,  # --arch-arg width=8
-    )
+    data = request.load()  # the same images as the LeNet-5s, at their size
+    mine = replace(request, arch=OWN_NETWORK, size=data.input_spec.size)
+    trained = single_task_networks(mine, own / "single", config, {"width": 8})  # --arch-arg width=8
+    suite = request.suite
     first = trained[0]
     print(f"   trained {len(trained)} x {OWN_NETWORK}; task head: {task_head(first.net)!r}")
     weights = own / f"{first.record.task.name}.safetensors"  # as a user's own training script would save it

@@ -1,6 +1,15 @@
 """Compare stage: every merging method pruned under one rule, cost of every combination side by side."""
 
-from .api import CompareOptions, compare, compare_seeds, merged_network, single_task_networks
+from .api import (
+    CompareOptions,
+    DataRequest,
+    compare,
+    compare_seeds,
+    merged_network,
+    plan,
+    seed_jobs,
+    single_task_networks,
+)
 from .curves import at_tolerance, curve_lines, curve_points, plot_curves
 from .report import (
     aggregate,
@@ -17,6 +26,7 @@ from .report import (
 
 __all__ = [
     "CompareOptions",
+    "DataRequest",
     "aggregate",
     "at_tolerance",
     "combination_rows",
@@ -28,8 +38,10 @@ __all__ = [
     "goals",
     "markdown",
     "merged_network",
+    "plan",
     "plot",
     "plot_curves",
+    "seed_jobs",
     "single_task_networks",
     "stat",
     "unlearned",

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from ..errors import PamkitError
+from ..jobs import EXECUTORS, Executor
 from ..merge import MERGERS, MergeOptions
 from ..merge.pam import GROUPINGS
 from ..models import build_single_task, parse_arch_args
 from ..outputs import add_resumable_output_arguments, check_output_dir, resumable_output
 from ..prune import CRITERIA, PruneOptions
 from ..tasks import TaskSuite, get_suite
-from ..train import TrainConfig, suite_data
+from ..train import TrainConfig
 from ..values import NONNEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, number_arg
-from .api import CompareOptions, compare_seeds
+from .api import CompareOptions, DataRequest, compare_seeds
 
 WRITER = "compare"
 _FINETUNED = ("mtz", "shared", "pam")  # the methods --finetune-epochs applies to
@@ -140,17 +142,75 @@ def register(verbs: argparse._SubParsersAction) -> None:
         help="repeat everything random (training, merging samples, pruning) once per seed, each in "
         "OUT/seed-S, and report mean ± std over them (default: --seed alone)",
     )
+    add_executor_arguments(p)
     p.set_defaults(run=run_compare)
+
+
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    """``--executor``, ``--jobs`` and ``--retries``: where the comparison's jobs run (nothing else changes)."""
+    p.add_argument(
+        "--executor",
+        default="local",
+        metavar="local|ray[:ADDRESS]|inline",
+        help="where the jobs run: local (child processes on this machine), ray (a local Ray instance), "
+        "ray:ADDRESS (a running Ray cluster, e.g. ray:auto or ray:HEAD:6379; every node must see --out at the "
+        "same path), or inline (this process, one job at a time, output on the console). The results are the "
+        "same on every executor (default: %(default)s)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=POSITIVE_INT,
+        help="jobs at a time for local, CPUs of a local Ray instance (default: this machine's CPUs); each job "
+        "computes with one thread",
+    )
+    p.add_argument(
+        "--retries",
+        type=NONNEGATIVE_INT,
+        default=2,
+        help="times a job whose process died is started again; a job that fails with an error is not retried "
+        "(default: %(default)s)",
+    )
+
+
+def executor_from(args: argparse.Namespace) -> Executor:
+    """The executor ``--executor`` and ``--jobs`` ask for; an option it would ignore is refused."""
+    name, _, address = args.executor.partition(":")
+    if name == "ray":
+        return EXECUTORS.create("ray", address=address or None, cpus=args.jobs)
+    if address:
+        raise PamkitError(f"--executor {args.executor}: only ray takes an address; use {name} alone")
+    if name == "inline" and args.jobs is not None:
+        raise PamkitError("--jobs sizes the local and ray executors; inline runs one job at a time: drop --jobs")
+    return EXECUTORS.create(name, **({} if args.jobs is None or name != "local" else {"jobs": args.jobs}))
+
+
+def command_of_record(words: list[str]) -> str:
+    """The command the results record: this one without the options that choose where jobs run, since those
+    change nothing in the results (the same sweep on any executor records the same command)."""
+    kept, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        name = word.split("=", 1)[0]
+        if name in _EXECUTOR_OPTIONS:
+            skip = "=" not in word
+            continue
+        kept.append(word)
+    return shlex.join(["pamkit", *kept])
+
+
+_EXECUTOR_OPTIONS = ("--executor", "--jobs", "--retries")
 
 
 def run_compare(args: argparse.Namespace) -> int:
     """Check everything (suite, options, --out, data, architecture) before anything is written, then compare."""
     suite = get_suite(args.suite)
     options = _options(args, suite)
+    executor = executor_from(args)
     check_output_dir(args.out, WRITER, overwrite=args.overwrite, resume=args.resume, resumable=True, extendable=True)
-    data_options = {"limit": args.limit, "seed": args.seed}
-    data = suite_data(suite, args.arch, size=args.size, path=args.data, **data_options)
-    spec = data.input_spec
+    request = DataRequest(suite, args.arch, size=args.size, path=args.data, limit=args.limit, seed=args.seed)
+    spec = request.load().input_spec
     build_single_task(args.arch, spec.channels, spec.size, 1, **options.arch_kwargs)  # a bad --arch-arg fails here
     with resumable_output(args.out, WRITER, overwrite=args.overwrite, resume=args.resume, extendable=True) as (
         out,
@@ -158,7 +218,8 @@ def run_compare(args: argparse.Namespace) -> int:
     ):
         if resuming:
             print(f"== resuming the comparison in {out}: finished stages are reused")
-        compare_seeds(suite, args.arch, data, out, args.seeds or [args.seed], options, data_options)
+        command = command_of_record(args.words)
+        compare_seeds(request, out, args.seeds or [args.seed], options, executor, command, args.retries)
     print(f"\nreport: {args.out}/report.md, report.json, cost.png, curves.png (each seed's in seed-S/)")
     print((Path(args.out) / "report.md").read_text())
     return 0

@@ -3,7 +3,7 @@
 from .checkpoint import SingleTaskRecord, load_single_task, read_single_task_record, save_single_task
 from .importing import import_network, read_state_dict
 from .loop import FitResult, TrainConfig, evaluate, evaluate_all, fit
-from .run import TrainedTask, data_like, load_run, model_data, recorded_sources, suite_data, train_suite
+from .run import TrainedTask, data_like, load_run, model_data, recorded_sources, suite_data, train_suite, train_task
 
 __all__ = [
     "FitResult",
@@ -24,4 +24,5 @@ __all__ = [
     "save_single_task",
     "suite_data",
     "train_suite",
+    "train_task",
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -50,25 +51,41 @@ def train_suite(
     ``resume``: a task whose checkpoint is already in ``out`` (saved atomically, so it is complete)
     is loaded instead of trained again; each network has its own seed, so the result is the same.
     """
-    out = Path(out)
-    arch_kwargs = dict(arch_kwargs or {})
-    provenance_base = {
+    trained = [
+        train_task(suite, index, arch, data, out, config, arch_kwargs, data_options, resume)
+        for index in range(len(suite.tasks))
+    ]
+    write_run_summary(Path(out), suite, trained)
+    return trained
+
+
+def train_task(
+    suite: TaskSuite,
+    index: int,
+    arch: str,
+    data: DatasetSplits,
+    out: str | Path,
+    config: TrainConfig,
+    arch_kwargs: dict[str, Any] | None = None,
+    data_options: dict[str, Any] | None = None,
+    resume: bool = False,
+) -> TrainedTask:
+    """Train (or, with ``resume``, reuse) the network of the suite's task ``index``, saved as ``out/<task>``:
+    ``train_suite``'s work for one task, so that each task can be its own job."""
+    task = suite.tasks[index]
+    seed = config.seed + index  # each network starts from its own initialisation, as independent training does
+    provenance = {
         "suite": suite.name,
         "dataset_source": data.source,
         "data_options": data_options or {},
         "train": config.to_dict(),
         "command": current_command(),
+        "seed": seed,
     }
-    trained = []
-    for index, task in enumerate(suite.tasks):
-        seed = config.seed + index  # each network starts from its own initialisation, as independent training does
-        record = SingleTaskRecord(
-            arch, arch_kwargs, task, data.input_spec, provenance={**provenance_base, "seed": seed}
-        )
-        finished = _finished(out / task.name, record) if resume else None
-        trained.append(finished or _train_one(out / task.name, record, data, replace(config, seed=seed)))
-    write_run_summary(out, suite, trained)
-    return trained
+    record = SingleTaskRecord(arch, dict(arch_kwargs or {}), task, data.input_spec, provenance=provenance)
+    stem = Path(out) / task.name
+    finished = _finished(stem, record) if resume else None
+    return finished or _train_one(stem, record, data, replace(config, seed=seed))
 
 
 def _train_one(stem: Path, record: SingleTaskRecord, data: DatasetSplits, config: TrainConfig) -> TrainedTask:
@@ -226,6 +243,22 @@ def run_checkpoints(folder: Path) -> list[Path]:
     return [contained(summary_path, entry.get("checkpoint"), "checkpoint", CheckpointError) for entry in tasks.values()]
 
 
+_command_of_record: list[str] = []  # set by ``recorded_command`` while a job runs for another process's command
+
+
 def current_command() -> str:
-    """The command line that is running, for reproducibility records."""
+    """The command line that is running, for reproducibility records (inside ``recorded_command``: the one it
+    names, so that a job run in a worker process records the command that planned it, not the worker's)."""
+    if _command_of_record:
+        return _command_of_record[-1]
     return shlex.join(["pamkit", *sys.argv[1:]]) if Path(sys.argv[0]).name == "pamkit" else shlex.join(sys.argv)
+
+
+@contextmanager
+def recorded_command(command: str) -> Iterator[None]:
+    """Make ``current_command`` return ``command`` inside this block."""
+    _command_of_record.append(command)
+    try:
+        yield
+    finally:
+        _command_of_record.pop()
