@@ -8,6 +8,7 @@ the same bytes only with the same versions).
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 import socket
 from dataclasses import dataclass, field
@@ -61,6 +62,8 @@ class RayExecutor(Executor):
             )
         if self.cpus is not None and self.cpus < 1:
             raise PamkitError(f"ray executor: cpus must be at least 1, not {self.cpus}")
+        if importlib.util.find_spec("ray") is None:  # before anything is written
+            _ray()
 
     @property
     def slots(self) -> int:

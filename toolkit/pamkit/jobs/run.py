@@ -85,11 +85,11 @@ def run_jobs(
         + (f", {skipped} finished before (skipped)" if skipped else "")
         + (f"; job logs in {context.logs}" if context.logs else "")
     )
-    executor.open(out)
-    print(f"   executor: {executor.describe()}")
     running: dict[str, float] = {}
     last_beat = time.monotonic()
     try:
+        executor.open(out)
+        print(f"   executor: {executor.describe()}")
         while True:
             for job in _ready(graph, report, running):
                 if len(running) >= executor.slots:

@@ -53,10 +53,19 @@ class _Recorder(fx.Interpreter):
 
 
 def labels_from_relevance(relevance: Relevance, n_tasks: int, grouping: str) -> list[Label]:
-    """rel(j) per candidate: empty = dropped; one task = private; several = shared (paper) or that subset (lattice)."""
+    """rel(j) per candidate: empty = dropped; one task = private; several = shared (paper) or that subset (lattice).
+
+    A task none of whose candidates is relevant in this layer (its network learned too little for the layer to
+    pass the threshold) keeps its most informative candidate: without a neuron in every layer its head would
+    read nothing, and the merge would fail. Where every task has a relevant candidate nothing changes.
+    """
     everyone = tuple(range(n_tasks))
+    relevant = relevance.relevant.clone()
+    for t in range(n_tasks):
+        if not relevant[:, t].any():
+            relevant[int(relevance.mi[:, t].argmax()), t] = True
     labels = []
-    for row in relevance.relevant.tolist():
+    for row in relevant.tolist():
         label = tuple(t for t, relevant in enumerate(row) if relevant)
         labels.append(everyone if grouping == "paper" and len(label) > 1 else label)
     return labels

@@ -232,6 +232,7 @@ class _Run:
     teachers: dict[str, Tensor] | None
     checkpoint: Checkpoint | None
     bar: Any
+    lines: str | None = None  # the prune's label when progress goes out as a line per point (a log, a pipe)
 
     def finetune(self, net: MultitaskNet, epochs: int, samples: int | None, seed: int) -> None:
         self.options.finetune(
@@ -256,10 +257,13 @@ class _Run:
 
     def show(self, loop: PruneState, point: dict[str, Any]) -> None:
         start = loop.trajectory[0]["expected_macs"]
-        self.bar.set_postfix_str(
-            f"{point['phase']}, MACs {point['expected_macs'] / start:.3f}x of start, "
-            + ", ".join(f"{name} {score:.4f}" for name, score in point["val"].items())
+        text = f"{point['phase']}, MACs {point['expected_macs'] / start:.3f}x of start, " + ", ".join(
+            f"{name} {score:.4f}" for name, score in point["val"].items()
         )
+        if self.lines:
+            print(f"{self.lines}: step {loop.iteration}, {text}", flush=True)
+        else:
+            self.bar.set_postfix_str(text)
 
 
 def prune(
@@ -289,7 +293,8 @@ def prune(
         if options.finetuning.needs_teachers:
             outputs = teacher_outputs(_teachers(net, teachers), tasks, data.train, options.batch_size * 4)
         with tqdm(desc=label, unit="step", disable=not progress or None, leave=True) as bar:
-            run = _Run(tasks, data, limits, weights, options, outputs, checkpoint, bar)
+            lines = label if progress and bar.disable else None  # tqdm draws only on a terminal
+            run = _Run(tasks, data, limits, weights, options, outputs, checkpoint, bar, lines)
             if loop is None:
                 loop = _start(copy.deepcopy(net), run)
             if options.target_macs is not None:
