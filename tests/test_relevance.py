@@ -275,3 +275,22 @@ def test_kde_mutual_information_rejects_mismatched_shapes() -> None:
         kde_mutual_information(torch.zeros(10, 9), torch.zeros(10, 1, dtype=torch.long))
     with pytest.raises(PamkitError, match=r"\[\.\.\., N, N\]"):
         kde_entropy(torch.zeros(1, 1), 0.1)
+
+
+def test_a_task_with_no_relevant_neuron_keeps_its_most_informative_one() -> None:
+    """In a merge, a layer that passes no task's threshold would leave a head reading nothing: each task keeps
+    the candidate with its highest MI (the regrouping itself still reports the layer as irrelevant)."""
+    from pamkit.merge.pam import labels_from_relevance
+
+    gen = torch.Generator().manual_seed(6)
+    labels = [torch.randint(0, 2, (N, 1), generator=gen), torch.randint(0, 10, (N, 1), generator=gen)]
+    result = regroup(torch.randn(N, 32, 16, generator=gen).clamp(min=0), labels)
+    assert not result.relevant.any()
+    merged = labels_from_relevance(result, 2, "lattice")
+    kept = {t: [j for j, label in enumerate(merged) if t in label] for t in (0, 1)}
+    assert kept == {t: [int(result.mi[:, t].argmax())] for t in (0, 1)}
+    acts, known = known_layer(f=1, seed=0)
+    normal = regroup(acts, known)
+    assert labels_from_relevance(normal, 2, "lattice") == [
+        tuple(t for t, r in enumerate(row) if r) for row in normal.relevant.tolist()
+    ]
