@@ -1,15 +1,16 @@
 """What the full relatedness sweep would take on N cores, projected from its job graph and measured job times.
 
-    .venv/bin/python benchmarks/sweeps/project.py --lenet5 JOBS_JSON --vgg VGG_SEED_DIR [--vgg-pause S]
-        [--vgg-scale 2] [--out benchmarks/sweeps]
+    .venv/bin/python benchmarks/sweeps/project.py --lenet5 JOBS_JSON --lenet5-seed-seconds S --vgg VGG_SEED_DIR
+        [--vgg-pause SECONDS:KIND] [--vgg-scale 2] [--out benchmarks/sweeps]
 
 The graph is pamkit's own plan (`pamkit.compare.plan`) of benchmarks/relatedness/run.sh: six points
 (related-k0, k2, k5, k8, k10, domains) x two architectures (LeNet-5, VGG at width 0.125) x three seeds, no
 merging, MTZ and PAM, the oracle for LeNet-5 as run.sh runs it (none for VGG, as its runs did). Each job's
 duration is measured, per kind of job (train/a, merge/pam, prune/mtz, oracle, report):
-- LeNet-5: the per-job seconds of a full-size seed run with `--executor local --jobs 1` (its jobs.json);
+- LeNet-5: each kind's share of a seed in a small sweep run with `--executor local --jobs 1` (its jobs.json),
+  scaled to what a full-size seed took on one core (--lenet5-seed-seconds, from benchmarks/relatedness);
 - VGG: one seed run of the earlier, one-process compare, from its stages' file times (training from the
-  records' own train_seconds), less a known pause (--vgg-pause), times --vgg-scale (it ran at half the frames).
+  records' own train_seconds), less the time it was stopped (--vgg-pause), times --vgg-scale (it ran at half the frames).
 Every point is given the durations measured on one point (they vary by up to 2x between points). The schedule
 is the driver's: ready jobs start in graph order whenever a core is free (one core per job), as on Ray.
 """
@@ -37,16 +38,21 @@ def kind(key: str) -> str:
     return "/".join(parts[1:]) if parts[0].startswith("seed-") else key
 
 
-def lenet5_durations(jobs_json: Path) -> dict[str, float]:
+def lenet5_durations(jobs_json: Path, seed_seconds: float) -> dict[str, float]:
+    """Per kind, the mean over the run's seeds, scaled so that one seed's jobs add up to ``seed_seconds``."""
     jobs = json.loads(jobs_json.read_text())["jobs"]
     by_kind: dict[str, list[float]] = {}
     for key, job in jobs.items():
-        if job["seconds"] is not None:
+        if job["seconds"] is not None and key != "report":
             by_kind.setdefault(kind(key), []).append(job["seconds"])
-    return {k: sum(v) / len(v) for k, v in by_kind.items()}
+    means = {k: sum(v) / len(v) for k, v in by_kind.items()}
+    if "oracle" not in means:  # the small run had none: an oracle prune costs what PAM's prune costs
+        means["oracle"] = means["prune/pam"]
+    scale = seed_seconds / sum(means.values())
+    return {k: v * scale for k, v in means.items()}
 
 
-def vgg_durations(seed_dir: Path, pause: float, scale: float) -> dict[str, float]:
+def vgg_durations(seed_dir: Path, pauses: list[str], scale: float) -> dict[str, float]:
     """Per kind, from a one-process compare's files: training from its records, then each method's merge and
     prune as the time between the files that end them (the pause is taken off the stage it fell in)."""
     single = seed_dir / "single"
@@ -64,8 +70,9 @@ def vgg_durations(seed_dir: Path, pause: float, scale: float) -> dict[str, float
         durations[f"merge/{method}"], durations[f"prune/{method}"] = merged - end, pruned - merged
         end = pruned
     durations["report"] = (seed_dir / "report.json").stat().st_mtime - end
-    longest = max(durations, key=lambda k: durations[k])
-    durations[longest] -= pause  # the pause fell in the longest stage (checked by hand: see RESULTS.md)
+    for pause in pauses:  # SECONDS:KIND, e.g. 2700:prune/none: the run was stopped that long during that stage
+        seconds, _, stage = pause.partition(":")
+        durations[stage] -= float(seconds)
     return {k: v * scale for k, v in durations.items()}
 
 
@@ -116,14 +123,28 @@ def critical_path(jobs: list[tuple[str, tuple[str, ...], float]]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lenet5", type=Path, required=True, help="jobs.json of a full-size LeNet-5 seed run")
+    parser.add_argument("--lenet5", type=Path, required=True, help="jobs.json of a LeNet-5 sweep run (its shares)")
+    parser.add_argument(
+        "--lenet5-seed-seconds",
+        type=float,
+        required=True,
+        help="what one full-size LeNet-5 seed takes on one core (its jobs' shares scaled to it)",
+    )
     parser.add_argument("--vgg", type=Path, required=True, help="seed folder of a VGG compare run")
-    parser.add_argument("--vgg-pause", type=float, default=0.0, help="seconds the VGG run was stopped")
+    parser.add_argument(
+        "--vgg-pause",
+        action="append",
+        default=[],
+        metavar="SECONDS:KIND",
+        help="the VGG run was stopped SECONDS during stage KIND (e.g. 2700:prune/none)",
+    )
     parser.add_argument("--vgg-scale", type=float, default=2.0, help="full size / measured size")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
-    durations = {"lenet5": lenet5_durations(args.lenet5), "vgg": vgg_durations(args.vgg, args.vgg_pause,
-                                                                                 args.vgg_scale)}
+    durations = {
+        "lenet5": lenet5_durations(args.lenet5, args.lenet5_seed_seconds),
+        "vgg": vgg_durations(args.vgg, args.vgg_pause, args.vgg_scale),
+    }
     jobs = graph_jobs(durations)
     total = sum(seconds for _, _, seconds in jobs)
     projection = {str(c): round(schedule(jobs, c)) for c in CORES}
