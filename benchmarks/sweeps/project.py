@@ -10,7 +10,8 @@ duration is measured, per kind of job (train/a, merge/pam, prune/mtz, oracle, re
 - LeNet-5: each kind's share of a seed in a small sweep run with `--executor local --jobs 1` (its jobs.json),
   scaled to what a full-size seed took on one core (--lenet5-seed-seconds, from benchmarks/relatedness);
 - VGG: one seed run of the earlier, one-process compare, from its stages' file times (training from the
-  records' own train_seconds), less the time it was stopped (--vgg-pause), times --vgg-scale (it ran at half the frames).
+  records' own train_seconds), less the time it was stopped (--vgg-pause), times --vgg-scale (it ran at half
+  the frames).
 Every point is given the durations measured on one point (they vary by up to 2x between points). The schedule
 is the driver's: ready jobs start in graph order whenever a core is free (one core per job), as on Ray.
 """
