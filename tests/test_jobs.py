@@ -121,7 +121,13 @@ def _sweep(cwd: Path, *options: str) -> subprocess.Popen:
     cwd.mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([*PAMKIT, *SWEEP, *options], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=_interruptible)
+
+
+def _interruptible() -> None:
+    """Ctrl-C must reach the sweep even when these tests run in the background: a non-interactive shell starts
+    background commands with SIGINT ignored, and a Python started so never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
