@@ -353,7 +353,7 @@ def _pruned(
     Until the stage is written, the prune's state is saved in ``out/progress`` after every step, and a state left
     there by an interrupted run is continued (the comparison's folder checks its settings when it resumes).
     """
-    if not ((out / f"{MODEL_STEM}.json").is_file() and (out / REPORT_FILE).is_file()):
+    if not all(path.is_file() for path in _pruned_files(out)):
         checkpoints = Checkpoints(out / PROGRESS_DIR, resume=True)
         if method == "none":
             result = prune_separately(net, data, reference, options, checkpoints=checkpoints)

@@ -53,6 +53,7 @@ class RayExecutor(Executor):
     cpus: int | None = None
     probe_timeout: float = 60.0
     _running: dict[Any, str] = field(default_factory=dict, repr=False)
+    _execute: Any = field(default=None, repr=False)  # ``execute`` as a Ray remote function, made once in ``open``
     _slots: int = field(default=1, repr=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +87,7 @@ class RayExecutor(Executor):
                     "`ray start --head` and give its address, or `ray` alone for a local instance"
                 ) from None
         self._slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._execute = ray.remote(execute)
         self._check_nodes(ray, out)
 
     def _check_nodes(self, ray: Any, out: Path) -> None:
@@ -127,8 +129,7 @@ class RayExecutor(Executor):
                 )
 
     def submit(self, job: Job, context: RunContext) -> None:
-        ray = _ray()
-        task = ray.remote(execute).options(
+        task = self._execute.options(
             num_cpus=job.resources.cpus,
             num_gpus=job.resources.gpus,
             max_retries=0,  # the driver retries a job whose worker died, the same on every executor
