@@ -1,17 +1,16 @@
 """What the full relatedness sweep would take on N cores, projected from its job graph and measured job times.
 
-    .venv/bin/python benchmarks/sweeps/project.py --lenet5 JOBS_JSON --lenet5-seed-seconds S --vgg VGG_SEED_DIR
-        [--vgg-pause SECONDS:KIND] [--vgg-scale 2] [--out benchmarks/sweeps]
+    .venv/bin/python benchmarks/sweeps/project.py --lenet5 JOBS_JSON --lenet5-seed-seconds S \
+        [--vgg JOBS_JSON [--vgg-scale 2]] [--out benchmarks/sweeps]
 
 The graph is pamkit's own plan (`pamkit.compare.plan`) of benchmarks/relatedness/run.sh: six points
 (related-k0, k2, k5, k8, k10, domains) x two architectures (LeNet-5, VGG at width 0.125) x three seeds, no
 merging, MTZ and PAM, the oracle for LeNet-5 as run.sh runs it (none for VGG, as its runs did). Each job's
-duration is measured, per kind of job (train/a, merge/pam, prune/mtz, oracle, report):
-- LeNet-5: each kind's share of a seed in a small sweep run with `--executor local --jobs 1` (its jobs.json),
-  scaled to what a full-size seed took on one core (--lenet5-seed-seconds, from benchmarks/relatedness);
-- VGG: one seed run of the earlier, one-process compare, from its stages' file times (training from the
-  records' own train_seconds), less the time it was stopped (--vgg-pause), times --vgg-scale (it ran at half
-  the frames).
+duration is measured, per kind of job (train/a, merge/pam, prune/mtz, oracle, report), from the `jobs.json` of a
+sweep run with `--executor local --jobs 1` (one job at a time, so each job's seconds are its own):
+- LeNet-5: each kind's share of a seed in a small sweep, scaled to what a full-size seed took on one core
+  (--lenet5-seed-seconds, from benchmarks/relatedness);
+- VGG: one seed at half run.sh's sizes (benchmarks/sweeps/vgg_seed.sh), times --vgg-scale.
 Every point is given the durations measured on one point (they vary by up to 2x between points). The schedule
 is the driver's: ready jobs start in graph order whenever a core is free (one core per job), as on Ray.
 """
@@ -39,42 +38,23 @@ def kind(key: str) -> str:
     return "/".join(parts[1:]) if parts[0].startswith("seed-") else key
 
 
-def lenet5_durations(jobs_json: Path, seed_seconds: float) -> dict[str, float]:
-    """Per kind, the mean over the run's seeds, scaled so that one seed's jobs add up to ``seed_seconds``."""
+def kind_seconds(jobs_json: Path) -> dict[str, float]:
+    """Per kind of job, its mean seconds over the run's seeds (the final report over the seeds left out)."""
     jobs = json.loads(jobs_json.read_text())["jobs"]
     by_kind: dict[str, list[float]] = {}
     for key, job in jobs.items():
         if job["seconds"] is not None and key != "report":
             by_kind.setdefault(kind(key), []).append(job["seconds"])
-    means = {k: sum(v) / len(v) for k, v in by_kind.items()}
+    return {k: sum(v) / len(v) for k, v in by_kind.items()}
+
+
+def lenet5_durations(jobs_json: Path, seed_seconds: float) -> dict[str, float]:
+    """Each kind's share of a seed in ``jobs_json``, scaled so that one seed's jobs add up to ``seed_seconds``."""
+    means = kind_seconds(jobs_json)
     if "oracle" not in means:  # the small run had none: an oracle prune costs what PAM's prune costs
         means["oracle"] = means["prune/pam"]
     scale = seed_seconds / sum(means.values())
     return {k: v * scale for k, v in means.items()}
-
-
-def vgg_durations(seed_dir: Path, pauses: list[str], scale: float) -> dict[str, float]:
-    """Per kind, from a one-process compare's files: training from its records, then each method's merge and
-    prune as the time between the files that end them (the pause is taken off the stage it fell in)."""
-    single = seed_dir / "single"
-    durations: dict[str, float] = {}
-    for p in sorted(single.glob("*.json")):
-        if p.name == "run.json":
-            continue
-        record = json.loads(p.read_text())
-        meta = record.get("meta", record)
-        durations[f"train/{p.stem}"] = float(meta["metrics"]["train_seconds"])
-    end = (single / "run.json").stat().st_mtime
-    for method in ("none", "mtz", "pam"):
-        merged = (seed_dir / method / "merged" / "model.json").stat().st_mtime
-        pruned = (seed_dir / method / "pruned" / "model.json").stat().st_mtime
-        durations[f"merge/{method}"], durations[f"prune/{method}"] = merged - end, pruned - merged
-        end = pruned
-    durations["report"] = (seed_dir / "report.json").stat().st_mtime - end
-    for pause in pauses:  # SECONDS:KIND, e.g. 2700:prune/none: the run was stopped that long during that stage
-        seconds, _, stage = pause.partition(":")
-        durations[stage] -= float(seconds)
-    return {k: v * scale for k, v in durations.items()}
 
 
 def graph_jobs(durations: dict[str, dict[str, float]]) -> list[tuple[str, tuple[str, ...], float]]:
@@ -133,20 +113,13 @@ def main() -> int:
         required=True,
         help="what one full-size LeNet-5 seed takes on one core (its jobs' shares scaled to it)",
     )
-    parser.add_argument("--vgg", type=Path, help="seed folder of a VGG compare run (without it: LeNet-5's half)")
-    parser.add_argument(
-        "--vgg-pause",
-        action="append",
-        default=[],
-        metavar="SECONDS:KIND",
-        help="the VGG run was stopped SECONDS during stage KIND (e.g. 2700:prune/none)",
-    )
+    parser.add_argument("--vgg", type=Path, help="jobs.json of a VGG seed (vgg_seed.sh; without it: LeNet-5's half)")
     parser.add_argument("--vgg-scale", type=float, default=2.0, help="full size / measured size")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     args = parser.parse_args()
     durations = {"lenet5": lenet5_durations(args.lenet5, args.lenet5_seed_seconds)}
     if args.vgg:
-        durations["vgg"] = vgg_durations(args.vgg, args.vgg_pause, args.vgg_scale)
+        durations["vgg"] = {k: v * args.vgg_scale for k, v in kind_seconds(args.vgg).items()}
     jobs = graph_jobs(durations)
     total = sum(seconds for _, _, seconds in jobs)
     projection = {str(c): round(schedule(jobs, c)) for c in CORES}
