@@ -5,10 +5,12 @@
 #   cp -r runs/vgg-domains-sS/seed-S/single runs/vgg-confirm-sS/seed-S/ &&
 #   for m in none mtz pam; do mkdir -p runs/vgg-confirm-sS/seed-S/$m && cp -r runs/vgg-domains-sS/seed-S/$m/merged runs/vgg-confirm-sS/seed-S/$m/; done
 # METHODS=pam runs PAM alone (then run again with the default to add the others; finished prunes are reused).
+# CONFIRMATIONS (default 2, the pruner's default) and OUT (default runs/vgg-confirm-sS) set a higher budget apart.
 S=$1
 cd "$(dirname "$0")/../../.."
 started=$(date +%s)
 OMP_NUM_THREADS=1 .venv/bin/pamkit compare --suite domains --arch vgg --arch-arg width=0.125 \
-  --methods "${METHODS:-none,mtz,pam}" --limit 3000 --epochs 8 --finetune-samples 2048 --max-backoffs 2 --no-oracle \
-  --seeds "$S" --resume --out "runs/vgg-confirm-s$S"
+  --methods "${METHODS:-none,mtz,pam}" --limit 3000 --epochs 8 --finetune-samples 2048 --max-backoffs 2 \
+  --confirmations "${CONFIRMATIONS:-2}" --no-oracle \
+  --seeds "$S" --resume --out "${OUT:-runs/vgg-confirm-s$S}"
 echo "confirm seed $S: rc $? $(( $(date +%s) - started )) s wall, commit $(git rev-parse --short HEAD)"
