@@ -58,6 +58,14 @@ def test_merge_cost_inspect(digits_run, tmp_path, capsys):
     assert "MACs vs base" in capsys.readouterr().out
     assert main(["cost", str(out), "--baseline", str(tmp_path / "none"), "--json"]) == 0
     assert all(c["macs_vs_baseline"] > 0 for c in json.loads(capsys.readouterr().out)["combinations"])
+    layers = ["cost", str(out), "--layers", "--baseline", str(tmp_path / "none"), "--combinations", "high+odd"]
+    assert main(layers) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["odd+high", "MACs", "baseline", "difference"] and table[-1].startswith("total")
+    assert main([*layers[:-2], "--json"]) == 0
+    for c in json.loads(capsys.readouterr().out)["combinations"]:
+        assert sum(c["layers"].values()) == c["macs"]
+        assert sum(c["baseline_layers"].values()) == pytest.approx(c["macs"] * c["macs_vs_baseline"])
     assert main(["inspect", str(out / "model.json"), "--neurons", "--layer", "backbone_pool1"]) == 0
     shown = capsys.readouterr().out
     assert "digit:0" in shown and "MI [" in shown

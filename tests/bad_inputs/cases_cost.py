@@ -27,6 +27,8 @@ CASES = [
          setup=_odd_only),
     Case("cost-baseline-other-tasks-json", ("cost", "{none_model}", "--baseline", "{case}/odd.json", "--json"),
          "compare models of the same tasks", setup=_odd_only),
+    Case("cost-layers-unknown-combination", ("cost", "{none_model}", "--layers", "--combinations", "odd+prime"),
+         "unknown task 'prime'"),
     Case("cost-baseline-missing", ("cost", "{none_model}", "--baseline", "{case}/base.json"), "not found"),
     Case("cost-single-task-model", ("cost", "{run}/high.json"), "not a 'multitask'"),
     Case("cost-user-folder", ("cost", "{user_dir}"), "without model.json"),

@@ -182,6 +182,20 @@ def _prune(request, out: Path, config) -> None:
         print(f"   {combination_label(row['tasks'])}:")
         print("\n".join(f"   {line}" for line in curve_lines(report, row["tasks"])))
     print(f"\n   full report: {out}/report.md, {out}/cost.png; all four methods and the oracle: `pamkit compare`")
+    _where_the_macs_go(out)
+
+
+def _where_the_macs_go(out: Path) -> None:
+    """PAM's pruned model against no merging's, layer by layer: where the merge saves and where it pays."""
+    from .cost import cost_report, format_layers
+    from .network import load_multitask
+
+    pam, none = (cost_report(load_multitask(out / method / "pruned")[0], layers=True) for method in ("pam", "none"))
+    print(
+        "\n   where each combination's MACs go, PAM against no merging (`pamkit cost "
+        f"{out}/pam/pruned --layers --baseline {out}/none/pruned`):\n"
+    )
+    print("\n".join(f"   {line}".rstrip() for line in format_layers(pam, none).splitlines()))
 
 
 def _export(data, out: Path) -> None:

@@ -6,7 +6,8 @@ import argparse
 import json
 
 from ..network import load_multitask
-from .combinations import baseline_ratios, cost_report, format_table
+from ..tasks import Combination
+from .combinations import baseline_ratios, cost_report, format_layers, format_table
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -24,18 +25,34 @@ def register(verbs: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--baseline", help="another multitask model of the same tasks to compare against (ratio baseline/model MACs)"
     )
+    p.add_argument(
+        "--layers",
+        action="store_true",
+        help="per combination, its MACs layer by layer (beside the baseline's, with --baseline): where a "
+        "combination's cost sits, and where one model gains or loses against another of the same architecture",
+    )
+    p.add_argument(
+        "--combinations",
+        default="all",
+        help="with --layers: 'all' or a list like 'a+b,a' (default: %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run_cost)
 
 
 def run_cost(args: argparse.Namespace) -> int:
-    report = cost_report(load_multitask(args.model)[0])
-    baseline = cost_report(load_multitask(args.baseline)[0]) if args.baseline else None
+    net = load_multitask(args.model)[0]
+    combinations = Combination.parse_list(args.combinations, net.task_names)  # checked before any work
+    report = cost_report(net, layers=args.layers)
+    baseline = cost_report(load_multitask(args.baseline)[0], layers=args.layers) if args.baseline else None
     if not args.json:
-        print(format_table(report, baseline))
+        print(format_layers(report, baseline, combinations) if args.layers else format_table(report, baseline))
         return 0
     if baseline:
+        base = {frozenset(c["tasks"]): c for c in baseline["combinations"]}
         for combination, ratio in zip(report["combinations"], baseline_ratios(report, baseline), strict=True):
             combination["macs_vs_baseline"] = ratio
+            if args.layers:
+                combination["baseline_layers"] = base[frozenset(combination["tasks"])]["layers"]
     print(json.dumps(report, indent=2))
     return 0

@@ -47,9 +47,24 @@ def all_combinations(tasks: tuple[str, ...]) -> list[Combination]:
 
 def combination_cost(net: MultitaskNet | Structure, tasks: tuple[str, ...]) -> CombinationCost:
     """MACs, parameters and activation memory of one combination (of a network, or of a bare structure)."""
-    s = net.structure if isinstance(net, MultitaskNet) else net
+    layers, params, peak = _count(net.structure if isinstance(net, MultitaskNet) else net, tasks)
+    return CombinationCost(tuple(tasks), sum(layers.values()), params, peak * BYTES_PER_VALUE)
+
+
+def layer_macs(net: MultitaskNet | Structure, tasks: tuple[str, ...]) -> dict[str, int]:
+    """One combination's MACs layer by layer: every conv and linear layer by name, then ``"task heads"``.
+
+    They add up to ``combination_cost(net, tasks).macs``; a layer the combination does not run counts 0.
+    This is what says where one model's combination costs more than another's of the same architecture.
+    """
+    return _count(net.structure if isinstance(net, MultitaskNet) else net, tasks)[0]
+
+
+def _count(s: Structure, tasks: tuple[str, ...]) -> tuple[dict[str, int], int, int]:
+    """MACs per layer (and ``"task heads"``), parameters, and the peak activation elements of one combination."""
     wanted = {s.task_names.index(t) for t in tasks}
-    macs = params = peak = 0
+    layers: dict[str, int] = {}
+    params = peak = 0
     elements: dict[str, int] = {}
     for op in s.ops:
         if op.kind == "head":
@@ -63,25 +78,27 @@ def combination_cost(net: MultitaskNet | Structure, tasks: tuple[str, ...]) -> C
         if op.kind in PARAMETRIC:
             inputs = s.groups[s.space_of(op.inputs[0])]
             reads = s.reads(op)
+            layers[op.name] = 0
             for i, size in zip(active, sizes, strict=True):
                 width = sum(inputs[h].size for h in reads[i]) * a.get("expansion", 1)
                 per_output = width * math.prod(a.get("kernel_size", [1]))
-                macs += per_output * size * math.prod(op.out_shape[1:])
+                layers[op.name] += per_output * size * math.prod(op.out_shape[1:])
                 params += per_output * size + (size if a["bias"] else 0)
         elif op.kind == "dwconv":
             kernel = math.prod(a["kernel_size"])
-            macs += kernel * sum(sizes) * math.prod(op.out_shape[1:])
+            layers[op.name] = kernel * sum(sizes) * math.prod(op.out_shape[1:])
             params += (kernel + (1 if a["bias"] else 0)) * sum(sizes)
         elif op.kind == "bn":
             params += 2 * sum(sizes)
     head = s.ops[-1]
     final = s.groups[s.space_of(head.inputs[0])]
+    layers["task heads"] = 0
     for t in sorted(wanted):
         width = sum(final[h].size for h in s.head_reads(t)) * head.attrs["expansion"]
         outputs = s.tasks[t].num_outputs
-        macs += width * outputs
+        layers["task heads"] += width * outputs
         params += (width + 1) * outputs
-    return CombinationCost(tuple(tasks), macs, params, peak * BYTES_PER_VALUE)
+    return layers, params, peak
 
 
 def combination_costs(net: MultitaskNet) -> list[CombinationCost]:
@@ -153,9 +170,16 @@ def combination_weights(
     return {combo: w / total for combo, w in resolved.items()}
 
 
-def cost_report(net: MultitaskNet) -> dict[str, Any]:
-    """``{"tasks": [...], "combinations": [{"tasks", "macs", "params", "activation_bytes"}, ...]}``."""
-    return {"tasks": list(net.task_names), "combinations": [c.to_dict() for c in combination_costs(net)]}
+def cost_report(net: MultitaskNet, layers: bool = False) -> dict[str, Any]:
+    """``{"tasks": [...], "combinations": [{"tasks", "macs", "params", "activation_bytes"}, ...]}``.
+
+    With ``layers``, each combination also holds ``"layers"``: its MACs layer by layer (``layer_macs``).
+    """
+    combinations = [c.to_dict() for c in combination_costs(net)]
+    if layers:
+        for combination in combinations:
+            combination["layers"] = layer_macs(net, tuple(combination["tasks"]))
+    return {"tasks": list(net.task_names), "combinations": combinations}
 
 
 def baseline_ratios(report: dict[str, Any], baseline: dict[str, Any]) -> list[float]:
@@ -183,6 +207,42 @@ def format_table(report: dict[str, Any], baseline: dict[str, Any] | None = None)
             line += f" {ratios[i]:>12.2f}x"
         lines.append(line)
     return "\n".join(lines)
+
+
+def format_layers(
+    report: dict[str, Any], baseline: dict[str, Any] | None = None, combinations: list[Combination] | None = None
+) -> str:
+    """Per combination, a table of its MACs layer by layer (reports made with ``layers=True``).
+
+    With a baseline report of the same tasks, its MACs and the difference stand beside each layer's:
+    that is where one model's combination gains or loses against the other. ``combinations`` picks
+    which to show (default: all). A layer that costs nothing in a combination, in either model, is
+    left out of its table.
+    """
+    if baseline:
+        baseline_ratios(report, baseline)  # the same tasks, or a clear error
+    wanted = [frozenset(c) for c in combinations] if combinations else None
+    shown = [c for c in report["combinations"] if wanted is None or frozenset(c["tasks"]) in wanted]
+    base = {frozenset(c["tasks"]): c["layers"] for c in baseline["combinations"]} if baseline else {}
+    names = list(dict.fromkeys(name for c in shown for name in c["layers"]))
+    names += [name for name in dict.fromkeys(n for c in base.values() for n in c) if name not in names]
+    blocks = []
+    for c in shown:
+        other = base.get(frozenset(c["tasks"]), {})
+        rows = [n for n in names if c["layers"].get(n) or other.get(n)]
+        header = f"{combination_label(c['tasks']):<32} {'MACs':>12}"
+        if baseline:
+            header += f" {'baseline':>12} {'difference':>12}"
+        lines = [header, "-" * len(header)]
+        for name in [*rows, "total"]:
+            mine = c["macs"] if name == "total" else c["layers"].get(name, 0)
+            line = f"{name:<32} {mine:>12,}"
+            if baseline:
+                theirs = sum(other.values()) if name == "total" else other.get(name, 0)
+                line += f" {theirs:>12,} {mine - theirs:>+12,}"
+            lines.append(line)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def space_layers(s: Structure) -> dict[int, str]:
