@@ -25,6 +25,7 @@ from pamkit.compare import (
     write_seed_report,
 )
 from pamkit.cost import cost_report
+from pamkit.demo import where_the_macs_go
 from pamkit.errors import PamkitError
 from pamkit.network import load_multitask
 from pamkit.prune import PruneOptions
@@ -92,7 +93,7 @@ def test_networks_that_learned_nothing_are_flagged_and_meet_no_goal():
 
 
 @pytest.mark.slow
-def test_compare_end_to_end_and_resume(digits_run, digits_data, tmp_path):
+def test_compare_end_to_end_and_resume(digits_run, digits_data, tmp_path, capsys):
     run_dir, _ = digits_run
     shutil.copytree(run_dir, tmp_path / "single")
     options = CompareOptions(methods=("none", "pam"), oracle=False, prune=fast_prune())
@@ -111,6 +112,10 @@ def test_compare_end_to_end_and_resume(digits_run, digits_data, tmp_path):
         net, record = load_multitask(tmp_path / method / "pruned" / "model.json")
         assert [c["macs"] for c in cost_report(net)["combinations"]] == [r["macs"][method] for r in saved["rows"]]
         assert record["pruning"]["reference"] == report["reference"]["val"]
+    capsys.readouterr()
+    where_the_macs_go(tmp_path)  # the demo's layer-by-layer table reads this layout
+    shown = capsys.readouterr().out
+    assert shown.count("difference") == 7 and f"{saved['rows'][-1]['macs']['pam']:,}" in shown
     stamp = (tmp_path / "pam" / "pruned" / "model.safetensors").stat().st_mtime_ns
     again = compare(DIGITS, tmp_path, options)
     assert (tmp_path / "pam" / "pruned" / "model.safetensors").stat().st_mtime_ns == stamp

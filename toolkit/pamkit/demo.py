@@ -182,10 +182,10 @@ def _prune(request, out: Path, config) -> None:
         print(f"   {combination_label(row['tasks'])}:")
         print("\n".join(f"   {line}" for line in curve_lines(report, row["tasks"])))
     print(f"\n   full report: {out}/report.md, {out}/cost.png; all four methods and the oracle: `pamkit compare`")
-    _where_the_macs_go(out)
+    where_the_macs_go(out)
 
 
-def _where_the_macs_go(out: Path) -> None:
+def where_the_macs_go(out: Path) -> None:
     """PAM's pruned model against no merging's, layer by layer: where the merge saves and where it pays."""
     from .cost import cost_report, format_layers
     from .network import load_multitask
