@@ -47,7 +47,12 @@ def all_combinations(tasks: tuple[str, ...]) -> list[Combination]:
 
 def combination_cost(net: MultitaskNet | Structure, tasks: tuple[str, ...]) -> CombinationCost:
     """MACs, parameters and activation memory of one combination (of a network, or of a bare structure)."""
-    layers, params, peak = _count(net.structure if isinstance(net, MultitaskNet) else net, tasks)
+    return _as_cost(tasks, _count(net.structure if isinstance(net, MultitaskNet) else net, tasks))
+
+
+def _as_cost(tasks: tuple[str, ...], counted: tuple[dict[str, int], int, int]) -> CombinationCost:
+    """The ``CombinationCost`` of what ``_count`` counted for ``tasks``."""
+    layers, params, peak = counted
     return CombinationCost(tuple(tasks), sum(layers.values()), params, peak * BYTES_PER_VALUE)
 
 
@@ -175,10 +180,10 @@ def cost_report(net: MultitaskNet, layers: bool = False) -> dict[str, Any]:
 
     With ``layers``, each combination also holds ``"layers"``: its MACs layer by layer (``layer_macs``).
     """
-    combinations = [c.to_dict() for c in combination_costs(net)]
-    if layers:
-        for combination in combinations:
-            combination["layers"] = layer_macs(net, tuple(combination["tasks"]))
+    combinations = []
+    for combo in all_combinations(net.task_names):
+        counted = _count(net.structure, combo)  # once per combination: the totals and the layers alike
+        combinations.append(_as_cost(combo, counted).to_dict() | ({"layers": counted[0]} if layers else {}))
     return {"tasks": list(net.task_names), "combinations": combinations}
 
 
@@ -224,8 +229,7 @@ def format_layers(
     wanted = [frozenset(c) for c in combinations] if combinations else None
     shown = [c for c in report["combinations"] if wanted is None or frozenset(c["tasks"]) in wanted]
     base = {frozenset(c["tasks"]): c["layers"] for c in baseline["combinations"]} if baseline else {}
-    names = list(dict.fromkeys(name for c in shown for name in c["layers"]))
-    names += [name for name in dict.fromkeys(n for c in base.values() for n in c) if name not in names]
+    names = list(dict.fromkeys([*(n for c in shown for n in c["layers"]), *(n for c in base.values() for n in c)]))
     blocks = []
     for c in shown:
         other = base.get(frozenset(c["tasks"]), {})
