@@ -15,6 +15,7 @@ from pamkit.compare import (
     at_tolerance,
     combination_rows,
     compare,
+    compare_through,
     curve_lines,
     curve_points,
     differences,
@@ -120,6 +121,23 @@ def test_compare_end_to_end_and_resume(digits_run, digits_data, tmp_path, capsys
     again = compare(DIGITS, tmp_path, options)
     assert (tmp_path / "pam" / "pruned" / "model.safetensors").stat().st_mtime_ns == stamp
     assert combination_rows(again) == combination_rows(report)
+
+
+def test_compare_through_a_stage_stops_there_and_compare_goes_on_from_it(digits_run, tmp_path):
+    """The demo shows the merges before it prunes them: compare's jobs through merging, then compare reuses them."""
+    run_dir, _ = digits_run
+    shutil.copytree(run_dir, tmp_path / "single")
+    options = CompareOptions(methods=("none", "pam"), oracle=False, prune=fast_prune()).with_seed(3)
+    with pytest.raises(PamkitError, match="'prune': compare runs through 'train' or 'merge' alone"):
+        compare_through("prune", DIGITS, tmp_path, options)
+    compare_through("merge", DIGITS, tmp_path, options)
+    merged = {m: tmp_path / m / "merged" / "model.safetensors" for m in options.methods}
+    stamps = {m: path.stat().st_mtime_ns for m, path in merged.items()}
+    assert not [p for m in options.methods for p in (tmp_path / m).iterdir() if p.name != "merged"]
+    assert not (tmp_path / "report.json").exists()
+    report = compare(DIGITS, tmp_path, replace(options, methods=("pam",)))
+    assert {m: path.stat().st_mtime_ns for m, path in merged.items()} == stamps  # reused, not merged again
+    assert report["methods"]["pam"]["pruned"] and (tmp_path / "pam" / "pruned" / "model.json").is_file()
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import argparse
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import DataError
 from .examples import OWN_NETWORK
@@ -14,10 +14,17 @@ from .outputs import add_resumable_output_arguments, resumable_output
 from .tasks import combination_label
 from .values import NONNEGATIVE_INT, POSITIVE_INT
 
+if TYPE_CHECKING:
+    from .compare import CompareOptions, DataRequest
+    from .train import TrainConfig
+
 WRITER = "demo"
 
 
 FUSE_EXTRA_MACS = 0.5  # the bench step's fused PAM: fast on small models (benchmarks/bench/RESULTS.md)
+MERGED = ("none", "mtz", "pam")  # merged and shown before pruning; `pamkit compare` adds the shared trunk
+PRUNED = ("none", "pam")
+OWN_LIMIT = 12_000  # images per split for your own network: enough to show the mechanism in a few minutes
 
 
 def register(verbs: argparse._SubParsersAction) -> None:
@@ -26,15 +33,16 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "demo",
         help="run the pipeline end to end on Fashion-MNIST (or the bundled digits)",
         description="Train the PAM paper's two Fashion-MNIST LeNet-5 networks (task A = "
-        "classes 0-4, task B = classes 5-9), merge them with every method (PAM, "
-        "MTZ, shared trunk, none), prune PAM and no merging under a 1-point "
+        "classes 0-4, task B = classes 5-9), merge them with PAM and MTZ (and "
+        "none), prune PAM and no merging under a 1-point "
         "accuracy tolerance and report accuracy and the cost of every task "
         "combination, and export the pruned PAM model to ExecuTorch, Core ML and "
         "TFLite with one entry point per combination (plus the Android and iOS apps' assets), then time every "
         "combination of it against the separately pruned networks on this machine, and end with "
         "one small point of the relatedness sweep (garments against digits on composite frames) and your own "
         "network: a plain nn.Module class named by import path, trained, re-imported from a state dict file and "
-        "merged. Falls back "
+        "merged. Independent work (the two trainings, the merges, the prunes) runs side by side, one process per "
+        "core. Falls back "
         "to the bundled 8x8 digits when Fashion-MNIST is not installed. --out is "
         "the demo's own folder: an earlier demo's is continued with --resume or "
         "replaced with --overwrite; a folder holding anything else is never touched.",
@@ -65,26 +73,28 @@ def run_demo(args: argparse.Namespace) -> int:
     with resumable_output(args.out, WRITER, overwrite=args.overwrite, resume=args.resume) as (out, resuming):
         if resuming:
             print(f"resuming the demo in {out}: finished networks are reused")
-        trained, request, config = timed("train", _train, args, out)
+        request, options = timed("train", _train, args, out)
         data = request.load()
-        timed("merge", _merge, trained, data, out, args.seed)
-        timed("prune", _prune, request, out, config)
+        timed("merge", _merge, request, out, options)
+        timed("prune", _prune, request, out, options)
         timed("export", _export, data, out)
         timed("bench", _bench, data, out)
         timed("relatedness", _relatedness, args, out)
-        timed("own network", _own_network, request, out, config)
+        timed("own network", _own_network, request, out, options.train)
     total = time.perf_counter() - started
     print(f"\nDemo finished in {total:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in took.items()) + ")")
     print(f"artifacts in {args.out}/")
     return 0
 
 
-def _train(args: argparse.Namespace, out: Path):
-    from .compare import DataRequest, single_task_networks
+def _train(args: argparse.Namespace, out: Path) -> tuple[DataRequest, CompareOptions]:
+    """Stage 1: the two single-task networks, trained side by side; returns the data and the demo's options."""
+    from .compare import DataRequest, compare_through, single_task_networks
+    from .jobs import LocalExecutor
     from .tasks import get_suite
     from .train import TrainConfig
 
-    print("== 1/7 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair)")
+    print("== 1/7 train: one LeNet-5 per task (the PAM paper's Fashion-MNIST pair), each in its own process")
     config = TrainConfig(epochs=args.epochs, seed=args.seed)
     try:
         request = DataRequest(get_suite("fashion-paper"), "lenet5", limit=args.limit, seed=args.seed, download=False)
@@ -98,40 +108,57 @@ def _train(args: argparse.Namespace, out: Path):
         f"   data: {data.name} from {data.source}: {len(data.train)} train / {len(data.val)} val / "
         f"{len(data.test)} test images of {data.input_spec.size} px"
     )
-    trained = single_task_networks(request, out / "single", config)
-    for item in trained:
+    options = _options(config, len(data.train))
+    compare_through("train", request, out, options, LocalExecutor())
+    for item in single_task_networks(request, out / "single", config):
         m = item.record.metrics
         print(
             f"   task {item.record.task.name}: test mean attribute accuracy {m['test']:.4f} "
             f"({m['epochs_run']} epochs, {m['train_seconds']:.1f} s, {m['params']:,} params)"
         )
-    return trained, request, config
+    return request, options
 
 
-def _merge(trained, data, out: Path, seed: int) -> None:
-    from .compare import merged_network
+def _options(config: TrainConfig, train_size: int) -> CompareOptions:
+    """Stages 1-3 as one comparison, everything seeded with ``config``'s seed. Coarser pruning steps, a capped
+    fine-tune and one final epoch per candidate keep the prune to a few minutes."""
+    from .compare import CompareOptions
+    from .prune import PruneOptions
+
+    prune = PruneOptions(
+        batch_size=config.batch_size,
+        finetune_samples=None if train_size < 8192 else 8192,
+        step=0.2,
+        final_epochs=1,
+        explore_past=0.03,
+    )
+    return CompareOptions(methods=MERGED, train=config, prune=prune, oracle=False).with_seed(config.seed)
+
+
+def _merge(request: DataRequest, out: Path, options: CompareOptions) -> None:
+    """Stage 2: every method's merge (side by side) and the cost of every combination before pruning."""
+    from .compare import compare_through, merged_network, single_task_networks
     from .cost import cost_report, structure_summary
-    from .merge import METHODS, MergeOptions
+    from .jobs import LocalExecutor
     from .train import evaluate_all
 
-    print("\n== 2/7 merge: every method, then the cost of every task combination (before pruning)")
+    print("\n== 2/7 merge: no merging, MTZ and PAM, then the cost of every task combination (before pruning)")
+    compare_through("merge", request, out, options, LocalExecutor())
+    data = request.load()
+    trained = single_task_networks(request, out / "single", options.train)
     tasks = [item.record.task for item in trained]
     reports = {}
-    for method in METHODS:
-        started = time.perf_counter()
-        net = merged_network(method, trained, data, out / method / "merged", MergeOptions(seed=seed))
+    for method in options.methods:
+        net = merged_network(method, trained, data, out / method / "merged", options.merge)
         scores = evaluate_all(net, tasks, data.test)
         reports[method] = cost_report(net)
-        print(
-            f"\n   {method} ({time.perf_counter() - started:.1f} s): test scores "
-            + ", ".join(f"{name} {score:.4f}" for name, score in scores.items())
-        )
+        print(f"\n   {method}: test scores " + ", ".join(f"{name} {score:.4f}" for name, score in scores.items()))
         print("\n".join(f"     {line}" for line in structure_summary(net.structure)))
-    print(f"\n   {'combination':<12}" + "".join(f"{m + ' MACs':>16}" for m in METHODS))
+    print(f"\n   {'combination':<12}" + "".join(f"{m + ' MACs':>16}" for m in options.methods))
     for i, combo in enumerate(reports["none"]["combinations"]):
         print(
             f"   {combination_label(combo['tasks']):<12}"
-            + "".join(f"{reports[m]['combinations'][i]['macs']:>16,}" for m in METHODS)
+            + "".join(f"{reports[m]['combinations'][i]['macs']:>16,}" for m in options.methods)
         )
     print(
         "   PAM only pays off after pruning: its groups let pruning remove the two networks' duplicate\n"
@@ -139,22 +166,15 @@ def _merge(trained, data, out: Path, seed: int) -> None:
     )
 
 
-def _prune(request, out: Path, config) -> None:
-    from .compare import CompareOptions, combination_rows, compare, curve_lines, unlearned
+def _prune(request: DataRequest, out: Path, options: CompareOptions) -> None:
+    """Stage 3: PAM and no merging pruned under the same rule, side by side; accuracy, cost and curves."""
+    from dataclasses import replace
+
+    from .compare import combination_rows, compare, curve_lines, unlearned
     from .jobs import LocalExecutor
-    from .prune import PruneOptions
 
     print("\n== 3/7 prune: PAM and no merging (each network alone), same criterion and 1-point tolerance")
-    prune = PruneOptions(  # coarser steps and one final epoch per candidate keep this stage to a few minutes
-        batch_size=config.batch_size,
-        seed=config.seed,
-        finetune_samples=None if len(request.load().train) < 8192 else 8192,
-        step=0.2,
-        final_epochs=1,
-        explore_past=0.03,
-    )
-    options = CompareOptions(methods=("none", "pam"), train=config, prune=prune, oracle=False)
-    report = compare(request, out, options, LocalExecutor())  # both prunes at once, each in its own process
+    report = compare(request, out, replace(options, methods=PRUNED), LocalExecutor())  # both prunes at once
     methods = report["methods"]
     print("\n   test scores after pruning (single-task networks in brackets):")
     for task in report["tasks"]:
@@ -300,15 +320,15 @@ def _relatedness(args: argparse.Namespace, out: Path) -> None:
     )
 
 
-def _own_network(request, out: Path, config) -> None:
+def _own_network(request: DataRequest, out: Path, config: TrainConfig) -> None:
     """Bring your own network: a class named by import path, trained, imported back from its weights, merged."""
     from dataclasses import replace
 
     from safetensors.torch import save_file
 
-    from .compare import merged_network, single_task_networks
+    from .compare import CompareOptions, compare_through, merged_network, single_task_networks
     from .cost import cost_report
-    from .merge import MergeOptions
+    from .jobs import LocalExecutor
     from .network import task_head
     from .train import import_network
 
@@ -317,10 +337,16 @@ def _own_network(request, out: Path, config) -> None:
         "   pamkit builds it per task (its num_classes) and keeps the nn.Linear producing its output as the task head"
     )
     own = out / "own"
-    config = replace(config, epochs=min(config.epochs, 3))
-    data = request.load()  # the same images as the LeNet-5s, at their size
-    mine = replace(request, arch=OWN_NETWORK, size=data.input_spec.size)
-    trained = single_task_networks(mine, own / "single", config, {"width": 8})  # --arch-arg width=8
+    size = request.load().input_spec.size  # the LeNet-5s' images, at their size
+    mine = replace(request, arch=OWN_NETWORK, size=size, limit=min(request.limit or OWN_LIMIT, OWN_LIMIT))
+    data = mine.load()
+    print(f"   on {len(data.train)} train / {len(data.val)} val images of theirs, trained and merged side by side")
+    width = {"width": 8}  # --arch-arg width=8
+    options = CompareOptions(
+        methods=PRUNED, train=replace(config, epochs=min(config.epochs, 3)), oracle=False, arch_kwargs=width
+    ).with_seed(config.seed)
+    compare_through("merge", mine, own, options, LocalExecutor())
+    trained = single_task_networks(mine, own / "single", options.train, width)
     suite = request.suite
     first = trained[0]
     print(f"   trained {len(trained)} x {OWN_NETWORK}; task head: {task_head(first.net)!r}")
@@ -334,8 +360,8 @@ def _own_network(request, out: Path, config) -> None:
         f"{imported.record.metrics['val']:.4f} (as trained: {first.record.metrics['val']:.4f})"
     )
     reports = {
-        method: cost_report(merged_network(method, trained, data, own / method, MergeOptions(seed=config.seed)))
-        for method in ("none", "pam")
+        method: cost_report(merged_network(method, trained, data, own / method / "merged", options.merge))
+        for method in options.methods
     }
     print(f"\n   {'combination':<14}{'none MACs':>14}{'pam MACs':>14}   (merged, before pruning)")
     for row_none, row_pam in zip(reports["none"]["combinations"], reports["pam"]["combinations"], strict=True):

@@ -40,6 +40,7 @@ SEED_DIR = "seed-{seed}"
 ORACLE_DIR = "oracle"
 # a pruning step in pruning.json's history, by its event's first word (older and newer pruners; "step (held: a)")
 _STEP_EVENTS = ("accepted", "rejected", "step")
+_EARLY_STAGES = ("train", "merge")  # the stages ``compare_through`` can stop after, in order (job keys' first part)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,24 @@ def compare(
     graph = JobGraph(seed_jobs(data, out, options))
     run_jobs(graph, executor or InlineExecutor(), out, command or current_command(), retries)
     return _saved_report(out)
+
+
+def compare_through(
+    stage: str,
+    data: DataRequest,
+    out: str | Path,
+    options: CompareOptions | None = None,
+    executor: Executor | None = None,
+) -> None:
+    """``compare``'s jobs up to ``stage`` (``"train"`` or ``"merge"``) and no further, side by side on ``executor``,
+    in ``compare``'s layout, so that a later ``compare`` in ``out`` reuses them: for a caller that shows each stage
+    before the next one starts, as the demo does."""
+    if stage not in _EARLY_STAGES:
+        raise PamkitError(f"stage {stage!r}: compare runs through {' or '.join(map(repr, _EARLY_STAGES))} alone")
+    out, options = Path(out), options or CompareOptions()
+    wanted = _EARLY_STAGES[: _EARLY_STAGES.index(stage) + 1]
+    jobs = [job for job in seed_jobs(data, out, options) if job.key.split("/")[0] in wanted]
+    run_jobs(JobGraph(jobs), executor or InlineExecutor(), out, current_command())
 
 
 def plan(data: DataRequest, out: Path, seeds: list[int] | tuple[int, ...], options: CompareOptions) -> JobGraph:
@@ -326,7 +345,8 @@ def single_task_networks(
                 f"suite {suite.name}; use another --out directory"
             )
         return trained
-    print(f"== training one {arch} per task of {suite.name} into {out}")
+    if not all((out / f"{task.name}.json").is_file() for task in suite.tasks):  # else: each is reused, and says so
+        print(f"== training one {arch} per task of {suite.name} into {out}")
     return train_suite(suite, arch, data.load(), out, config, arch_kwargs, data.options, resume=True)
 
 
