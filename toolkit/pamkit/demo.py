@@ -56,7 +56,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
     )
     demo.add_argument("--epochs", type=POSITIVE_INT, default=8, help="maximum training epochs (default: %(default)s)")
     demo.add_argument("--limit", type=POSITIVE_INT, help="at most LIMIT samples per split (a quicker, rougher demo)")
-    demo.add_argument("--seed", type=NONNEGATIVE_INT, default=0)
+    demo.add_argument(
+        "--seed",
+        type=NONNEGATIVE_INT,
+        default=0,
+        help="seed of everything random: the images chosen, training, merging, pruning (default: %(default)s)",
+    )
     demo.set_defaults(run=run_demo)
 
 
