@@ -307,9 +307,10 @@ def _relatedness(args: argparse.Namespace, out: Path) -> None:
     except DataError as exc:
         print(f"   skipped: the composite frames need Fashion-MNIST and MNIST ({exc})")
         return
-    train = TrainConfig(epochs=min(args.epochs, 6), seed=args.seed)
-    prune = PruneOptions(seed=args.seed, finetune_samples=1024, step=0.2, final_epochs=1, explore_past=0.03)
+    train = TrainConfig(epochs=min(args.epochs, 6))
+    prune = PruneOptions(finetune_samples=1024, step=0.2, final_epochs=1, explore_past=0.03)
     options = CompareOptions(methods=("none", "mtz", "pam"), train=train, prune=prune, oracle=False)
+    options = options.with_seed(args.seed)  # training, merging and pruning
     report = compare(request, out / "relatedness-domains", options, LocalExecutor())
     print(f"\n   {'combination':<14}" + "".join(f"{m + ' MACs':>14}" for m in ("none", "mtz", "pam")))
     for row in combination_rows(report):
