@@ -228,3 +228,8 @@ def test_a_models_card_says_what_it_is_and_refuses_reuse_with_other_options(tmp_
     check_reusable(tmp_path / "m", "merge", asdict(options))  # the same options: reused
     with pytest.raises(CheckpointError, match=r"merge options differ from the ones asked for \(samples\)"):
         check_reusable(tmp_path / "m", "merge", asdict(MergeOptions(samples=128, finetune_epochs=0)))
+    # settings that cannot change what the stage made are left out of the comparison when the caller says so
+    check_reusable(tmp_path / "m", "merge", asdict(MergeOptions(samples=128, finetune_epochs=0)), ignored=("samples",))
+    with pytest.raises(CheckpointError, match=r"\(finetune_epochs\)"):
+        check_reusable(tmp_path / "m", "merge", asdict(MergeOptions(samples=128, finetune_epochs=1)),
+                       ignored=("samples",))

@@ -3,7 +3,6 @@
 import json
 import math
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -30,7 +29,7 @@ from pamkit.prune import (
     save_pruned,
     teacher_outputs,
 )
-from pamkit.prune.api import _at_boundary, _cliff, _held, _held_moves, _on, _plan, _relabelled
+from pamkit.prune.api import JOINT_SEARCH_ONLY, _at_boundary, _cliff, _held, _held_moves, _on, _plan, _relabelled
 from pamkit.prune.importance import Magnitude, Taylor, _cut_effects
 from pamkit.prune.state import Checkpoint, Checkpoints
 from pamkit.train import evaluate_all
@@ -591,28 +590,28 @@ def test_a_point_that_would_end_the_exploration_gets_a_full_fine_tune_first(pam_
 
 
 def test_a_cliff_is_a_fall_far_below_the_limit_and_only_from_the_boundary():
-    run = SimpleNamespace(options=PruneOptions(backoff_drop=0.01), limits={"a": 0.90, "b": 0.80})
+    limits, drop = {"a": 0.90, "b": 0.80}, 0.01
     at = {"a": 0.905, "b": 0.85}
-    assert _cliff(at, {"a": 0.86, "b": 0.85}, run) == "a 0.9050 -> 0.8600"  # 4.5 points down, 4 below the limit
-    assert _cliff(at, {"a": 0.895, "b": 0.85}, run) is None  # just outside: the next fine-tune may bring it back
-    assert _cliff(at, {"a": 0.91, "b": 0.70}, run) == "b 0.8500 -> 0.7000"
-    assert _cliff({"a": 0.885, "b": 0.85}, {"a": 0.88, "b": 0.85}, run) is None  # already outside, fell half a point
-    assert _at_boundary(at, run) and _at_boundary({"a": 0.8901, "b": 0.80}, run)
-    assert not _at_boundary({"a": 0.88, "b": 0.85}, run)  # 2 points below a's limit: exploring, no back-offs
+    assert _cliff(at, {"a": 0.86, "b": 0.85}, limits, drop) == "a 0.9050 -> 0.8600"  # 4.5 points down, 4 below
+    assert _cliff(at, {"a": 0.895, "b": 0.85}, limits, drop) is None  # just outside: the next fine-tune may undo it
+    assert _cliff(at, {"a": 0.91, "b": 0.70}, limits, drop) == "b 0.8500 -> 0.7000"
+    assert _cliff({"a": 0.885, "b": 0.85}, {"a": 0.88, "b": 0.85}, limits, drop) is None  # already outside
+    assert _at_boundary(at, limits, drop) and _at_boundary({"a": 0.8901, "b": 0.80}, limits, drop)
+    assert not _at_boundary({"a": 0.88, "b": 0.85}, limits, drop)  # 2 points below a's limit: exploring
+    assert _at_boundary({"a": 0.88, "b": 0.85}, {"b": 0.80}, drop)  # a retired: only b decides
 
 
 def test_a_task_outside_its_limit_is_held_while_another_is_within():
     net = random_lattice(source_nets("lenet5", 12), seed=3)
     names = net.task_names
     limits = {name: 0.9 for name in names}
-    run = SimpleNamespace(options=PruneOptions(hold=True), limits=limits)
+    hold = PruneOptions(hold=True)
     digit, odd = names.index("digit"), names.index("odd")
-    assert _held(net, {"digit": 0.89, "odd": 0.95, "high": 0.91}, run) == {digit}
-    assert _held(net, {name: 0.8 for name in names}, run) == set()  # all outside: every task is pruned again
-    assert _held(net, {name: 0.95 for name in names}, run) == set()
+    assert _held(net, {"digit": 0.89, "odd": 0.95, "high": 0.91}, limits, hold) == {digit}
+    assert _held(net, {name: 0.8 for name in names}, limits, hold) == set()  # all outside: every task pruned again
+    assert _held(net, {name: 0.95 for name in names}, limits, hold) == set()
     for options in (PruneOptions(), PruneOptions(hold=True, target_macs=0.5)):
-        assert _held(net, {"digit": 0.89, "odd": 0.95, "high": 0.91}, SimpleNamespace(options=options,
-                                                                                       limits=limits)) == set()
+        assert _held(net, {"digit": 0.89, "odd": 0.95, "high": 0.91}, limits, options) == set()
     on_digit = _on(net, digit)
     label = {(space, o): g.label for space, groups in net.structure.groups.items() for g in groups for o in g.origins}
     lenient, strict = _held_moves(net, {digit}, False), _held_moves(net, {digit}, True)
@@ -651,3 +650,40 @@ def test_a_held_task_keeps_its_channels_while_the_others_are_pruned(pam_case, di
         assert entry["expected_macs"] < result.history[0]["expected_macs"]
     free = prune(merged, digits_data, tight, FAST, progress=False)  # off by default
     assert not any("held" in e["event"] for e in free.history)
+
+
+def test_switches_added_later_are_recorded_only_when_on():
+    assert "retire" not in PruneOptions().to_dict()  # a record made before retire existed still matches
+    assert PruneOptions(retire=True).to_dict()["retire"] is True
+    assert set(JOINT_SEARCH_ONLY) <= {f for f in vars(PruneOptions())}
+
+
+@pytest.mark.slow
+def test_a_task_past_its_limit_is_retired_at_its_best_point_and_the_others_go_on(pam_case, digits_data, tmp_path):
+    merged, reference = pam_case
+    # high's limit half a point below its score, explored no further than its limit: high ends its exploration
+    # while digit still has room
+    tight = {**reference, "high": reference["high"] + 0.005}
+    options = PruneOptions(**{**vars(FAST), "retire": True, "explore_past": 0.0, "confirmations": 0})
+    result = prune(merged, digits_data, tight, options, progress=False,
+                   checkpoint=Checkpoint(tmp_path / "j", resume=False))
+    events = [e["event"] for e in result.history]
+    retirements = [e for e in result.history if e["event"].startswith("retired ")]
+    assert retirements, events
+    first = retirements[0]
+    names, index = first["event"].removeprefix("retired ").split(" (")[0].split(" at point ")
+    retired, index = names.split(", "), int(index)
+    assert "high" in retired and "digit" not in retired, first["event"]
+    steps_after = [e for e in result.history[result.history.index(first):] if e["event"].startswith("step")]
+    assert steps_after, events  # the others were pruned on after the retirement
+    state = json.loads((tmp_path / "j.json").read_text())["prune_state"]
+    assert state["retired"][: len(retired)] == retired and state["base"] >= index
+    kept, _ = load_multitask(tmp_path / f"j-point{index}.json")
+    for k in range(index, state["points"]):  # from their best point on, retired tasks keep every channel they are on
+        point, _ = load_multitask(tmp_path / f"j-point{k}.json")
+        for name in retired:
+            assert _on(point, merged.task_names.index(name)) == _on(kept, merged.task_names.index(name)), (k, name)
+    assert f"after retiring {', '.join(state['retired'])}" in result.stop_reason
+    limits = {name: score - options.tolerance for name, score in tight.items()}
+    assert all(result.val[name] >= limit - 1e-9 for name, limit in limits.items()), result.val
+    assert expected_macs(result.net, _uniform(result.net)) <= expected_macs(kept, _uniform(kept))

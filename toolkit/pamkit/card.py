@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -128,9 +128,13 @@ def _single_task_card(path: Path, meta: dict[str, Any]) -> ModelCard:
     )
 
 
-def check_reusable(folder: Path, stage: str, options: Mapping[str, Any]) -> None:
-    """Refuse to reuse the model in ``folder`` unless its ``stage`` was made with exactly ``options``."""
-    made, wanted = _plain(read_card(folder).options.get(stage, {})), _plain(options)
+def check_reusable(folder: Path, stage: str, options: Mapping[str, Any], ignored: Collection[str] = ()) -> None:
+    """Refuse to reuse the model in ``folder`` unless its ``stage`` was made with exactly ``options``, apart from
+    the ``ignored`` settings (ones that cannot change what this stage made)."""
+    made, wanted = (
+        {key: value for key, value in _plain(dict(given)).items() if key not in ignored}
+        for given in (read_card(folder).options.get(stage, {}), options)
+    )
     if options_digest(made) != options_digest(wanted):
         changed = sorted(k for k in set(made) | set(wanted) if made.get(k) != wanted.get(k))
         raise CheckpointError(

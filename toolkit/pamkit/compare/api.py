@@ -27,7 +27,7 @@ from ..jobs import Executor, InlineExecutor, Job, JobGraph, run_jobs
 from ..merge import MERGERS, REGROUPING_FILE, MergeOptions, merge
 from ..network import MODEL_STEM, MultitaskNet, load_multitask, save_multitask
 from ..prune import PruneOptions, prune, prune_separately, reference_scores, save_pruned
-from ..prune.api import REPORT_FILE
+from ..prune.api import JOINT_SEARCH_ONLY, REPORT_FILE
 from ..prune.state import PROGRESS_DIR, Checkpoints
 from ..tasks import TaskSuite, combination_label
 from ..train import TrainConfig, TrainedTask, evaluate_all, load_run, suite_data, train_suite, train_task
@@ -381,7 +381,7 @@ def _pruned(
             result = prune(net, data, reference, options, checkpoint=checkpoints.named("joint"))
         save_pruned(out, result, options)
         checkpoints.clear()
-    check_reusable(out, "pruning", options.to_dict())
+    check_reusable(out, "pruning", options.to_dict(), JOINT_SEARCH_ONLY if method == "none" else ())
     record = read_json(out / REPORT_FILE, "delete that folder and run again with --resume")  # as saved: with its path
     if not isinstance(record, dict):
         raise PamkitError(

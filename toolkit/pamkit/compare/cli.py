@@ -117,6 +117,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "are pruned on towards their own boundaries (default: off)",
     )
     p.add_argument(
+        "--retire",
+        action="store_true",
+        help="retire a task whose pruning ends while another's goes on: back to the cheapest point within the "
+        "tolerance, then the others are pruned on from there while it keeps its channels (default: off)",
+    )
+    p.add_argument(
         "--finetune-epochs",
         type=NONNEGATIVE_INT,
         help=f"MTZ and PAM per-layer / shared-trunk training epochs (default: {m.finetune_epochs})",
@@ -271,6 +277,7 @@ def _options(args: argparse.Namespace, suite: TaskSuite) -> CompareOptions:
             max_backoffs=args.max_backoffs,
             confirmations=args.confirmations,
             hold=args.hold,
+            retire=args.retire,
             batch_size=args.batch_size,
             seed=args.seed,
         ),

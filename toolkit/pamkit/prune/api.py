@@ -66,6 +66,12 @@ from .search import MAX_CANDIDATES, SEARCH_WINDOW, cheapest_within, round_seed, 
 from .state import Checkpoint, Checkpoints, Move, PruneState
 
 REPORT_FILE = "pruning.json"
+# switches added after prunes were recorded: recorded only when on, so a record made before one existed still
+# matches the same settings (``compare --resume`` reuses it)
+_RECORDED_WHEN_ON = ("retire",)
+# settings of the joint search that a prune of one task alone (no merging, ``prune_separately``) never uses
+JOINT_SEARCH_ONLY = ("hold", "retire")
+RETIRED = "retired"  # the history event and trajectory phase of a retirement
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class PruneOptions:
     max_backoffs: int = 2  # tolerance search: at most this many back-offs per step (0: never)
     confirmations: int = 2  # tolerance search: full fine-tunes of a point past explore_past before it ends the run
     hold: bool = False  # tolerance search: a task outside its limit gives up no channel while another is within
+    retire: bool = False  # tolerance search: a task past explore_past stops at its best point, the others go on
     max_candidates: int = MAX_CANDIDATES  # tolerance search: at most this many full final fine-tunes
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
     combination_weights: dict[tuple[str, ...], float] | None = None  # how often each combination runs (None: uniform)
@@ -173,6 +180,9 @@ class PruneOptions:
         """JSON-ready settings (combinations joined with '+', the recipe as its name and config)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["recipe"] = self.finetuning.to_dict()
+        for name in _RECORDED_WHEN_ON:
+            if not out[name]:
+                del out[name]
         if self.combination_weights:
             out["combination_weights"] = {combination_label(c): w for c, w in self.combination_weights.items()}
         return out
@@ -384,14 +394,19 @@ def _to_target(loop: PruneState, run: _Run) -> None:
 def _explore(loop: PruneState, run: _Run) -> None:
     """Tolerance mode: steps until a task is ``explore_past`` below its limit, keeping every point for the search.
 
-    Steps are ``step``, then ``fine_step`` once one was outside the tolerance.
+    Steps are ``step``, then ``fine_step`` once one was outside the tolerance. With ``retire``, a task past
+    ``explore_past`` while another is not is retired (``_retire``) and the others are explored on.
     """
     o = run.options
-    past = {name: limit - o.explore_past for name, limit in run.limits.items()}
     while loop.explored is None:
+        past = {name: limit - o.explore_past for name, limit in _active(loop, run).items()}
         last = loop.trajectory[-1]
         if loop.iteration and not within_limits(last["val"], past):
             if last["phase"] != "confirm" and _confirmed(loop, run, past):
+                continue
+            ended = [name for name, limit in past.items() if last["val"][name] < limit - 1e-9]
+            if o.retire and len(ended) < len(past):
+                _retire(loop, run, ended)
                 continue
             gap = shortfall(last["val"], past)
             loop.explored = f"{_steps(loop)}, the last {o.explore_past} past the tolerance ({gap})"
@@ -408,10 +423,11 @@ def _confirmed(loop: PruneState, run: _Run, past: dict[str, float]) -> bool:
     One short fine-tune does not undo every step: on VGG (domains, 3 seeds) four of six merged networks' prunes
     ended on one step that took a task 5 to 11 points down, and that very point came back within the tolerance
     after its final fine-tune; the prune had stopped where the network could go further. At most
-    ``confirmations`` a prune (each costs one final fine-tune); 0 ends at the first such point, as before.
+    ``confirmations`` a prune, and as many again after each retirement (each costs one final fine-tune); 0 ends at
+    the first such point, as before.
     """
     o = run.options
-    used = sum(1 for entry in loop.history if entry["event"].startswith("confirm"))
+    used = sum(1 for entry in _since_retirement(loop.history, "event") if entry["event"].startswith("confirm"))
     if used >= o.confirmations or not o.final_epochs:
         return False
     k = len(loop.points) - 1
@@ -439,8 +455,50 @@ def _steps(loop: PruneState) -> str:
 
 
 def _near_boundary(loop: PruneState, run: _Run) -> bool:
-    """Whether a step has ended outside the tolerance after its short fine-tune (the boundary is near)."""
-    return any(not within_limits(p["val"], run.limits) for p in loop.trajectory if p["phase"] == "prune")
+    """Whether a step has ended outside the tolerance after its short fine-tune (the boundary is near), since the
+    last retirement and for the tasks still explored."""
+    limits = _active(loop, run)
+    return any(
+        not within_limits(p["val"], limits)
+        for p in _since_retirement(loop.trajectory, "phase")
+        if p["phase"] == "prune"
+    )
+
+
+def _active(loop: PruneState, run: _Run) -> dict[str, float]:
+    """The limits of the tasks still explored: all but the retired ones."""
+    return {name: limit for name, limit in run.limits.items() if name not in loop.retired}
+
+
+def _since_retirement(entries: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The history entries (``key`` "event") or trajectory points ("phase") after the last retirement."""
+    marks = [k for k, entry in enumerate(entries) if str(entry[key]).startswith(RETIRED)]
+    return entries[marks[-1] + 1 :] if marks else entries
+
+
+def _retire(loop: PruneState, run: _Run, ended: list[str]) -> None:
+    """Retire the tasks ``ended`` (past ``explore_past`` while another task is not): the exploration goes back to
+    the cheapest point since the last retirement that is within the tolerance after its final fine-tune (the
+    search every prune ends with), and goes on from that fine-tuned network, holding the retired tasks.
+
+    Pruned together, the first task to fall off its boundary would end the search for every task, where the
+    others could go further; pruned alone (no merging), each task ends at its own boundary. Retired, a task keeps
+    the channels of its own best point, and the others are pruned on to theirs.
+    """
+    index, tuned = _cheapest(loop, run)
+    del loop.points[index + 1 :]
+    if loop.best is not None and loop.best_index == index:
+        loop.points[index] = copy.deepcopy(loop.best)
+    loop.tried = {k: v for k, v in loop.tried.items() if k <= index}
+    loop.base = index
+    loop.retired.extend(ended)
+    point = run.point(loop.points[index], RETIRED)
+    loop.trajectory.append(point)
+    loop.val = point["val"]
+    event = f"{RETIRED} {', '.join(ended)} at point {index} ({tuned} candidates fine-tuned)"
+    loop.history.append(_entry(loop.iteration, loop.points[index], run, point["val"], event, 0))
+    run.show(loop, point)
+    run.save(loop)
 
 
 def _step(loop: PruneState, run: _Run, share: float) -> bool:
@@ -450,22 +508,25 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     is backed off: its most damaging move is banned and the step planned again from the same ranking,
     carefully (no layer loses more than its share of channels), at most ``max_backoffs`` times.
     With ``hold``, a task outside its limit while another is within is held (``_held``): the step takes none of its
-    channels; when its moves would starve one (the connectivity rule), it touches none of them at all.
+    channels; when its moves would starve one (the connectivity rule), it touches none of them at all. Retired
+    tasks (``retire``) are always held, and only the tasks still explored decide back-offs.
     """
     o = run.options
     net = loop.points[-1]
     before = loop.trajectory[-1]["val"]
     seed = round_seed(o.seed, 0, loop.iteration + 1)
     ranking = _ranking(net, run.tasks, run.data.train, o, run.weights, seed)
-    backoffs = o.max_backoffs if o.target_macs is None and _at_boundary(before, run) else 0
-    held, strict = _held(net, before, run), False
+    active = _active(loop, run)
+    backoffs = o.max_backoffs if o.target_macs is None and _at_boundary(before, active, o.backoff_drop) else 0
+    retired = {net.structure.task_names.index(name) for name in loop.retired}
+    held, strict = _held(net, before, active, o) | retired, False
     careful = False
     while True:
         banned = loop.banned | _held_moves(net, held, strict)
         labels, removed = _plan(net, ranking, share, banned, o.target_macs is not None, careful)
         if not removed:
-            if held:  # the tasks still within have nothing left to give up: every task is pruned again
-                held = set()
+            if held - retired:  # the tasks still within have nothing left to give up: every task is pruned again
+                held = set(retired)
                 continue
             return False
         candidate = _relabelled(net, labels)
@@ -477,7 +538,7 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
             continue
         run.finetune(candidate, o.finetune_epochs, o.finetune_samples, round_seed(o.seed, 2, loop.iteration + 1))
         point = run.point(candidate, "prune")
-        cliff = _cliff(before, point["val"], run) if backoffs else None
+        cliff = _cliff(before, point["val"], active, o.backoff_drop) if backoffs else None
         if cliff is None:
             break
         backoffs -= 1
@@ -499,7 +560,7 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     return True
 
 
-def _held(net: MultitaskNet, before: dict[str, float], run: _Run) -> set[int]:
+def _held(net: MultitaskNet, before: dict[str, float], limits: dict[str, float], options: PruneOptions) -> set[int]:
     """The tasks a step holds: those outside their limits after the last step, while another task is
     still within (``hold``; tolerance mode only).
 
@@ -508,11 +569,10 @@ def _held(net: MultitaskNet, before: dict[str, float], run: _Run) -> set[int]:
     channels they could give up. Held, it keeps every channel it is on while the others are pruned
     on towards their own boundaries, as when each network is pruned alone.
     """
-    o = run.options
-    if not o.hold or o.target_macs is not None:
+    if not options.hold or options.target_macs is not None:
         return set()
-    outside = [name for name, limit in run.limits.items() if before[name] < limit - 1e-9]
-    if len(outside) == len(run.limits):
+    outside = [name for name, limit in limits.items() if before[name] < limit - 1e-9]
+    if len(outside) == len(limits):
         return set()
     return {net.structure.task_names.index(name) for name in outside}
 
@@ -544,26 +604,25 @@ def _on(net: MultitaskNet, task: int) -> set[tuple[int, str]]:
     }
 
 
-def _at_boundary(before: dict[str, float], run: _Run) -> bool:
+def _at_boundary(before: dict[str, float], limits: dict[str, float], drop: float) -> bool:
     """Whether a step starts at the boundary: every task at most ``backoff_drop`` below its limit.
 
     Only there is a cliff worth backing off: the result is read near the boundary, while further out
     the exploration only has to reach ``explore_past`` (backing off there made it crawl: a demo's
     first prune went from minutes to over 20).
     """
-    return within_limits(before, {name: limit - run.options.backoff_drop for name, limit in run.limits.items()})
+    return within_limits(before, {name: limit - drop for name, limit in limits.items()})
 
 
-def _cliff(before: dict[str, float], after: dict[str, float], run: _Run) -> str | None:
+def _cliff(before: dict[str, float], after: dict[str, float], limits: dict[str, float], drop: float) -> str | None:
     """What makes a step a cliff, or None: a task ends more than ``backoff_drop`` below both the
     point before and its limit (a step near the boundary costs a few tenths of a point; a cliff costs
     what the fine-tune cannot give back). A step landing just outside is no cliff: the next short
     fine-tune or the full final one often brings it back within (on the domains suite, backing such a
     step off sent PAM's prune down another path that ended 38% costlier)."""
-    drop = run.options.backoff_drop
     falls = [
         f"{name} {before[name]:.4f} -> {after[name]:.4f}"
-        for name, limit in run.limits.items()
+        for name, limit in limits.items()
         if before[name] - after[name] > drop and limit - after[name] > drop
     ]
     return ", ".join(falls) or None
@@ -632,9 +691,28 @@ def _search(loop: PruneState, run: _Run) -> None:
     window past the first failure keeps one noisy "outside" from ending the search early. Each
     candidate is saved as it finishes (a resumed search reads it back instead of fine-tuning again).
     """
+    _, tuned = _cheapest(loop, run)
+    explored = f"{loop.explored}, after retiring {', '.join(loop.retired)}" if loop.retired else loop.explored
+    if loop.best is None:  # the start (after any recovery fine-tune) is the result
+        loop.best, loop.best_index = loop.points[0], 0
+        loop.val = evaluate_all(loop.best, run.tasks, run.data.val, run.options.batch_size * 4)
+        loop.trajectory.append(run.point(loop.best, "final", loop.val))
+        loop.stop_reason = f"{explored}; no pruned point stays within the tolerance after its final fine-tune"
+        return
+    loop.trajectory.append(run.point(loop.best, "final", loop.tried[loop.best_index]["val"]))
+    loop.stop_reason = (
+        f"{explored}; point {loop.best_index} is the cheapest within the tolerance after its final "
+        f"fine-tune ({tuned} candidates fine-tuned, at most {run.options.max_candidates})"
+    )
+
+
+def _cheapest(loop: PruneState, run: _Run) -> tuple[int, int]:
+    """The cheapest point since ``loop.base`` within the tolerance after its final fine-tune (``loop.base`` when
+    none is), and how many candidates were fine-tuned; ``loop.best`` is then that point's fine-tuned network."""
     o = run.options
 
-    def is_within(k: int) -> bool:
+    def is_within(i: int) -> bool:
+        k = loop.base + i
         if k not in loop.tried:
             net = copy.deepcopy(loop.points[k])
             if o.final_epochs:
@@ -651,18 +729,8 @@ def _search(loop: PruneState, run: _Run) -> None:
             run.save(loop)
         return bool(loop.tried[k]["within"])
 
-    _, tuned = cheapest_within(len(loop.points), is_within, o.search_window, o.max_candidates)
-    if loop.best is None:  # the start (after any recovery fine-tune) is the result
-        loop.best, loop.best_index = loop.points[0], 0
-        loop.val = evaluate_all(loop.best, run.tasks, run.data.val, o.batch_size * 4)
-        loop.trajectory.append(run.point(loop.best, "final", loop.val))
-        loop.stop_reason = f"{loop.explored}; no pruned point stays within the tolerance after its final fine-tune"
-        return
-    loop.trajectory.append(run.point(loop.best, "final", loop.tried[loop.best_index]["val"]))
-    loop.stop_reason = (
-        f"{loop.explored}; point {loop.best_index} is the cheapest within the tolerance after its final fine-tune "
-        f"({tuned} candidates fine-tuned, at most {o.max_candidates})"
-    )
+    best, tuned = cheapest_within(len(loop.points) - loop.base, is_within, o.search_window, o.max_candidates)
+    return loop.base + best, tuned
 
 
 def prune_separately(

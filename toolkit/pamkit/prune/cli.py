@@ -151,6 +151,14 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "benchmarks/relatedness/hold/)",
     )
     p.add_argument(
+        "--retire",
+        action="store_true",
+        help="tolerance mode: a task whose exploration ends (--explore-past below its limit) while another's goes "
+        "on is retired: pruning goes back to the cheapest point within the tolerance after its final fine-tune and "
+        "prunes the other tasks on from there, holding it, so that each task ends at its own boundary as when "
+        "pruned alone (default: off)",
+    )
+    p.add_argument(
         "--max-candidates",
         type=POSITIVE_INT,
         default=d.max_candidates,
@@ -225,6 +233,7 @@ def run_prune(args: argparse.Namespace) -> int:
         max_backoffs=args.max_backoffs,
         confirmations=args.confirmations,
         hold=args.hold,
+        retire=args.retire,
         max_candidates=args.max_candidates,
         final_epochs=args.final_epochs,
         max_iterations=args.max_steps,

@@ -42,6 +42,8 @@ class PruneState:
     best: MultitaskNet | None = None
     best_index: int = 0
     stop_reason: str | None = None
+    retired: list[str] = field(default_factory=list)  # tasks retired (``retire``), in order
+    base: int = 0  # the point the exploration last went on from after a retirement; earlier points are costlier
 
     @property
     def net(self) -> MultitaskNet:
@@ -62,6 +64,8 @@ class PruneState:
             "best": self.best is not None,
             "best_index": self.best_index,
             "stop_reason": self.stop_reason,
+            "retired": self.retired,
+            "base": self.base,
         }
 
     @classmethod
@@ -79,6 +83,8 @@ class PruneState:
             best,
             int(state["best_index"]),
             state["stop_reason"],
+            list(state.get("retired", [])),
+            int(state.get("base", 0)),
         )
 
 

@@ -1,0 +1,66 @@
+"""Where does PAM lose on VGG domains: in the merge or in the joint search? Prune the merge one task at a time.
+
+No merging prunes each task's network alone: one search per task, each with its own limit, back-offs and
+confirmations. PAM's merge is pruned jointly: one search for both tasks. This script prunes PAM's merged network
+the way no merging is pruned: each task's subnetwork of the merge (its private channels and the shared ones,
+``MultitaskNet.extract``) alone, with the same options as the joint prune. If a task's subnetwork of the merge
+prunes about as far as its own network does, the merge is not what costs PAM; the joint search is.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/relatedness/apart/prune_apart.py runs/vgg-hold-s0 0
+
+reads RUN/seed-S/{single, pam/merged, none/pruned} of a finished VGG domains comparison (run_seed.sh), writes
+RUN/seed-S/pam/pruned-apart/ (model, pruning.json; resumable: run the same command again) and prints each task's
+MACs after pruning beside no merging's and the joint prune's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from pamkit.compare.api import DataRequest, single_task_networks
+from pamkit.cost import combination_cost
+from pamkit.network import load_multitask
+from pamkit.prune import PruneOptions, prune_separately, reference_scores, save_pruned
+from pamkit.prune.state import PROGRESS_DIR, Checkpoints
+from pamkit.tasks import get_suite
+from pamkit.train import TrainConfig
+
+# the settings of benchmarks/relatedness/vgg-domains-confirm/run_seed.sh, without --hold (one task has no other)
+ARCH, WIDTH, LIMIT, EPOCHS = "vgg", 0.125, 3000, 8
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a finished comparison folder, e.g. runs/vgg-hold-s0")
+    parser.add_argument("seed", type=int)
+    args = parser.parse_args()
+    started = time.time()
+    folder = args.run / f"seed-{args.seed}"
+    request = DataRequest(get_suite("domains"), ARCH, limit=LIMIT, seed=0)
+    data = request.load()
+    trained = single_task_networks(request, folder / "single", TrainConfig(epochs=EPOCHS, seed=args.seed))
+    merged, _ = load_multitask(folder / "pam" / "merged" / "model.json")
+    options = PruneOptions(finetune_samples=2048, max_backoffs=2, confirmations=2, seed=args.seed)
+    out = folder / "pam" / "pruned-apart"
+    checkpoints = Checkpoints(out / PROGRESS_DIR, resume=True)
+    result = prune_separately(merged, data, reference_scores(trained, data.val), options, checkpoints=checkpoints)
+    save_pruned(out, result, options)
+    checkpoints.clear()
+    rows = {}
+    for method, path in (
+        ("none", folder / "none" / "pruned" / "model.json"),
+        ("pam joint", folder / "pam" / "pruned" / "model.json"),
+        ("pam apart", out / "model.json"),
+    ):
+        net, _ = load_multitask(path)
+        rows[method] = {name: combination_cost(net, (name,)).macs for name in net.task_names}
+    summary = {"seed": args.seed, "macs": rows, "val": result.val, "seconds": round(time.time() - started)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()
