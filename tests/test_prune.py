@@ -687,3 +687,15 @@ def test_a_task_past_its_limit_is_retired_at_its_best_point_and_the_others_go_on
     limits = {name: score - options.tolerance for name, score in tight.items()}
     assert all(result.val[name] >= limit - 1e-9 for name, limit in limits.items()), result.val
     assert expected_macs(result.net, _uniform(result.net)) <= expected_macs(kept, _uniform(kept))
+
+
+def test_a_prune_state_reads_back_its_retirements_and_a_state_saved_before_them():
+    from pamkit.prune.state import PruneState
+
+    state = PruneState([], {"a": 0.9}, [{"event": "start"}], [], iteration=7, retired=["b"], base=4)
+    record = json.loads(json.dumps(state.to_dict()))
+    again = PruneState.from_dict([], None, record)
+    assert (again.retired, again.base, again.iteration) == (["b"], 4, 7)
+    del record["retired"], record["base"]  # a checkpoint written before retire existed
+    old = PruneState.from_dict([], None, record)
+    assert (old.retired, old.base) == ([], 0)

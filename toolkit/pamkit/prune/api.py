@@ -26,7 +26,11 @@ that loses a task may read more groups of the layer below (the connectivity rule
   seeds it moved results within their seed noise): a task that ended the last step outside its
   limit is held while another task is still within; the step takes none of its channels, so the
   others go on towards their own boundaries (pruned together, the first task at its limit would
-  otherwise stop every task where it stands).
+  otherwise stop every task where it stands). ``retire`` (off by default): a task past ``explore_past`` while
+  another is not does not end the exploration; the search below picks the cheapest point since the last
+  retirement that is within the tolerance after its final fine-tune, the exploration goes back to that
+  fine-tuned network and prunes the other tasks on from it, holding the retired task (with its own
+  ``confirmations``), so that each task ends at its own boundary, as each network pruned alone does.
   Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
   points, then the ``search_window`` points past the first failure (validation noise makes one
   "outside" unreliable), at most ``max_candidates`` in all; the result is the cheapest one found
