@@ -9,7 +9,7 @@ prunes about as far as its own network does, the merge is not what costs PAM; th
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/relatedness/apart/prune_apart.py runs/vgg-hold-s0 0
 
 reads RUN/seed-S/{single, pam/merged, none/pruned} of a finished VGG domains comparison (run_seed.sh), writes
-RUN/seed-S/pam/pruned-apart/ (model, pruning.json; resumable: run the same command again) and prints each task's
+RUN/seed-S/pam/pruned-apart/TASK/ (model, pruning.json; resumable: run the same command again) and prints each task's
 MACs after pruning beside no merging's and the joint prune's.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from pamkit.compare.api import DataRequest, single_task_networks
 from pamkit.cost import combination_cost
 from pamkit.network import load_multitask
-from pamkit.prune import PruneOptions, prune_separately, reference_scores, save_pruned
+from pamkit.prune import PruneOptions, prune, reference_scores, save_pruned
 from pamkit.prune.state import PROGRESS_DIR, Checkpoints
 from pamkit.tasks import get_suite
 from pamkit.train import TrainConfig
@@ -46,18 +46,34 @@ def main() -> None:
     options = PruneOptions(finetune_samples=2048, max_backoffs=2, confirmations=2, seed=args.seed)
     out = folder / "pam" / "pruned-apart"
     checkpoints = Checkpoints(out / PROGRESS_DIR, resume=True)
-    result = prune_separately(merged, data, reference_scores(trained, data.val), options, checkpoints=checkpoints)
-    save_pruned(out, result, options)
-    checkpoints.clear()
-    rows = {}
+    reference = reference_scores(trained, data.val)
+    rows: dict[str, dict[str, int]] = {"pam apart": {}}
+    val, reasons = {}, {}
+    for t, name in enumerate(merged.task_names):  # as prune_separately, which cannot stack PAM's subnetworks
+        result = prune(
+            merged.extract([name]),
+            data,
+            reference,
+            options,
+            label=f"prune {name}",
+            checkpoint=checkpoints.named(f"task{t}"),
+        )
+        save_pruned(out / name, result, options)
+        rows["pam apart"][name] = combination_cost(result.net, (name,)).macs
+        val[name], reasons[name] = result.val[name], result.stop_reason
     for method, path in (
         ("none", folder / "none" / "pruned" / "model.json"),
         ("pam joint", folder / "pam" / "pruned" / "model.json"),
-        ("pam apart", out / "model.json"),
     ):
         net, _ = load_multitask(path)
         rows[method] = {name: combination_cost(net, (name,)).macs for name in net.task_names}
-    summary = {"seed": args.seed, "macs": rows, "val": result.val, "seconds": round(time.time() - started)}
+    summary = {
+        "seed": args.seed,
+        "macs": rows,
+        "val": val,
+        "stop_reasons": reasons,
+        "seconds": round(time.time() - started),
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary, indent=1))
 
