@@ -23,7 +23,7 @@ from pathlib import Path
 from pamkit.compare.api import DataRequest, single_task_networks
 from pamkit.cost import combination_cost
 from pamkit.network import load_multitask
-from pamkit.prune import PruneOptions, prune, reference_scores, save_pruned
+from pamkit.prune import PruneOptions, prune_each, reference_scores, save_pruned
 from pamkit.prune.state import PROGRESS_DIR, Checkpoints
 from pamkit.tasks import get_suite
 from pamkit.train import TrainConfig
@@ -41,26 +41,19 @@ def main() -> None:
     folder = args.run / f"seed-{args.seed}"
     request = DataRequest(get_suite("domains"), ARCH, limit=LIMIT, seed=0)
     data = request.load()
-    trained = single_task_networks(request, folder / "single", TrainConfig(epochs=EPOCHS, seed=args.seed))
+    config = TrainConfig(epochs=EPOCHS, seed=args.seed)
+    trained = single_task_networks(request, folder / "single", config, {"width": WIDTH})
     merged, _ = load_multitask(folder / "pam" / "merged" / "model.json")
     options = PruneOptions(finetune_samples=2048, max_backoffs=2, confirmations=2, seed=args.seed)
     out = folder / "pam" / "pruned-apart"
     checkpoints = Checkpoints(out / PROGRESS_DIR, resume=True)
     reference = reference_scores(trained, data.val)
-    rows: dict[str, dict[str, int]] = {"pam apart": {}}
-    val, reasons = {}, {}
-    for t, name in enumerate(merged.task_names):  # as prune_separately, which cannot stack PAM's subnetworks
-        result = prune(
-            merged.extract([name]),
-            data,
-            reference,
-            options,
-            label=f"prune {name}",
-            checkpoint=checkpoints.named(f"task{t}"),
-        )
-        save_pruned(out / name, result, options)
-        rows["pam apart"][name] = combination_cost(result.net, (name,)).macs
-        val[name], reasons[name] = result.val[name], result.stop_reason
+    results = prune_each(merged, data, reference, options, checkpoints=checkpoints)  # PAM's cannot be stacked
+    rows = {"pam apart": {r.net.task_names[0]: combination_cost(r.net, r.net.task_names).macs for r in results}}
+    val = {name: score for r in results for name, score in r.val.items()}
+    reasons = {r.net.task_names[0]: r.stop_reason for r in results}
+    for r in results:
+        save_pruned(out / r.net.task_names[0], r, options)
     for method, path in (
         ("none", folder / "none" / "pruned" / "model.json"),
         ("pam joint", folder / "pam" / "pruned" / "model.json"),
@@ -74,7 +67,7 @@ def main() -> None:
         "stop_reasons": reasons,
         "seconds": round(time.time() - started),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
 
 

@@ -737,7 +737,7 @@ def _cheapest(loop: PruneState, run: _Run) -> tuple[int, int]:
     return loop.base + best, tuned
 
 
-def prune_separately(
+def prune_each(
     net: MultitaskNet,
     data: DatasetSplits,
     reference: dict[str, float],
@@ -745,20 +745,20 @@ def prune_separately(
     progress: bool = True,
     checkpoints: Checkpoints | None = None,
     teachers: Mapping[str, nn.Module] | None = None,
-) -> PruneResult:
-    """The no-merging baseline: prune each task's own subnetwork alone, then stack them side by side.
+) -> list[PruneResult]:
+    """Each task's subnetwork of ``net`` (``extract``: its own channels and those it shares) pruned alone, one
+    search per task, in task order.
 
-    A fractional ``target_macs`` applies to each task's network; an absolute one is refused (it has no
-    single meaning for networks pruned apart). The trajectory holds each task's points, marked with
-    ``"task"``. ``checkpoints``: each task's prune keeps its own checkpoint there, so a resumed run
-    skips the tasks that finished and continues the one that was interrupted.
+    A fractional ``target_macs`` applies to each task's subnetwork; an absolute one is refused (it has no
+    single meaning for networks pruned apart). ``checkpoints``: each task's prune keeps its own checkpoint there,
+    so a resumed run skips the tasks that finished and continues the one that was interrupted.
     """
     if options.target_macs is not None and options.target_macs > 1:
         raise PamkitError(
             f"target_macs={options.target_macs:g} is an absolute cost, which has no single meaning when each task "
             "is pruned alone; give a fraction of the start (e.g. 0.3) or prune jointly"
         )
-    results = [
+    return [
         prune(
             net.extract([name]),
             data,
@@ -771,6 +771,22 @@ def prune_separately(
         )
         for t, name in enumerate(net.task_names)
     ]
+
+
+def prune_separately(
+    net: MultitaskNet,
+    data: DatasetSplits,
+    reference: dict[str, float],
+    options: PruneOptions = PruneOptions(),
+    progress: bool = True,
+    checkpoints: Checkpoints | None = None,
+    teachers: Mapping[str, nn.Module] | None = None,
+) -> PruneResult:
+    """The no-merging baseline: each task's own subnetwork pruned alone (``prune_each``), then stacked side by side.
+
+    The trajectory holds each task's points, marked with ``"task"``.
+    """
+    results = prune_each(net, data, reference, options, progress, checkpoints, teachers)
     val = {name: score for r in results for name, score in r.val.items()}
     history = [{**entry, "task": r.net.task_names[0]} for r in results for entry in r.history]
     trajectory = [{**point, "task": r.net.task_names[0]} for r in results for point in r.trajectory]
