@@ -655,6 +655,8 @@ def test_a_held_task_keeps_its_channels_while_the_others_are_pruned(pam_case, di
 def test_switches_added_later_are_recorded_only_when_on():
     assert "retire" not in PruneOptions().to_dict()  # a record made before retire existed still matches
     assert PruneOptions(retire=True).to_dict()["retire"] is True
+    assert "sequential" not in PruneOptions().to_dict()
+    assert PruneOptions(sequential=True).to_dict()["sequential"] is True and PruneOptions(sequential=True).retires
     assert set(JOINT_SEARCH_ONLY) <= {f for f in vars(PruneOptions())}
 
 
@@ -687,6 +689,29 @@ def test_a_task_past_its_limit_is_retired_at_its_best_point_and_the_others_go_on
     limits = {name: score - options.tolerance for name, score in tight.items()}
     assert all(result.val[name] >= limit - 1e-9 for name, limit in limits.items()), result.val
     assert expected_macs(result.net, _uniform(result.net)) <= expected_macs(kept, _uniform(kept))
+
+
+@pytest.mark.slow
+def test_sequential_prunes_one_task_at_a_time_in_task_order(pam_case, digits_data, tmp_path):
+    merged, reference = pam_case
+    options = PruneOptions(**{**vars(FAST), "sequential": True, "explore_past": 0.0, "confirmations": 0})
+    result = prune(merged, digits_data, reference, options, progress=False,
+                   checkpoint=Checkpoint(tmp_path / "j", resume=False))
+    events = [e["event"] for e in result.history]
+    state = json.loads((tmp_path / "j.json").read_text())["prune_state"]
+    assert state["retired"], events
+    assert state["retired"][0] == merged.task_names[0], events  # the first task's turn came first
+    pruned = [name for name in merged.task_names if name not in state["retired"]][:1]  # the task pruned last
+    kept, _ = load_multitask(tmp_path / f"j-point{state['base']}.json")
+    for k in range(state["base"], state["points"]):  # since the last turn began, only that task gave anything up
+        point, _ = load_multitask(tmp_path / f"j-point{k}.json")
+        for t, name in enumerate(merged.task_names):
+            if name not in pruned:
+                assert _on(point, t) == _on(kept, t), (k, name)
+    assert any(e.startswith("step") for e in events[events.index(next(e for e in events if e.startswith("retired"))):])
+    limits = {name: score - options.tolerance for name, score in reference.items()}
+    assert all(result.val[name] >= limit - 1e-9 for name, limit in limits.items()), result.val
+    assert expected_macs(result.net, _uniform(result.net)) < expected_macs(merged, _uniform(merged))
 
 
 def test_a_prune_state_reads_back_its_retirements_and_a_state_saved_before_them():

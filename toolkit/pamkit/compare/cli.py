@@ -123,6 +123,12 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "tolerance, then the others are pruned on from there while it keeps its channels (default: off)",
     )
     p.add_argument(
+        "--sequential",
+        action="store_true",
+        help="prune the merged networks' tasks one at a time, in task order, the others held, each retired at its "
+        "own boundary before the next is pruned (default: off)",
+    )
+    p.add_argument(
         "--finetune-epochs",
         type=NONNEGATIVE_INT,
         help=f"MTZ and PAM per-layer / shared-trunk training epochs (default: {m.finetune_epochs})",
@@ -278,6 +284,7 @@ def _options(args: argparse.Namespace, suite: TaskSuite) -> CompareOptions:
             confirmations=args.confirmations,
             hold=args.hold,
             retire=args.retire,
+            sequential=args.sequential,
             batch_size=args.batch_size,
             seed=args.seed,
         ),

@@ -31,6 +31,10 @@ that loses a task may read more groups of the layer below (the connectivity rule
   retirement that is within the tolerance after its final fine-tune, the exploration goes back to that
   fine-tuned network and prunes the other tasks on from it, holding the retired task (with its own
   ``confirmations``), so that each task ends at its own boundary, as each network pruned alone does.
+  ``sequential`` (off by default): the steps prune one task at a time, in task order, while the others are held
+  (they keep every membership; a task pruned may still leave a channel it shares with them), and retire it when
+  its exploration ends; each task then goes to its own boundary with every other channel still there, as when
+  pruned alone, rather than racing the others to the first boundary.
   Then the candidates get the full final fine-tune, the cheapest first, then by bisection over the
   points, then the ``search_window`` points past the first failure (validation noise makes one
   "outside" unreliable), at most ``max_candidates`` in all; the result is the cheapest one found
@@ -72,9 +76,9 @@ from .state import Checkpoint, Checkpoints, Move, PruneState
 REPORT_FILE = "pruning.json"
 # switches added after prunes were recorded: recorded only when on, so a record made before one existed still
 # matches the same settings (``compare --resume`` reuses it)
-_RECORDED_WHEN_ON = ("retire",)
+_RECORDED_WHEN_ON = ("retire", "sequential")
 # settings of the joint search that a prune of one task alone (no merging, ``prune_separately``) never uses
-JOINT_SEARCH_ONLY = ("hold", "retire")
+JOINT_SEARCH_ONLY = ("hold", "retire", "sequential")
 RETIRED = "retired"  # the history event and trajectory phase of a retirement
 
 
@@ -96,6 +100,7 @@ class PruneOptions:
     confirmations: int = 2  # tolerance search: full fine-tunes of a point past explore_past before it ends the run
     hold: bool = False  # tolerance search: a task outside its limit gives up no channel while another is within
     retire: bool = False  # tolerance search: a task past explore_past stops at its best point, the others go on
+    sequential: bool = False  # tolerance search: one task at a time, in task order, the others held (retires each)
     max_candidates: int = MAX_CANDIDATES  # tolerance search: at most this many full final fine-tunes
     cost_aware: bool = True  # rank by importance per expected MAC (method.md 4, extension)
     combination_weights: dict[tuple[str, ...], float] | None = None  # how often each combination runs (None: uniform)
@@ -147,6 +152,11 @@ class PruneOptions:
         check_number("lr (learning rate)", self.lr, low=0, low_open=True)
         for combination, weight in (self.combination_weights or {}).items():
             check_number(f"the weight of combination {combination_label(combination)}", weight, low=0)
+
+    @property
+    def retires(self) -> bool:
+        """Whether a task whose exploration ends is retired while another's goes on (``retire``, or ``sequential``)."""
+        return self.retire or self.sequential
 
     @property
     def finetuning(self) -> Recipe:
@@ -399,17 +409,20 @@ def _explore(loop: PruneState, run: _Run) -> None:
     """Tolerance mode: steps until a task is ``explore_past`` below its limit, keeping every point for the search.
 
     Steps are ``step``, then ``fine_step`` once one was outside the tolerance. With ``retire``, a task past
-    ``explore_past`` while another is not is retired (``_retire``) and the others are explored on.
+    ``explore_past`` while another is not is retired (``_retire``) and the others are explored on. With
+    ``sequential``, the steps prune one task at a time (``_moving``), and only that task's scores end its turn: it is
+    retired, and the next task's turn begins.
     """
     o = run.options
     while loop.explored is None:
-        past = {name: limit - o.explore_past for name, limit in _active(loop, run).items()}
+        active = _active(loop, run)
+        past = {name: limit - o.explore_past for name, limit in _moving(loop, run).items()}
         last = loop.trajectory[-1]
         if loop.iteration and not within_limits(last["val"], past):
             if last["phase"] != "confirm" and _confirmed(loop, run, past):
                 continue
             ended = [name for name, limit in past.items() if last["val"][name] < limit - 1e-9]
-            if o.retire and len(ended) < len(past):
+            if o.retires and len(ended) < len(active):
                 _retire(loop, run, ended)
                 continue
             gap = shortfall(last["val"], past)
@@ -417,6 +430,9 @@ def _explore(loop: PruneState, run: _Run) -> None:
         elif loop.iteration >= o.max_iterations:
             loop.explored = f"{_steps(loop)}, max_iterations reached"
         elif not _step(loop, run, o.fine_step if _near_boundary(loop, run) else o.step):
+            if o.sequential and len(active) > 1:  # the task pruned has nothing left to give up: the next one's turn
+                _retire(loop, run, list(_moving(loop, run)))
+                continue
             loop.explored = f"{_steps(loop)}, then nothing left to remove"
 
 
@@ -460,8 +476,8 @@ def _steps(loop: PruneState) -> str:
 
 def _near_boundary(loop: PruneState, run: _Run) -> bool:
     """Whether a step has ended outside the tolerance after its short fine-tune (the boundary is near), since the
-    last retirement and for the tasks still explored."""
-    limits = _active(loop, run)
+    last retirement and for the tasks the steps prune."""
+    limits = _moving(loop, run)
     return any(
         not within_limits(p["val"], limits)
         for p in _since_retirement(loop.trajectory, "phase")
@@ -472,6 +488,16 @@ def _near_boundary(loop: PruneState, run: _Run) -> bool:
 def _active(loop: PruneState, run: _Run) -> dict[str, float]:
     """The limits of the tasks still explored: all but the retired ones."""
     return {name: limit for name, limit in run.limits.items() if name not in loop.retired}
+
+
+def _moving(loop: PruneState, run: _Run) -> dict[str, float]:
+    """The limits of the tasks the steps prune: those still explored, or with ``sequential`` (tolerance mode) the
+    first of them, the others held until it is retired."""
+    active = _active(loop, run)
+    if run.options.sequential and run.options.target_macs is None:
+        first = next(iter(active))
+        return {first: active[first]}
+    return active
 
 
 def _since_retirement(entries: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -513,24 +539,25 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     carefully (no layer loses more than its share of channels), at most ``max_backoffs`` times.
     With ``hold``, a task outside its limit while another is within is held (``_held``): the step takes none of its
     channels; when its moves would starve one (the connectivity rule), it touches none of them at all. Retired
-    tasks (``retire``) are always held, and only the tasks still explored decide back-offs.
+    tasks (``retire``) and, with ``sequential``, the tasks waiting their turn are always held, and only the tasks the
+    step prunes (``_moving``) decide back-offs.
     """
     o = run.options
     net = loop.points[-1]
     before = loop.trajectory[-1]["val"]
     seed = round_seed(o.seed, 0, loop.iteration + 1)
     ranking = _ranking(net, run.tasks, run.data.train, o, run.weights, seed)
-    active = _active(loop, run)
-    backoffs = o.max_backoffs if o.target_macs is None and _at_boundary(before, active, o.backoff_drop) else 0
-    retired = {net.structure.task_names.index(name) for name in loop.retired}
-    held, strict = _held(net, before, active, o) | retired, False
+    moving = _moving(loop, run)
+    backoffs = o.max_backoffs if o.target_macs is None and _at_boundary(before, moving, o.backoff_drop) else 0
+    fixed = {net.structure.task_names.index(name) for name in run.limits if name not in moving}
+    held, strict = _held(net, before, _active(loop, run), o) | fixed, False
     careful = False
     while True:
         banned = loop.banned | _held_moves(net, held, strict)
         labels, removed = _plan(net, ranking, share, banned, o.target_macs is not None, careful)
         if not removed:
-            if held - retired:  # the tasks still within have nothing left to give up: every task is pruned again
-                held = set(retired)
+            if held - fixed:  # the tasks still within have nothing left to give up: every task is pruned again
+                held = set(fixed)
                 continue
             return False
         candidate = _relabelled(net, labels)
@@ -542,7 +569,7 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
             continue
         run.finetune(candidate, o.finetune_epochs, o.finetune_samples, round_seed(o.seed, 2, loop.iteration + 1))
         point = run.point(candidate, "prune")
-        cliff = _cliff(before, point["val"], active, o.backoff_drop) if backoffs else None
+        cliff = _cliff(before, point["val"], moving, o.backoff_drop) if backoffs else None
         if cliff is None:
             break
         backoffs -= 1

@@ -159,6 +159,14 @@ def register(verbs: argparse._SubParsersAction) -> None:
         "pruned alone (default: off)",
     )
     p.add_argument(
+        "--sequential",
+        action="store_true",
+        help="tolerance mode: prune one task at a time, in task order, holding the others (each task keeps its "
+        "memberships, other tasks may still leave its shared channels), then retire it as --retire does and prune "
+        "the next; each task is pruned to its own boundary with the whole network's fine-tune behind it "
+        "(default: off)",
+    )
+    p.add_argument(
         "--max-candidates",
         type=POSITIVE_INT,
         default=d.max_candidates,
@@ -234,6 +242,7 @@ def run_prune(args: argparse.Namespace) -> int:
         confirmations=args.confirmations,
         hold=args.hold,
         retire=args.retire,
+        sequential=args.sequential,
         max_candidates=args.max_candidates,
         final_epochs=args.final_epochs,
         max_iterations=args.max_steps,
