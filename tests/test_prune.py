@@ -691,11 +691,26 @@ def test_a_task_past_its_limit_is_retired_at_its_best_point_and_the_others_go_on
     assert expected_macs(result.net, _uniform(result.net)) <= expected_macs(kept, _uniform(kept))
 
 
+def test_a_sequential_step_is_a_share_of_the_cost_of_the_task_it_prunes():
+    from pamkit.prune.api import _Run, _step_weights
+
+    weights = {("a",): 0.25, ("b",): 0.25, ("a", "b"): 0.5}
+    run = _Run([], None, {"a": 0.9, "b": 0.9}, weights, PruneOptions(sequential=True), None, None, None)
+    assert _step_weights(run, {"a": 0.8}) == {("a",): 0.25}
+    assert _step_weights(run, {"a": 0.8, "b": 0.8}) == weights
+    racing = _Run([], None, {"a": 0.9, "b": 0.9}, weights, PruneOptions(retire=True), None, None, None)
+    assert _step_weights(racing, {"a": 0.8}) == weights  # the joint search counts every combination, retired or not
+
+
 @pytest.mark.slow
 def test_sequential_prunes_one_task_at_a_time_in_task_order(pam_case, digits_data, tmp_path):
     merged, reference = pam_case
-    options = PruneOptions(**{**vars(FAST), "sequential": True, "explore_past": 0.0, "confirmations": 0})
-    result = prune(merged, digits_data, reference, options, progress=False,
+    # the first task's limit a fifth of a point above its score, explored no further than its limit: its turn ends
+    # at its first step that loses a sample
+    tight = {**reference, merged.task_names[0]: reference[merged.task_names[0]] + 0.012}
+    options = PruneOptions(**{**vars(FAST), "sequential": True, "explore_past": 0.0, "confirmations": 0,
+                              "max_iterations": 24})
+    result = prune(merged, digits_data, tight, options, progress=False,
                    checkpoint=Checkpoint(tmp_path / "j", resume=False))
     events = [e["event"] for e in result.history]
     state = json.loads((tmp_path / "j.json").read_text())["prune_state"]
@@ -709,7 +724,7 @@ def test_sequential_prunes_one_task_at_a_time_in_task_order(pam_case, digits_dat
             if name not in pruned:
                 assert _on(point, t) == _on(kept, t), (k, name)
     assert any(e.startswith("step") for e in events[events.index(next(e for e in events if e.startswith("retired"))):])
-    limits = {name: score - options.tolerance for name, score in reference.items()}
+    limits = {name: score - options.tolerance for name, score in tight.items()}
     assert all(result.val[name] >= limit - 1e-9 for name, limit in limits.items()), result.val
     assert expected_macs(result.net, _uniform(result.net)) < expected_macs(merged, _uniform(merged))
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gather three VGG domains seeds pruned with one joint-search switch into one comparison and its report over the
-# seeds: KIND is hold or retire, METHODS the methods the seed folders hold (default none,mtz,pam).
+# seeds: KIND is hold, retire or sequential (the switch), METHODS the methods the seed folders hold (default none,mtz,pam).
 #   bash benchmarks/relatedness/vgg-domains-gather.sh retire none,pam
 # Each seed S ran alone into runs/vgg-KIND-sS (how: vgg-domains-KIND/gather.sh). This copies each seed's folder
 # into runs/vgg-KIND-gather (nothing is pruned again: every stage is finished), writes report.{md,json},

@@ -500,6 +500,16 @@ def _moving(loop: PruneState, run: _Run) -> dict[str, float]:
     return active
 
 
+def _step_weights(run: _Run, moving: dict[str, float]) -> dict[tuple[str, ...], float]:
+    """The combination weights a step's budget and cost-aware ranking count: every combination's, or with
+    ``sequential`` only those of the tasks pruned, so that a step is a share of that task's own cost (a share of every
+    combination's would take ever larger bites of it as it shrinks beside the held tasks)."""
+    if not run.options.sequential:
+        return run.weights
+    own = {combo: w for combo, w in run.weights.items() if w and set(combo) <= moving.keys()}
+    return own or run.weights
+
+
 def _since_retirement(entries: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """The history entries (``key`` "event") or trajectory points ("phase") after the last retirement."""
     marks = [k for k, entry in enumerate(entries) if str(entry[key]).startswith(RETIRED)]
@@ -546,8 +556,8 @@ def _step(loop: PruneState, run: _Run, share: float) -> bool:
     net = loop.points[-1]
     before = loop.trajectory[-1]["val"]
     seed = round_seed(o.seed, 0, loop.iteration + 1)
-    ranking = _ranking(net, run.tasks, run.data.train, o, run.weights, seed)
     moving = _moving(loop, run)
+    ranking = _ranking(net, run.tasks, run.data.train, o, _step_weights(run, moving), seed)
     backoffs = o.max_backoffs if o.target_macs is None and _at_boundary(before, moving, o.backoff_drop) else 0
     fixed = {net.structure.task_names.index(name) for name in run.limits if name not in moving}
     held, strict = _held(net, before, _active(loop, run), o) | fixed, False
