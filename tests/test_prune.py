@@ -696,7 +696,7 @@ def test_a_sequential_step_is_a_share_of_the_cost_of_the_task_it_prunes():
 
     weights = {("a",): 0.25, ("b",): 0.25, ("a", "b"): 0.5}
     run = _Run([], None, {"a": 0.9, "b": 0.9}, weights, PruneOptions(sequential=True), None, None, None)
-    assert _step_weights(run, {"a": 0.8}) == {("a",): 0.25}
+    assert _step_weights(run, {"a": 0.8}) == {("a",): 1.0}  # normalised: the budget is a share of a's whole cost
     assert _step_weights(run, {"a": 0.8, "b": 0.8}) == weights
     racing = _Run([], None, {"a": 0.9, "b": 0.9}, weights, PruneOptions(retire=True), None, None, None)
     assert _step_weights(racing, {"a": 0.8}) == weights  # the joint search counts every combination, retired or not

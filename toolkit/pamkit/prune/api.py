@@ -501,13 +501,14 @@ def _moving(loop: PruneState, run: _Run) -> dict[str, float]:
 
 
 def _step_weights(run: _Run, moving: dict[str, float]) -> dict[tuple[str, ...], float]:
-    """The combination weights a step's budget and cost-aware ranking count: every combination's, or with
-    ``sequential`` only those of the tasks pruned, so that a step is a share of that task's own cost (a share of every
-    combination's would take ever larger bites of it as it shrinks beside the held tasks)."""
+    """The combination weights (normalised) a step's budget and cost-aware ranking count: every combination's, or
+    with ``sequential`` only those of the tasks pruned, so that a step is a share of that task's own cost (a share
+    of every combination's would take ever larger bites of it as it shrinks beside the held tasks)."""
     if not run.options.sequential:
         return run.weights
     own = {combo: w for combo, w in run.weights.items() if w and set(combo) <= moving.keys()}
-    return own or run.weights
+    total = sum(own.values())
+    return {combo: w / total for combo, w in own.items()} if own else run.weights
 
 
 def _since_retirement(entries: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
