@@ -126,8 +126,8 @@ def _train(args: argparse.Namespace, out: Path) -> tuple[DataRequest, CompareOpt
 
 def _options(config: TrainConfig, train_size: int) -> CompareOptions:
     """Stages 1-3 as one comparison, everything seeded with ``config``'s seed. Coarser pruning steps, a capped
-    fine-tune and one final epoch per candidate keep the prune to a few minutes; a task whose pruning ends first
-    is retired, so that the other is pruned on to its own boundary."""
+    fine-tune and one final epoch per candidate keep the prune to a few minutes; the tasks are pruned in turns,
+    each to its own boundary with the rest of the network intact (``sequential``)."""
     from .compare import CompareOptions
     from .prune import PruneOptions
 
@@ -137,7 +137,7 @@ def _options(config: TrainConfig, train_size: int) -> CompareOptions:
         step=0.2,
         final_epochs=1,
         explore_past=0.03,
-        retire=True,  # each task ends at its own boundary (benchmarks/relatedness/README.md, "Retiring a task")
+        sequential=True,  # each task to its own boundary, in turns (benchmarks/relatedness/README.md, "Taking turns")
     )
     return CompareOptions(methods=MERGED, train=config, prune=prune, oracle=False).with_seed(config.seed)
 
@@ -310,7 +310,7 @@ def _relatedness(args: argparse.Namespace, out: Path) -> None:
         print(f"   skipped: the composite frames need Fashion-MNIST and MNIST ({exc})")
         return
     train = TrainConfig(epochs=min(args.epochs, 6))
-    prune = PruneOptions(finetune_samples=1024, step=0.2, final_epochs=1, explore_past=0.03, retire=True)
+    prune = PruneOptions(finetune_samples=1024, step=0.2, final_epochs=1, explore_past=0.03, sequential=True)
     options = CompareOptions(methods=("none", "mtz", "pam"), train=train, prune=prune, oracle=False)
     options = options.with_seed(args.seed)  # training, merging and pruning
     report = compare(request, out / "relatedness-domains", options, LocalExecutor())
