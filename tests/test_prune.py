@@ -729,6 +729,24 @@ def test_sequential_prunes_one_task_at_a_time_in_task_order(pam_case, digits_dat
     assert expected_macs(result.net, _uniform(result.net)) < expected_macs(merged, _uniform(merged))
 
 
+@pytest.mark.slow
+def test_a_sequential_turn_with_nothing_left_to_remove_passes_to_the_next_task(pam_case, digits_data, tmp_path):
+    merged, reference = pam_case
+    first = merged.task_names[0]
+    # the first task's limit far below any score: its turn never leaves the tolerance, so it ends with nothing left
+    # for that task to give up, and the next task's turn begins instead of the prune ending
+    loose = {**reference, first: -1.0}
+    options = PruneOptions(**{**vars(FAST), "sequential": True, "step": 0.5, "confirmations": 0,
+                              "max_iterations": 40})
+    result = prune(merged, digits_data, loose, options, progress=False,
+                   checkpoint=Checkpoint(tmp_path / "j", resume=False))
+    events = [e["event"] for e in result.history]
+    retirements = [k for k, e in enumerate(events) if e.startswith("retired")]
+    assert retirements and events[retirements[0]].startswith(f"retired {first} "), events
+    assert any(e.startswith("step") for e in events[retirements[0]:]), events  # the second task's turn ran
+    assert len(_on(result.net, 0)) <= len(_on(merged, 0)) // 2, "the first task should have given up most channels"
+
+
 def test_a_prune_state_reads_back_its_retirements_and_a_state_saved_before_them():
     from pamkit.prune.state import PruneState
 
