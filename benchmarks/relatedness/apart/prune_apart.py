@@ -1,4 +1,4 @@
-"""Where does PAM lose on VGG domains: in the merge or in the joint search? Prune the merge one task at a time.
+"""Where does PAM lose: in the merge or in the joint search? Prune the merge one task at a time.
 
 No merging prunes each task's network alone: one search per task, each with its own limit, back-offs and
 confirmations. PAM's merge is pruned jointly: one search for both tasks. This script prunes PAM's merged network
@@ -7,8 +7,11 @@ the way no merging is pruned: each task's subnetwork of the merge (its private c
 prunes about as far as its own network does, the merge is not what costs PAM; the joint search is.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/relatedness/apart/prune_apart.py runs/vgg-hold-s0 0
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/relatedness/apart/prune_apart.py runs/lenet-plain-related-k8-s0 0 \
+        --suite related-k8 --arch lenet5 --arch-kwargs '{}' --limit 6000 --finetune-samples 4096
 
-reads RUN/seed-S/{single, pam/merged, none/pruned} of a finished VGG domains comparison (run_seed.sh), writes
+reads RUN/seed-S/{single, pam/merged, pam/pruned, none/pruned} of a finished comparison (by default VGG domains, made by
+vgg-domains-confirm/run_seed.sh; the options give another comparison's settings), writes
 RUN/seed-S/pam/pruned-apart/TASK/ (model, pruning.json; resumable: run the same command again) and prints each task's
 MACs after pruning beside no merging's and the joint prune's.
 """
@@ -28,23 +31,27 @@ from pamkit.prune.state import PROGRESS_DIR, Checkpoints
 from pamkit.tasks import get_suite
 from pamkit.train import TrainConfig
 
-# the settings of benchmarks/relatedness/vgg-domains-confirm/run_seed.sh, without --hold (one task has no other)
-ARCH, WIDTH, LIMIT, EPOCHS = "vgg", 0.125, 3000, 8
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a finished comparison folder, e.g. runs/vgg-hold-s0")
     parser.add_argument("seed", type=int)
+    # the defaults: the settings of vgg-domains-confirm/run_seed.sh, without --hold (one task has no other)
+    parser.add_argument("--suite", default="domains")
+    parser.add_argument("--arch", default="vgg")
+    parser.add_argument("--arch-kwargs", type=json.loads, default={"width": 0.125}, help="JSON, e.g. '{}'")
+    parser.add_argument("--limit", type=int, default=3000)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--finetune-samples", type=int, default=2048)
     args = parser.parse_args()
     started = time.time()
     folder = args.run / f"seed-{args.seed}"
-    request = DataRequest(get_suite("domains"), ARCH, limit=LIMIT, seed=0)
+    request = DataRequest(get_suite(args.suite), args.arch, limit=args.limit, seed=0)
     data = request.load()
-    config = TrainConfig(epochs=EPOCHS, seed=args.seed)
-    trained = single_task_networks(request, folder / "single", config, {"width": WIDTH})
+    config = TrainConfig(epochs=args.epochs, seed=args.seed)
+    trained = single_task_networks(request, folder / "single", config, args.arch_kwargs)
     merged, _ = load_multitask(folder / "pam" / "merged" / "model.json")
-    options = PruneOptions(finetune_samples=2048, max_backoffs=2, confirmations=2, seed=args.seed)
+    options = PruneOptions(finetune_samples=args.finetune_samples, max_backoffs=2, confirmations=2, seed=args.seed)
     out = folder / "pam" / "pruned-apart"
     checkpoints = Checkpoints(out / PROGRESS_DIR, resume=True)
     reference = reference_scores(trained, data.val)
