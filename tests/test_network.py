@@ -11,6 +11,7 @@ from pamkit.cost import all_combinations
 from pamkit.errors import CheckpointError, ModelError, PamkitError
 from pamkit.merge import load_sources, side_by_side
 from pamkit.network import load_multitask, save_multitask, trace_architecture
+from pamkit.network.structure import source_networks
 
 ARCHS = [("lenet5", 12, {}), ("vgg", 16, {"width": 0.125}),
          pytest.param("resnet18", 8, {}, marks=pytest.mark.slow), ("mobilenet_v2", 8, {"width": 0.25})]
@@ -46,6 +47,13 @@ def test_combination_runs_only_its_groups():
         reference = net(x, combo)
         for task, out in poisoned_outside(net, combo)(x, combo).items():
             assert torch.equal(out, reference[task]), combo
+
+
+def test_source_networks_of_an_origin():
+    """An origin names one network, or every network zipped into the neuron; a task name may hold a colon."""
+    assert source_networks("a:3") == {"a"}
+    assert source_networks("a:3+b:7") == {"a", "b"}
+    assert source_networks("cars:front:2+b:0+cars:front:5") == {"cars:front", "b"}
 
 
 def test_connectivity_rule_in_every_layer():

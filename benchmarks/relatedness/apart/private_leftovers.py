@@ -9,8 +9,9 @@ longer reads its partner's now-private inputs, which the prune's recovery fine-t
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/relatedness/apart/private_leftovers.py \
         runs/lenet-zf05-related-k8-s0/seed-0/pam/merged runs/lenet-private-related-k8-s0/seed-0/pam/merged
 
-writes the relabelled network to OUT (model.json, model.safetensors) and prints its cost per combination beside
-the input's. Then prune_apart.py on OUT's comparison folder (single/, none/pruned, pam/pruned copied in).
+writes the relabelled network to OUT (model.json, model.safetensors); `pamkit cost OUT --baseline MERGED` compares
+every combination's cost with the input's. Then prune_apart.py on OUT's comparison folder (single/, none/pruned,
+pam/pruned copied in).
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pamkit.cost import combination_cost
-from pamkit.network import load_multitask
-from pamkit.network.architecture import INPUT_SPACE
-from pamkit.network.storage import save_multitask
+from pamkit.network import INPUT_SPACE, load_multitask, save_multitask
+from pamkit.network.structure import source_networks
 
 
 def main() -> None:
@@ -36,16 +35,13 @@ def main() -> None:
         if space == INPUT_SPACE:
             continue
         labels[space] = [
-            (names.index(origin.split(":")[0]),) if "+" not in origin and len(g.label) > 1 else g.label
+            (names.index(next(iter(came_from))),) if len(came_from) == 1 and len(g.label) > 1 else g.label
             for g in groups
-            for origin in g.origins
+            for came_from in map(source_networks, g.origins)
         ]
-    private = net.relabel(labels)
     args.out.mkdir(parents=True, exist_ok=False)
-    save_multitask(args.out / "model", private)
-    for combo in ([n] for n in names):
-        print(combo, combination_cost(net, combo).macs, "->", combination_cost(private, combo).macs)
-    print(names, combination_cost(net, names).macs, "->", combination_cost(private, names).macs)
+    save_multitask(args.out / "model", net.relabel(labels))
+    print(f"relabelled merge written to {args.out}")
 
 
 if __name__ == "__main__":

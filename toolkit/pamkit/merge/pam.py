@@ -10,7 +10,7 @@ from torch import Tensor, fx
 from tqdm.auto import tqdm
 
 from ..network.multitask import MultitaskNet
-from ..network.structure import Structure
+from ..network.structure import Structure, source_networks
 from .assemble import Label, assemble, source_origins, source_template
 from .mtz import zip_layers, zip_rows
 from .relevance import DEFAULT_RELATIVE_ALPHA, Relevance, regroup
@@ -158,7 +158,7 @@ def _source_rows(s: Structure, space: int, label: Label, earlier: tuple[str, ...
         if group.label != label:
             continue
         for c, origin in enumerate(group.origins, start):
-            came_from = {part.rsplit(":", 1)[0] for part in origin.split("+")}
+            came_from = source_networks(origin)
             if came_from <= set(earlier):
                 rows_x.append(c)
             elif came_from == {task}:

@@ -34,6 +34,11 @@ class Group:
         return set(self.label) <= set(other.label)
 
 
+def source_networks(origin: str) -> frozenset[str]:
+    """The networks a neuron came from, by its origin (``Group``): one, or every network zipped into it."""
+    return frozenset(part.rsplit(":", 1)[0] for part in origin.split("+"))
+
+
 def sort_groups(groups: list[Group]) -> list[Group]:
     """Canonical order: widest labels (most shared) first, then by label."""
     return sorted(groups, key=lambda g: (-len(g.label), g.label))
